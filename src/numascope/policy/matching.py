@@ -1,0 +1,84 @@
+"""Which rule a workload falls under: the first rule whose match holds, else the default."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from numascope.collectors.mempolicy import ProcessPolicy
+from numascope.config import Config, Match, Rule
+from numascope.snapshot import Workload
+
+DEFAULT_RULE_NAME = "default"
+
+
+@dataclass(frozen=True)
+class WorkloadFacts:
+    """What rules can match on; None where numascope could not learn it."""
+
+    comm: str
+    pid: int | None = None
+    exe: str | None = None
+    cgroup: str | None = None
+    uid: int | None = None
+    user: str | None = None
+
+
+def facts_for(workload: Workload, kernel: ProcessPolicy | None = None) -> WorkloadFacts:
+    """Combine the snapshot's view of a workload with what procfs said about it."""
+    if kernel is None:
+        return WorkloadFacts(comm=workload.name, pid=workload.pid, cgroup=workload.cgroup)
+    return WorkloadFacts(
+        comm=workload.name or kernel.comm,
+        pid=workload.pid,
+        exe=kernel.exe,
+        cgroup=workload.cgroup or kernel.cgroup,
+        uid=kernel.uid,
+        user=kernel.user,
+    )
+
+
+def _glob(value: str | None, pattern: str | None) -> bool:
+    return pattern is None or (value is not None and fnmatchcase(value, pattern))
+
+
+def _user(facts: WorkloadFacts, wanted: str | int | None) -> bool:
+    if wanted is None:
+        return True
+    if isinstance(wanted, int):
+        return facts.uid == wanted
+    if facts.user is not None and facts.user == wanted:
+        return True
+    return wanted.isdigit() and facts.uid == int(wanted)
+
+
+def matches(match: Match, facts: WorkloadFacts) -> bool:
+    """Whether every key of `match` holds for the workload."""
+    if match.comm_regex is not None and re.search(match.comm_regex, facts.comm) is None:
+        return False
+    if match.pid is not None and facts.pid != match.pid:
+        return False
+    return (
+        _glob(facts.comm, match.comm)
+        and _glob(facts.exe, match.exe)
+        and _glob(facts.cgroup, match.cgroup)
+        and _user(facts, match.user)
+    )
+
+
+def default_rule(config: Config) -> Rule:
+    """The config's default as a rule named `default`."""
+    return Rule(
+        name=DEFAULT_RULE_NAME,
+        placement=config.default.placement,
+        severity=config.default.severity,
+    )
+
+
+def rule_for(config: Config, facts: WorkloadFacts) -> Rule:
+    """The first matching rule, or the default rule."""
+    for rule in config.rules:
+        if matches(rule.match, facts):
+            return rule
+    return default_rule(config)
