@@ -34,7 +34,7 @@ def order_class(order: int) -> int:
     return 3
 
 
-class WorkloadKind(str, enum.Enum):
+class WorkloadKind(enum.StrEnum):
     """What made an allocation: a user process, a kernel thread, or an interrupt."""
 
     PROCESS = "process"
@@ -45,7 +45,7 @@ class WorkloadKind(str, enum.Enum):
     OTHER = "other"  # the overflow entry: owners the bounded map had no room for
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     INFO = "info"
     WARNING = "warning"
     CRITICAL = "critical"

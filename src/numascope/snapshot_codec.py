@@ -59,7 +59,7 @@ def _decode_as(tp: Any, data: Any, where: str) -> Any:
                 kwargs[f.name] = _decode_as(hints[f.name], data[f.name], f"{where}.{f.name}")
             elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 raise NumascopeError(f"{where}: missing field '{f.name}'")
-        return tp(**kwargs)
+        return typing.cast(Any, tp)(**kwargs)
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         try:
             return tp(data)
@@ -82,7 +82,10 @@ def _decode_as(tp: Any, data: Any, where: str) -> Any:
             raise NumascopeError(f"{where}: expected a list")
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple(_decode_as(args[0], v, f"{where}[{i}]") for i, v in enumerate(data))
-        return tuple(_decode_as(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, data)))
+        return tuple(
+            _decode_as(a, v, f"{where}[{i}]")
+            for i, (a, v) in enumerate(zip(args, data, strict=False))
+        )
     if tp is float:
         if isinstance(data, bool) or not isinstance(data, (int, float)):
             raise NumascopeError(f"{where}: expected a number")

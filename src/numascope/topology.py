@@ -145,9 +145,7 @@ def read_topology(sysfs: str | Path = "/sys") -> Topology:
         for cpu in cpus:
             cpu_node[cpu] = node_id
         raw_distances = _read(d / "distance", "").split()
-        distances = {
-            other: int(value) for other, value in zip(online, raw_distances, strict=False)
-        }
+        distances = {other: int(value) for other, value in zip(online, raw_distances, strict=False)}
         meminfo = _read(d / "meminfo", "")
         nodes.append(
             Node(

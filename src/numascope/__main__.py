@@ -1,0 +1,5 @@
+import sys
+
+from numascope.cli import main
+
+sys.exit(main())

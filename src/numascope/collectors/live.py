@@ -1,0 +1,218 @@
+"""Snapshot sources: the live kernel through BPF, or the kernel's counters alone.
+
+A source's `poll()` returns the next immutable Snapshot; views call it at their
+interval (from a worker thread, in the TUI) and never touch the kernel otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from numascope.collectors.attribution import Attributor
+from numascope.collectors.kernel_counters import KernelCounterCollector
+from numascope.collectors.names import CgroupResolver, cgroup2_mount, live_pids
+from numascope.collectors.page_alloc import CTX_TASK, OwnerKey, PageAllocCollector
+from numascope.probes.page_alloc import DEFAULT_MAX_OWNERS, PageAllocProbe, attach_page_alloc
+from numascope.probes.prog_stats import StatsSession, prog_stats
+from numascope.snapshot import Health, HostInfo, Locality, NodeStats, Snapshot, Workload
+from numascope.topology import Topology, read_topology
+
+# Rows of processes that exited this long ago are folded into "[exited processes]"
+# so a host that spawns millions of processes does not grow numascope's memory.
+RETIRE_AFTER_SECONDS = 300.0
+
+
+class SnapshotSource(Protocol):
+    def poll(self) -> Snapshot: ...
+
+    def close(self) -> None: ...
+
+
+def host_info() -> HostInfo:
+    return HostInfo(
+        hostname=socket.gethostname(),
+        kernel=platform.release(),
+        platform=platform.system().lower(),
+    )
+
+
+@dataclass
+class LiveSource:
+    """Page-allocation attribution from the BPF probe, checked against numastat."""
+
+    topology: Topology
+    probe: PageAllocProbe
+    proc: Path = Path("/proc")
+    sysfs: Path = Path("/sys")
+    retire_after: float = RETIRE_AFTER_SECONDS
+    stats: StatsSession | None = None
+    _seq: int = 0
+    _last: float = field(default_factory=time.monotonic)
+    _dead_since: dict[int, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.collector = PageAllocCollector(self.probe.tables, self.probe.layout)
+        self.attributor = Attributor(
+            self.topology,
+            self.probe.layout,
+            proc=self.proc,
+            sysfs=self.sysfs,
+            cgroups=CgroupResolver(cgroup2_mount(self.proc)),
+        )
+        self.kernel = KernelCounterCollector(self.topology.node_ids, self.sysfs)
+        self.kernel.read()  # baseline: the first snapshot's kernel deltas start now
+
+    def poll(self) -> Snapshot:
+        started = time.monotonic()
+        reading = self.collector.read()
+        kernel = self.kernel.read()
+        alive = live_pids(self.proc)
+        self._retire(reading.owners.keys(), alive, started)
+        attribution = self.attributor.attribute(reading.owners, alive, started)
+        self._seq += 1
+        interval = started - self._last
+        self._last = started
+        return Snapshot(
+            seq=self._seq,
+            time=time.time(),
+            interval=interval,
+            source="bpf",
+            host=host_info(),
+            nodes=attribution.nodes,
+            matrix=attribution.matrix,
+            processes=attribution.processes,
+            cgroups=attribution.cgroups,
+            kernel=kernel,
+            health=self._health(attribution.processes, time.monotonic() - started),
+        )
+
+    def _retire(self, owners: Iterable[OwnerKey], alive: set[int], now: float) -> None:
+        stale: list[OwnerKey] = []
+        for key in list(owners):
+            if key.kind != CTX_TASK or key.tgid in alive:
+                self._dead_since.pop(key.tgid, None)
+                continue
+            since = self._dead_since.setdefault(key.tgid, now)
+            if now - since >= self.retire_after:
+                stale.append(key)
+        if stale:
+            self.collector.retire(stale)
+            self.attributor.forget({f"pid:{k.tgid}" for k in stale})
+            for key in stale:
+                self._dead_since.pop(key.tgid, None)
+
+    def _health(self, processes: tuple[Workload, ...], poll_seconds: float) -> Health:
+        overflow_pages = overflow_events = 0
+        for w in processes:
+            if w.key == "other":
+                overflow_pages, overflow_events = w.total.pages, w.total.events
+        run_ns = run_count = misses = 0
+        for fd in self.probe.program_fds().values():
+            st = prog_stats(fd)
+            if st is not None:
+                run_ns += st.run_time_ns
+                run_count += st.run_count
+                misses += st.recursion_misses
+        notes = []
+        if overflow_events:
+            notes.append(
+                f"owner map full ({self.probe.max_owners} entries): "
+                f"{overflow_events} allocations counted under 'other'"
+            )
+        return Health(
+            probes_attached=tuple(sorted(set(self.probe.attached.values()))),
+            probes_missing=dict(self.probe.missing),
+            overflow_pages=overflow_pages,
+            overflow_events=overflow_events,
+            recursion_misses=misses,
+            map_capacity=self.probe.max_owners,
+            map_peak_entries=self.collector.peak_entries,
+            poll_seconds=poll_seconds,
+            bpf_run_ns=run_ns,
+            bpf_run_count=run_count,
+            notes=tuple(notes),
+        )
+
+    def close(self) -> None:
+        self.probe.close()
+        if self.stats is not None:
+            self.stats.close()
+
+
+@dataclass
+class KernelCounterSource:
+    """Per-node totals from numastat only: no processes, no privileges needed."""
+
+    topology: Topology
+    sysfs: Path = Path("/sys")
+    reason: str = ""
+    _seq: int = 0
+    _last: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        self.kernel = KernelCounterCollector(self.topology.node_ids, self.sysfs)
+        self._base: dict[int, Mapping[str, int]] = {c.node: c.total for c in self.kernel.read()}
+
+    def poll(self) -> Snapshot:
+        now = time.monotonic()
+        counters = self.kernel.read()
+        nodes = []
+        for c in counters:
+            base = self._base.get(c.node, {})
+            since_start = {k: v - base.get(k, 0) for k, v in c.total.items()}
+            total = Locality(
+                local_events=since_start.get("local_node", 0),
+                remote_events=since_start.get("other_node", 0),
+            )
+            delta = Locality(
+                local_events=c.delta.get("local_node", 0),
+                remote_events=c.delta.get("other_node", 0),
+            )
+            node = self.topology.node(c.node)
+            nodes.append(
+                NodeStats(
+                    node=c.node,
+                    total=total,
+                    delta=delta,
+                    cpus=node.cpus,
+                    mem_total_bytes=node.mem_total_bytes,
+                    mem_free_bytes=node.mem_free_bytes,
+                )
+            )
+        self._seq += 1
+        interval, self._last = now - self._last, now
+        notes = ("kernel counters only: " + self.reason,) if self.reason else ()
+        return Snapshot(
+            seq=self._seq,
+            time=time.time(),
+            interval=interval,
+            source="kernel-counters",
+            host=host_info(),
+            nodes=tuple(nodes),
+            kernel=counters,
+            health=Health(notes=notes),
+        )
+
+    def close(self) -> None:
+        pass
+
+
+def open_live_source(
+    max_owners: int = DEFAULT_MAX_OWNERS,
+    headers: str | None = None,
+    sysfs: Path = Path("/sys"),
+    proc: Path = Path("/proc"),
+    measure_overhead: bool = True,
+) -> LiveSource:
+    """Attach the probes and return a source ready to poll."""
+    topology = read_topology(sysfs)
+    stats = StatsSession() if measure_overhead and os.geteuid() == 0 else None
+    probe = attach_page_alloc(topology, max_owners=max_owners, headers=headers)
+    return LiveSource(topology, probe, proc=proc, sysfs=sysfs, stats=stats)

@@ -1,0 +1,106 @@
+"""Names for what the kernel reports as numbers: cgroup ids, pids, IRQs.
+
+Every reader takes its root (procfs, cgroupfs) as a parameter. Processes come
+and go while we read: a vanished or unreadable entry is an answer ("unknown"),
+never an error.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SOFTIRQ_NAMES = (
+    "HI",
+    "TIMER",
+    "NET_TX",
+    "NET_RX",
+    "BLOCK",
+    "IRQ_POLL",
+    "TASKLET",
+    "SCHED",
+    "HRTIMER",
+    "RCU",
+)
+
+PF_KTHREAD = 0x00200000
+
+
+def softirq_name(vector: int) -> str:
+    return SOFTIRQ_NAMES[vector] if 0 <= vector < len(SOFTIRQ_NAMES) else f"vec{vector}"
+
+
+def decode_comm(raw: bytes) -> str:
+    """A comm as text; odd bytes stay visible as escapes rather than vanish."""
+    return raw.decode("utf-8", errors="backslashreplace")
+
+
+def live_pids(proc: Path = Path("/proc")) -> set[int]:
+    try:
+        return {int(name) for name in os.listdir(proc) if name.isdigit()}
+    except OSError:
+        return set()
+
+
+def is_kernel_thread(pid: int, proc: Path = Path("/proc")) -> bool | None:
+    """True for kernel threads (PF_KTHREAD), None when the process is gone."""
+    if pid == 0:
+        return True  # the idle task
+    try:
+        stat = (proc / str(pid) / "stat").read_bytes()
+    except OSError:
+        return None
+    # comm may hold spaces and parentheses: fields resume after the last ')'.
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    try:
+        return bool(int(fields[6]) & PF_KTHREAD)
+    except (IndexError, ValueError):
+        return None
+
+
+def cgroup2_mount(proc: Path = Path("/proc")) -> Path:
+    """Where the cgroup v2 hierarchy is mounted (hybrid hosts: .../unified)."""
+    try:
+        for line in (proc / "self/mounts").read_text().splitlines():
+            fields = line.split()
+            if len(fields) >= 3 and fields[2] == "cgroup2":
+                return Path(fields[1])
+    except OSError:
+        pass
+    return Path("/sys/fs/cgroup")
+
+
+@dataclass
+class CgroupResolver:
+    """cgroup v2 id -> path. The id is the cgroup directory's inode number."""
+
+    root: Path = Path("/sys/fs/cgroup")
+    _paths: dict[int, str] = field(default_factory=dict)
+    _rescanned_at: float = -1.0
+
+    def path(self, cgroup_id: int, now: float) -> str | None:
+        if cgroup_id == 0:
+            return None
+        found = self._paths.get(cgroup_id)
+        if found is None and now != self._rescanned_at:
+            # A new cgroup: rescan once per poll at most, however many are new.
+            self._rescan()
+            self._rescanned_at = now
+            found = self._paths.get(cgroup_id)
+        return found
+
+    def _rescan(self) -> None:
+        paths: dict[int, str] = {}
+        stack = [self.root]
+        while stack:
+            directory = stack.pop()
+            try:
+                st = directory.stat()
+                entries = list(os.scandir(directory))
+            except OSError:
+                continue
+            rel = directory.relative_to(self.root).as_posix()
+            paths[st.st_ino] = "/" if rel == "." else f"/{rel}"
+            stack.extend(Path(e.path) for e in entries if e.is_dir(follow_symlinks=False))
+        self._paths = paths

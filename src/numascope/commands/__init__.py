@@ -1,0 +1,1 @@
+"""Subcommands of `numascope`; each module has `register(subparsers)`."""

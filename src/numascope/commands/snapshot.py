@@ -1,0 +1,97 @@
+"""`numascope snapshot`: per-node locality and the top workloads, every interval."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+from numascope.collectors.live import (
+    KernelCounterSource,
+    SnapshotSource,
+    open_live_source,
+)
+from numascope.errors import NumascopeError
+from numascope.exporters.text import render
+from numascope.probes.page_alloc import DEFAULT_MAX_OWNERS
+from numascope.snapshot_codec import snapshot_to_json
+from numascope.topology import read_topology
+
+
+def add_source_options(parser: argparse.ArgumentParser) -> None:
+    """Options every live command shares."""
+    parser.add_argument(
+        "--source",
+        choices=("auto", "bpf", "kernel"),
+        default="auto",
+        help="bpf: attribute with the BPF probes (root); kernel: the kernel's numastat "
+        "counters only; auto: bpf when privileged, else kernel (default)",
+    )
+    parser.add_argument(
+        "--max-owners",
+        type=int,
+        default=DEFAULT_MAX_OWNERS,
+        help=f"owner entries per BPF map buffer (default {DEFAULT_MAX_OWNERS}); "
+        "owners beyond it are counted under 'other'",
+    )
+    parser.add_argument(
+        "--kernel-headers",
+        metavar="DIR",
+        help="kernel header tree for compiling the probes "
+        "(default: the running kernel's, else the newest installed; "
+        "env NUMASCOPE_KERNEL_HEADERS)",
+    )
+
+
+def open_source(args: argparse.Namespace) -> SnapshotSource:
+    """The snapshot source the options ask for, explaining any fallback on stderr."""
+    if args.source == "kernel":
+        return KernelCounterSource(read_topology())
+    try:
+        return open_live_source(max_owners=args.max_owners, headers=args.kernel_headers)
+    except NumascopeError as exc:
+        if args.source == "bpf":
+            raise
+        print(f"numascope: {exc}", file=sys.stderr)
+        print("numascope: showing the kernel's own per-node counters instead", file=sys.stderr)
+        return KernelCounterSource(read_topology(), reason=str(exc))
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "snapshot", help="print per-node locality and the top workloads every interval"
+    )
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds (default 1)")
+    parser.add_argument(
+        "--count", type=int, default=0, help="snapshots to print (default: until Ctrl-C)"
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument("--top", type=int, default=10, help="workloads to list (default 10)")
+    add_source_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.interval <= 0:
+        raise NumascopeError("--interval: must be more than 0 seconds")
+    if args.max_owners < 1:
+        raise NumascopeError("--max-owners: must be at least 1")
+    source = open_source(args)
+    printed = 0
+    next_at = time.monotonic() + args.interval
+    try:
+        while args.count == 0 or printed < args.count:
+            time.sleep(max(0.0, next_at - time.monotonic()))
+            next_at += args.interval
+            snapshot = source.poll()
+            if args.json:
+                print(snapshot_to_json(snapshot), flush=True)
+            else:
+                print(render(snapshot, top=args.top) + "\n", flush=True)
+            printed += 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        source.close()
+    return 0

@@ -1,0 +1,103 @@
+"""The one place numascope imports bcc, with a one-line answer for each failure.
+
+Everything that can stop a probe from loading is checked here before bcc is
+asked, because bcc's own errors are multi-line compiler dumps or bare
+"Failed to attach" exceptions that do not say what to do.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from numascope.errors import NumascopeError
+from numascope.probes.kernel_headers import resolve_kernel_headers
+
+DEBIAN_DIST_PACKAGES = "/usr/lib/python3/dist-packages"
+TRACEFS = Path("/sys/kernel/tracing")
+
+# Capability bits (linux/capability.h).
+CAP_SYS_ADMIN = 21
+CAP_PERFMON = 38
+CAP_BPF = 39
+
+
+def import_bcc() -> Any:
+    """Import Debian's bcc module, even from a venv that cannot see it."""
+    try:
+        import bcc
+    except ImportError:
+        if os.path.isdir(f"{DEBIAN_DIST_PACKAGES}/bcc") and DEBIAN_DIST_PACKAGES not in sys.path:
+            # The bcc module is pure Python over libbcc.so: borrowing Debian's copy works.
+            sys.path.append(DEBIAN_DIST_PACKAGES)
+            return import_bcc()
+        raise NumascopeError(
+            "bcc is not installed: apt-get install python3-bpfcc "
+            "(not `pip install bcc`: PyPI's bcc is an unrelated project)"
+        ) from None
+    if not hasattr(bcc, "BPF"):
+        raise NumascopeError(
+            f"the `bcc` module at {getattr(bcc, '__file__', '?')} is not iovisor's bcc "
+            "(PyPI's bcc is an unrelated project): pip uninstall bcc; "
+            "apt-get install python3-bpfcc"
+        )
+    return bcc
+
+
+def effective_capabilities(status_path: Path = Path("/proc/self/status")) -> int:
+    for line in status_path.read_text().splitlines():
+        if line.startswith("CapEff:"):
+            return int(line.split()[1], 16)
+    return 0
+
+
+def check_privileges(caps: int | None = None) -> None:
+    """Loading tracing programs needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)."""
+    caps = effective_capabilities() if caps is None else caps
+    if caps & (1 << CAP_SYS_ADMIN):
+        return
+    if caps & (1 << CAP_BPF) and caps & (1 << CAP_PERFMON):
+        return
+    raise NumascopeError(
+        "loading BPF probes needs root, or CAP_BPF and CAP_PERFMON: run with sudo "
+        "(or use --source kernel for the kernel-counter view, which needs no privilege)"
+    )
+
+
+def ensure_tracefs(tracefs: Path = TRACEFS) -> None:
+    """bcc attaches tracepoints through tracefs; mount it if we may."""
+    if (tracefs / "events").is_dir():
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.mount(b"nodev", str(tracefs).encode(), b"tracefs", 0, None) != 0:
+        err = ctypes.get_errno()
+        raise NumascopeError(
+            f"tracefs is not mounted at {tracefs} and mounting it failed "
+            f"({os.strerror(err)}): mount -t tracefs nodev {tracefs}"
+        )
+
+
+def tracepoint_exists(category: str, event: str, tracefs: Path = TRACEFS) -> bool:
+    return (tracefs / "events" / category / event).is_dir()
+
+
+def load_program(text: str, headers: str | None = None, cflags: list[str] | None = None) -> Any:
+    """Check the environment, then compile and load `text` with bcc (no attaching).
+
+    Returns the `bcc.BPF` object. Tracepoints are attached by the caller so that a
+    missing one costs only its own probe.
+    """
+    bcc = import_bcc()
+    check_privileges()
+    ensure_tracefs()
+    tree = resolve_kernel_headers(headers)
+    if tree is not None:
+        os.environ["BCC_KERNEL_SOURCE"] = str(tree)
+    try:
+        return bcc.BPF(text=text, cflags=cflags or [], debug=0)
+    except Exception as exc:  # bcc raises bare Exception for compile errors
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise NumascopeError(f"compiling the BPF program failed: {first}") from exc
