@@ -101,7 +101,11 @@ class Workload:
 
 @dataclass(frozen=True)
 class NodeStats:
-    """One NUMA node as a page supplier, and its own state."""
+    """One NUMA node as a page supplier, and its own state.
+
+    `total.pages_by_node` here is keyed by the *requesting CPU's* node: who this
+    node's pages went to. `local_*` are pages taken by CPUs of this very node.
+    """
 
     node: int
     total: Locality
@@ -135,6 +139,99 @@ class KernelNodeCounters:
     node: int
     total: Mapping[str, int]
     delta: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class Count:
+    """A running total and what the last interval added."""
+
+    total: float = 0
+    delta: float = 0
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """Cumulative buckets (upper bound in seconds -> observations at or below it),
+    as Prometheus expects, with empty buckets filled in; `inf` holds the count."""
+
+    buckets: tuple[tuple[float, int], ...] = ()
+    count: int = 0
+    sum_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class ReclaimNode:
+    """The page daemon and reclaim on one node, and the node's memory state."""
+
+    node: int
+    kswapd_wakeups: Count = field(default_factory=Count)
+    kswapd_awake_seconds: Count = field(default_factory=Count)
+    kswapd_awake: bool = False
+    pages_scanned: Count = field(default_factory=Count)
+    pages_reclaimed: Count = field(default_factory=Count)
+    direct_reclaim_stalls: Count = field(default_factory=Count)
+    direct_reclaim_pages: Count = field(default_factory=Count)
+    node_reclaim_events: Count = field(default_factory=Count)
+    compaction_stalls: Count = field(default_factory=Count)
+    free_bytes: int = 0
+    file_bytes: int = 0
+    anon_bytes: int = 0
+    watermark_min_bytes: int = 0
+    watermark_low_bytes: int = 0
+    watermark_high_bytes: int = 0
+
+    @property
+    def under_reclaim(self) -> bool:
+        """Reclaim ran on this node during the last interval."""
+        return bool(
+            self.kswapd_awake
+            or self.kswapd_wakeups.delta
+            or self.direct_reclaim_stalls.delta
+            or self.node_reclaim_events.delta
+        )
+
+
+@dataclass(frozen=True)
+class DirectReclaim:
+    """Direct reclaim stalls one workload suffered (allocating from `node`)."""
+
+    workload_key: str
+    workload_name: str
+    node: int
+    stalls: Count = field(default_factory=Count)
+    pages_reclaimed: Count = field(default_factory=Count)
+    stall_seconds: Histogram = field(default_factory=Histogram)
+    pid: int | None = None
+
+
+@dataclass(frozen=True)
+class IrqStats:
+    """One hard IRQ: where it was handled against where its device sits."""
+
+    irq: int
+    name: str
+    device_node: int  # -1: unknown
+    affinity: tuple[int, ...] = ()
+    count_by_node: Mapping[int, Count] = field(default_factory=dict)
+    seconds_by_node: Mapping[int, Count] = field(default_factory=dict)
+
+    @property
+    def remote_share(self) -> float:
+        """Share of the last interval's handlings on a node other than the device's."""
+        if self.device_node < 0:
+            return 0.0
+        total = sum(c.delta for c in self.count_by_node.values())
+        remote = sum(c.delta for n, c in self.count_by_node.items() if n != self.device_node)
+        return remote / total if total else 0.0
+
+
+@dataclass(frozen=True)
+class SoftirqStats:
+    """One softirq vector (NET_RX, BLOCK, TIMER, ...) per handling node."""
+
+    vector: str
+    count_by_node: Mapping[int, Count] = field(default_factory=dict)
+    seconds_by_node: Mapping[int, Count] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -189,6 +286,10 @@ class Snapshot:
     processes: tuple[Workload, ...] = ()
     cgroups: tuple[Workload, ...] = ()
     kernel: tuple[KernelNodeCounters, ...] = ()
+    reclaim: tuple[ReclaimNode, ...] = ()
+    direct_reclaim: tuple[DirectReclaim, ...] = ()
+    irqs: tuple[IrqStats, ...] = ()
+    softirqs: tuple[SoftirqStats, ...] = ()
     health: Health = field(default_factory=Health)
     findings: tuple[Finding, ...] = ()
     schema: int = SCHEMA_VERSION
