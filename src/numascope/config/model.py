@@ -95,7 +95,7 @@ class Placement(_Model):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Placement:
-        chosen = [k for k in PLACEMENT_KINDS if self._value(k) not in (None, False)]
+        chosen = [k for k in PLACEMENT_KINDS if self._given(k)]
         if len(chosen) != 1:
             raise ValueError(
                 "a placement needs exactly one of local, bind, preferred, preferred-many, "
@@ -110,13 +110,15 @@ class Placement(_Model):
                 raise ValueError("weights are 1 or more")
         return self
 
-    def _value(self, kind: str) -> object:
-        return getattr(self, kind.replace("-", "_"))
+    def _given(self, kind: str) -> bool:
+        # Identity, not equality: `preferred: 0` is node 0, not "unset".
+        value = getattr(self, kind.replace("-", "_"))
+        return value is not None and value is not False
 
     @property
     def kind(self) -> str:
         """One of PLACEMENT_KINDS."""
-        return next(k for k in PLACEMENT_KINDS if self._value(k) not in (None, False))
+        return next(k for k in PLACEMENT_KINDS if self._given(k))
 
     @property
     def nodes(self) -> tuple[int, ...]:

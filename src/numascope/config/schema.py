@@ -1,7 +1,7 @@
 """The JSON Schema of the config file, for editors and `check-config --schema`.
 
 `config.schema.json` at the top of the repository is this output; a unit test
-keeps it current. Regenerate with `python -m numascope.config.schema > config.schema.json`.
+keeps it current. Regenerate with `numascope check-config --schema > config.schema.json`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,3 @@ def config_json_schema() -> dict[str, Any]:
 def config_json_schema_text() -> str:
     """The schema as the checked-in file holds it."""
     return json.dumps(config_json_schema(), indent=2, sort_keys=True) + "\n"
-
-
-if __name__ == "__main__":
-    print(config_json_schema_text(), end="")

@@ -21,12 +21,14 @@ def _consistent(placement: Placement, kernel: ProcessPolicy) -> bool:
     policy = kernel.dominant
     expected = set(placement.nodes)
     nodes = set(policy.nodes)
-    confined = bool(kernel.mems_allowed) and set(kernel.mems_allowed) <= expected
+    # A cpuset only stands in for the placement when no explicit policy overrides it.
+    confined = policy.is_default and bool(kernel.mems_allowed)
+    confined = confined and set(kernel.mems_allowed) <= expected
     kind = placement.kind
     if kind == "local":
         return policy.is_default
     if kind == "bind":
-        return (policy.mode == "bind" and nodes == expected) or (policy.is_default and confined)
+        return (policy.mode == "bind" and nodes == expected) or confined
     if kind in ("preferred", "preferred-many"):
         if policy.mode in _PREFER_MODES and nodes and nodes <= expected:
             return kind == "preferred-many" or nodes == expected

@@ -1,0 +1,327 @@
+"""The policy engine against crafted snapshots: every placement kind, pass and fail."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from numascope.collectors.mempolicy import MemPolicy, ProcessPolicy
+from numascope.config import Config, PolicyHolder
+from numascope.policy import (
+    DRIFT,
+    INTERLEAVE_IMBALANCE,
+    OUTSIDE_BIND,
+    PREFERRED_FALLBACK,
+    REMOTE_ALLOCATION,
+    PolicyEngine,
+    RollingWindow,
+    evaluate,
+    judge_drift,
+    with_findings,
+)
+from numascope.snapshot import HostInfo, Locality, Severity, Snapshot, Workload, WorkloadKind
+
+
+def locality(pages: Mapping[int, int], cpu_node: int = 0) -> Locality:
+    local = sum(p for n, p in pages.items() if n == cpu_node)
+    return Locality(
+        pages_by_node=dict(pages),
+        events_by_node=dict(pages),
+        local_pages=local,
+        remote_pages=sum(pages.values()) - local,
+        local_events=local,
+        remote_events=sum(pages.values()) - local,
+    )
+
+
+def workload(
+    name: str,
+    pages: Mapping[int, int],
+    pid: int | None = 100,
+    cpu_node: int = 0,
+    kind: WorkloadKind = WorkloadKind.PROCESS,
+    cgroup: str | None = None,
+) -> Workload:
+    key = f"pid:{pid}" if pid is not None else f"{kind.value}:{name}"
+    loc = locality(pages, cpu_node)
+    return Workload(key, kind, name, total=loc, delta=loc, pid=pid, cgroup=cgroup)
+
+
+def snapshot(*workloads: Workload, seq: int = 1, interval: float = 1.0) -> Snapshot:
+    return Snapshot(
+        seq=seq,
+        time=float(seq) * interval,
+        interval=interval,
+        source="test",
+        host=HostInfo(),
+        nodes=(),
+        processes=workloads,
+    )
+
+
+def config(placement: Any, **thresholds: Any) -> Config:
+    return Config.model_validate(
+        {
+            "rules": [{"name": "app", "match": {"comm": "app"}, "placement": placement}],
+            "thresholds": {"min-pages": 100, **thresholds},
+        }
+    )
+
+
+# (placement, pages by node, cpu node, expected finding kind or None, expected severity)
+CASES = [
+    # local: pages from the CPU's own node pass; remote ones fail by ratio.
+    ("local", {0: 1000}, 0, None, None),
+    ("local", {0: 950, 1: 50}, 0, None, None),
+    ("local", {0: 800, 1: 200}, 0, REMOTE_ALLOCATION, Severity.WARNING),
+    ("local", {1: 1000}, 0, REMOTE_ALLOCATION, Severity.CRITICAL),
+    ("local", {1: 1000}, 1, None, None),
+    # bind: anything outside the set counts.
+    ({"bind": [1]}, {1: 1000}, 0, None, None),
+    ({"bind": [0, 1]}, {0: 500, 1: 500}, 0, None, None),
+    ({"bind": [1]}, {0: 300, 1: 700}, 0, OUTSIDE_BIND, Severity.WARNING),
+    ({"bind": [1]}, {0: 1000}, 1, OUTSIDE_BIND, Severity.CRITICAL),
+    ({"bind": [1]}, {-1: 5000, 1: 200}, 0, None, None),
+    # preferred: fallback to other nodes over the thresholds.
+    ({"preferred": 1}, {1: 990, 0: 10}, 0, None, None),
+    ({"preferred": 1}, {1: 600, 0: 400}, 1, PREFERRED_FALLBACK, Severity.WARNING),
+    ({"preferred": 1}, {0: 1000}, 0, PREFERRED_FALLBACK, Severity.CRITICAL),
+    # preferred-many: any of the set is fine.
+    ({"preferred-many": [0, 1]}, {0: 500, 1: 500}, 0, None, None),
+    (
+        {"preferred-many": [1, 2]},
+        {0: 600, 1: 200, 2: 200},
+        1,
+        PREFERRED_FALLBACK,
+        Severity.CRITICAL,
+    ),
+    # interleave: shares against targets (equal, or weighted).
+    ({"interleave": [0, 1]}, {0: 520, 1: 480}, 0, None, None),
+    ({"interleave": [0, 1]}, {0: 700, 1: 300}, 0, INTERLEAVE_IMBALANCE, Severity.WARNING),
+    ({"interleave": [0, 1]}, {0: 1000}, 0, INTERLEAVE_IMBALANCE, Severity.CRITICAL),
+    ({"interleave": [0, 1], "weights": [3, 1]}, {0: 750, 1: 250}, 0, None, None),
+    (
+        {"interleave": [0, 1], "weights": [3, 1]},
+        {0: 500, 1: 500},
+        0,
+        INTERLEAVE_IMBALANCE,
+        Severity.WARNING,
+    ),
+    ({"interleave": [0, 1]}, {0: 300, 1: 300, 2: 400}, 0, INTERLEAVE_IMBALANCE, Severity.CRITICAL),
+]
+
+
+@pytest.mark.parametrize(("placement", "pages", "cpu_node", "kind", "severity"), CASES)
+def test_placement_kinds(
+    placement: Any,
+    pages: dict[int, int],
+    cpu_node: int,
+    kind: str | None,
+    severity: Severity | None,
+) -> None:
+    snap = snapshot(workload("app", pages, pid=4242, cpu_node=cpu_node))
+    findings = evaluate(snap, config(placement))
+    if kind is None:
+        assert findings == ()
+        return
+    assert len(findings) == 1
+    finding = findings[0]
+    assert (finding.kind, finding.severity) == (kind, severity)
+    assert finding.rule == "app"
+    assert finding.pid == 4242
+    assert finding.workload_key == "pid:4242"
+    assert "pid 4242" in finding.message and "'app'" in finding.message
+    evidence = finding.evidence
+    assert evidence["pages_by_node"] == {str(n): p for n, p in sorted(pages.items())}
+    assert evidence["window_seconds"] == 1.0
+    assert 0 < float(evidence["ratio"]) <= 1  # type: ignore[arg-type]
+
+
+def test_too_few_pages_are_not_judged() -> None:
+    snap = snapshot(workload("app", {1: 99}))
+    assert evaluate(snap, config("local")) == ()
+    assert evaluate(snapshot(workload("app", {1: 100})), config("local")) != ()
+
+
+def test_interrupts_and_overflow_are_not_judged() -> None:
+    snap = snapshot(
+        workload("NET_RX", {1: 5000}, pid=None, kind=WorkloadKind.SOFTIRQ),
+        workload("nvme0q1", {1: 5000}, pid=None, kind=WorkloadKind.HARDIRQ),
+        workload("other", {1: 5000}, pid=None, kind=WorkloadKind.OTHER),
+    )
+    catch_all = Config.model_validate({"rules": [{"name": "all", "placement": "local"}]})
+    assert evaluate(snap, catch_all) == ()
+
+
+def test_kernel_threads_are_judged() -> None:
+    snap = snapshot(workload("kswapd0", {1: 5000}, pid=90, kind=WorkloadKind.KTHREAD))
+    findings = evaluate(snap, Config())
+    assert [f.kind for f in findings] == [REMOTE_ALLOCATION]
+    assert findings[0].rule == "default"
+
+
+def test_first_matching_rule_wins_and_default_applies() -> None:
+    cfg = Config.model_validate(
+        {
+            "rules": [
+                {"name": "db", "match": {"comm": "post*"}, "placement": {"bind": [1]}},
+                {"name": "also-db", "match": {"comm": "postgres"}, "placement": "local"},
+            ],
+            "thresholds": {"min-pages": 1},
+        }
+    )
+    snap = snapshot(workload("postgres", {1: 500}, pid=1), workload("cron", {1: 500}, pid=2))
+    findings = {f.workload_key: f for f in evaluate(snap, cfg)}
+    assert "pid:1" not in findings
+    assert findings["pid:2"].rule == "default"
+    assert findings["pid:2"].kind == REMOTE_ALLOCATION
+
+
+def test_matching_on_exe_cgroup_user_and_pid_needs_kernel_facts() -> None:
+    cfg = Config.model_validate(
+        {
+            "rules": [
+                {
+                    "name": "batch",
+                    "match": {
+                        "exe": "/usr/bin/stress*",
+                        "cgroup": "/system.slice/*.service",
+                        "user": 1000,
+                        "pid": 4242,
+                        "comm-regex": "^stress",
+                    },
+                    "placement": {"bind": [1]},
+                }
+            ],
+            "thresholds": {"min-pages": 1},
+        }
+    )
+    snap = snapshot(workload("stress-ng", {1: 500}, pid=4242))
+    kernel = ProcessPolicy(
+        pid=4242,
+        comm="stress-ng",
+        dominant=MemPolicy("bind", (), (1,)),
+        exe="/usr/bin/stress-ng",
+        cgroup="/system.slice/batch.service",
+        uid=1000,
+        user="batch",
+    )
+    assert evaluate(snap, cfg, {4242: kernel}) == ()
+    # Without procfs facts the rule cannot match; the default (local) judges it.
+    [finding] = evaluate(snap, cfg)
+    assert (finding.rule, finding.kind) == ("default", REMOTE_ALLOCATION)
+
+
+def test_rule_severity_overrides_the_threshold_level() -> None:
+    cfg = Config.model_validate(
+        {
+            "rules": [{"name": "quiet", "placement": "local", "severity": "info"}],
+            "thresholds": {"min-pages": 1},
+        }
+    )
+    [finding] = evaluate(snapshot(workload("x", {1: 1000})), cfg)
+    assert finding.severity is Severity.INFO
+
+
+def test_findings_are_sorted_worst_first_and_attach() -> None:
+    snap = snapshot(
+        workload("a", {0: 800, 1: 200}, pid=1),
+        workload("b", {1: 1000}, pid=2),
+    )
+    findings = evaluate(snap, Config.model_validate({"thresholds": {"min-pages": 1}}))
+    assert [f.severity for f in findings] == [Severity.CRITICAL, Severity.WARNING]
+    attached = with_findings(snap, findings)
+    assert attached.findings == findings
+    assert attached.processes == snap.processes
+
+
+def kernel_policy(
+    mode: str, nodes: tuple[int, ...] = (), mems: tuple[int, ...] = (0, 1)
+) -> ProcessPolicy:
+    policy = MemPolicy(mode, (), nodes)
+    return ProcessPolicy(
+        pid=4242,
+        comm="app",
+        dominant=policy,
+        regions_by_policy={str(policy): 3},
+        mems_allowed=mems,
+    )
+
+
+DRIFT_CASES = [
+    ("local", kernel_policy("default"), False),
+    ("local", kernel_policy("local"), False),
+    ("local", kernel_policy("bind", (1,)), True),
+    ({"bind": [1]}, kernel_policy("bind", (1,)), False),
+    ({"bind": [1]}, kernel_policy("default"), True),
+    ({"bind": [1]}, kernel_policy("default", mems=(1,)), False),
+    ({"bind": [0, 1]}, kernel_policy("bind", (1,)), True),
+    ({"preferred": 1}, kernel_policy("prefer", (1,)), False),
+    ({"preferred": 1}, kernel_policy("prefer", (0,)), True),
+    ({"preferred": 1}, kernel_policy("default"), True),
+    ({"preferred-many": [0, 1]}, kernel_policy("prefer (many)", (0, 1)), False),
+    ({"preferred-many": [0, 1]}, kernel_policy("interleave", (0, 1)), True),
+    ({"interleave": [0, 1]}, kernel_policy("interleave", (0, 1)), False),
+    ({"interleave": [0, 1]}, kernel_policy("weighted interleave", (0, 1)), False),
+    ({"interleave": [0, 1]}, kernel_policy("interleave", (0,)), True),
+    ({"interleave": [0, 1]}, kernel_policy("default"), True),
+]
+
+
+@pytest.mark.parametrize(("placement", "kernel", "drifts"), DRIFT_CASES)
+def test_drift(placement: Any, kernel: ProcessPolicy, drifts: bool) -> None:
+    cfg = config(placement)
+    snap = snapshot(workload("app", {}, pid=4242))
+    findings = evaluate(snap, cfg, {4242: kernel})
+    assert [f.kind for f in findings] == ([DRIFT] if drifts else [])
+    if drifts:
+        assert findings[0].evidence["actual"] == str(kernel.dominant)
+        assert findings[0].rule == "app"
+    rule = cfg.rules[0]
+    assert (judge_drift(rule.placement, kernel) is not None) == drifts
+
+
+def test_membind_under_local_gives_remote_finding_and_drift() -> None:
+    snap = snapshot(workload("app", {1: 66833}, pid=4242, cpu_node=0))
+    findings = evaluate(snap, config("local"), {4242: kernel_policy("bind", (1,))})
+    assert {f.kind for f in findings} == {REMOTE_ALLOCATION, DRIFT}
+    assert all(f.pid == 4242 and f.rule == "app" for f in findings)
+    assert evaluate(snap, config({"bind": [1]}), {4242: kernel_policy("bind", (1,))}) == ()
+
+
+def test_window_sums_deltas_until_enough_pages() -> None:
+    cfg = config("local", **{"window-seconds": 3})
+    window = RollingWindow(cfg.thresholds.window_seconds)
+    results = [
+        evaluate(snapshot(workload("app", {1: 40}), seq=seq), cfg, window=window)
+        for seq in (1, 2, 3, 4)
+    ]
+    # 40 pages a second: 80 after two seconds, 120 (>= 100) from the third on.
+    assert [len(r) for r in results] == [0, 0, 1, 1]
+    assert results[3][0].evidence["pages"] == 120
+    assert results[3][0].evidence["window_seconds"] == 3.0
+    assert window.seconds == 3.0
+
+
+def test_window_resets_when_time_goes_back() -> None:
+    window = RollingWindow(10)
+    window.add(snapshot(workload("app", {1: 40}), seq=5))
+    window.add(snapshot(workload("app", {1: 40}), seq=5))  # the same snapshot again
+    assert window.locality("pid:100").pages == 40
+    window.add(snapshot(workload("app", {1: 7}), seq=1))
+    assert window.locality("pid:100").pages == 7
+
+
+def test_engine_follows_reloaded_window(tmp_path: Any) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("thresholds: {min-pages: 100, window-seconds: 1}\n")
+    engine = PolicyEngine(PolicyHolder.open(path), proc=None)
+    first = engine.judge(snapshot(workload("app", {1: 60}), seq=1))
+    assert first.findings == ()
+    path.write_text("thresholds: {min-pages: 100, window-seconds: 5}\n")
+    assert engine.holder.reload() is None
+    engine.judge(snapshot(workload("app", {1: 60}), seq=2))
+    third = engine.judge(snapshot(workload("app", {1: 60}), seq=3))
+    assert [f.kind for f in third.findings] == [REMOTE_ALLOCATION]
