@@ -1,0 +1,101 @@
+"""Stand-ins with bcc's table interface for the page-allocation maps.
+
+Only for unit tests of the collector's bookkeeping; the same collector runs
+against the real maps in tests/kernel/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+
+def counts(slots: int, values: dict[int, tuple[int, int]] | None = None, comm: bytes = b"") -> Any:
+    events = [0] * slots
+    pages = [0] * slots
+    for slot, (ev, pg) in (values or {}).items():
+        events[slot], pages[slot] = ev, pg
+    return SimpleNamespace(comm=comm.ljust(16, b"\0"), events=events, pages=pages)
+
+
+def key(tgid: int, context: int = 0, cgroup_id: int = 1, cpu_node: int = 0) -> Any:
+    return SimpleNamespace(tgid=tgid, context=context, cgroup_id=cgroup_id, cpu_node=cpu_node)
+
+
+class ArrayTable:
+    def __init__(self, size: int, make: Any) -> None:
+        self.make = make
+        self.values = [make() for _ in range(size)]
+
+    def Leaf(self, *args: Any) -> Any:  # noqa: N802 - bcc's name
+        return args[0] if args else self.make()
+
+    def __getitem__(self, index: int) -> Any:
+        return self.values[index]
+
+    def __setitem__(self, index: int, value: Any) -> None:
+        self.values[index] = value
+
+
+@dataclass
+class HashTable:
+    entries: dict[tuple[int, int, int, int], tuple[Any, Any]] = field(default_factory=dict)
+
+    def put(self, k: Any, v: Any) -> None:
+        self.entries[(k.tgid, k.context, k.cgroup_id, k.cpu_node)] = (k, v)
+
+    def items_lookup_and_delete_batch(self) -> Iterator[tuple[Any, Any]]:
+        items = list(self.entries.values())
+        self.entries.clear()
+        yield from items
+
+
+class PerCpuArray:
+    def __init__(self, cpus: int, slots: int) -> None:
+        self.states = [
+            SimpleNamespace(seq=0, active=0, owner=key(0), counts=counts(slots))
+            for _ in range(cpus)
+        ]
+
+    def __getitem__(self, index: int) -> list[Any]:
+        return self.states
+
+
+class FakeTables:
+    """owners0/owners1/overflow/epoch/cpu_state, as the probe declares them."""
+
+    def __init__(self, node_slots: int, order_classes: int = 4, cpus: int = 2) -> None:
+        self.slots = node_slots * order_classes
+        self.tables: dict[str, Any] = {
+            "owners0": HashTable(),
+            "owners1": HashTable(),
+            "epoch": ArrayTable(1, lambda: 0),
+            "overflow": ArrayTable(2 * node_slots, lambda: counts(self.slots)),
+            "cpu_state": PerCpuArray(cpus, self.slots),
+        }
+
+    def __getitem__(self, name: str) -> Any:
+        return self.tables[name]
+
+    @property
+    def active_owners(self) -> HashTable:
+        """The buffer the programs write to now."""
+        return self.tables[f"owners{self.tables['epoch'][0] & 1}"]  # type: ignore[no-any-return]
+
+    def flush(self, k: Any, v: Any) -> None:
+        """What a program's flush does: add into the active buffer."""
+        table = self.active_owners
+        existing = table.entries.get((k.tgid, k.context, k.cgroup_id, k.cpu_node))
+        if existing is None:
+            table.put(k, v)
+            return
+        _, old = existing
+        old.events = [a + b for a, b in zip(old.events, v.events, strict=True)]
+        old.pages = [a + b for a, b in zip(old.pages, v.pages, strict=True)]
+
+    def cache(self, cpu: int, k: Any, v: Any, seq: int = 2) -> None:
+        """Put an owner in a CPU's slot, not yet flushed."""
+        state = self.tables["cpu_state"].states[cpu]
+        state.seq, state.active, state.owner, state.counts = seq, 1, k, v

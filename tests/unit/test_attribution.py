@@ -1,0 +1,104 @@
+"""Local vs remote attribution, naming and deltas, over crafted owner totals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from numascope.collectors.attribution import Attributor
+from numascope.collectors.names import CgroupResolver, is_kernel_thread
+from numascope.collectors.page_alloc import (
+    CTX_OVERFLOW,
+    CTX_SOFTIRQ,
+    OwnerKey,
+    OwnerTotals,
+)
+from numascope.probes.page_alloc import PageAllocLayout
+from numascope.snapshot import WorkloadKind
+from numascope.topology import read_topology
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+TOPO = read_topology(FIXTURES / "sysfs" / "two-node")
+LAYOUT = PageAllocLayout(TOPO.node_ids)
+SLOTS = LAYOUT.count_slots  # node0: 0-3, node1: 4-7, unknown: 8-11
+
+
+def totals(values: dict[int, tuple[int, int]], comm: bytes = b"") -> OwnerTotals:
+    events, pages = [0] * SLOTS, [0] * SLOTS
+    for slot, (ev, pg) in values.items():
+        events[slot], pages[slot] = ev, pg
+    return OwnerTotals(events, pages, comm)
+
+
+def attributor(tmp_path: Path) -> Attributor:
+    return Attributor(
+        TOPO, LAYOUT, proc=FIXTURES / "proc", sysfs=tmp_path, cgroups=CgroupResolver(tmp_path)
+    )
+
+
+def test_remote_and_local_pages(tmp_path: Path) -> None:
+    owners = {
+        # pid 4242 on a node-0 CPU: 10 order-0 pages from node 0, 4 events of
+        # order 1-3 (32 pages) from node 1.
+        OwnerKey(4242, 0, 0, 0): totals({0: (10, 10), 5: (4, 32)}, b"my app"),
+    }
+    a = attributor(tmp_path).attribute(owners, alive={4242}, now=1.0)
+    (w,) = a.processes
+    assert w.key == "pid:4242" and w.name == "my app" and w.kind is WorkloadKind.PROCESS
+    assert w.total.local_pages == 10 and w.total.remote_pages == 32
+    assert w.total.pages_by_node == {0: 10, 1: 32}
+    assert w.total.events == 14
+    assert abs(w.total.remote_ratio - 32 / 42) < 1e-9
+    node0, node1 = a.nodes
+    assert node0.total.local_pages == 10 and node0.total.remote_pages == 0
+    assert node1.total.remote_pages == 32 and node1.total.pages_by_node == {0: 32}
+    assert node1.pages_by_order["1-3"] == 32
+    cells = {(c.cpu_node, c.page_node): c.total_pages for c in a.matrix}
+    assert cells == {(0, 0): 10, (0, 1): 32}
+
+
+def test_swapping_cpu_and_page_node_changes_the_verdict(tmp_path: Path) -> None:
+    # A CPU on node 1 taking node-1 pages is local, not remote.
+    owners = {OwnerKey(7, 0, 0, 1): totals({4: (5, 5)})}
+    (w,) = attributor(tmp_path).attribute(owners, alive=set(), now=1.0).processes
+    assert w.total.local_pages == 5 and w.total.remote_pages == 0
+    assert not w.alive
+
+
+def test_deltas_follow_totals(tmp_path: Path) -> None:
+    attr = attributor(tmp_path)
+    attr.attribute({OwnerKey(1, 0, 0, 0): totals({0: (3, 3)})}, alive={1}, now=1.0)
+    second = attr.attribute({OwnerKey(1, 0, 0, 0): totals({0: (5, 5)})}, alive={1}, now=2.0)
+    (w,) = second.processes
+    assert w.total.pages == 5 and w.delta.pages == 2
+    assert second.nodes[0].delta.pages == 2
+    assert second.matrix[0].delta_pages == 2
+
+
+def test_interrupts_kthreads_and_overflow_are_named(tmp_path: Path) -> None:
+    owners = {
+        OwnerKey(0, (CTX_SOFTIRQ << 16) | 3, 0, 0): totals({0: (1, 1)}),
+        OwnerKey(2, 0, 0, 0): totals({0: (1, 1)}, b"kthreadd"),
+        OwnerKey(0, CTX_OVERFLOW << 16, 0, 1): totals({4: (2, 2)}),
+    }
+    rows = {w.key: w for w in attributor(tmp_path).attribute(owners, {2}, 1.0).processes}
+    assert rows["softirq:NET_RX"].name == "[softirq:NET_RX]"
+    assert rows["softirq:NET_RX"].kind is WorkloadKind.SOFTIRQ
+    assert rows["pid:2"].kind is WorkloadKind.KTHREAD
+    assert rows["other"].kind is WorkloadKind.OTHER and rows["other"].total.pages == 2
+
+
+def test_cgroup_ids_resolve_to_paths(tmp_path: Path) -> None:
+    (tmp_path / "system.slice" / "db.service").mkdir(parents=True)
+    cg_id = (tmp_path / "system.slice" / "db.service").stat().st_ino
+    owners = {OwnerKey(9, 0, cg_id, 0): totals({4: (1, 1)}, b"db")}
+    a = attributor(tmp_path).attribute(owners, {9}, 1.0)
+    assert a.processes[0].cgroup == "/system.slice/db.service"
+    (cg,) = a.cgroups
+    assert cg.key == "cgroup:/system.slice/db.service" and cg.total.remote_pages == 1
+
+
+def test_kernel_thread_flag_and_odd_comm() -> None:
+    proc = FIXTURES / "proc"
+    assert is_kernel_thread(2, proc) is True
+    assert is_kernel_thread(4242, proc) is False  # "(my app)" has a space in it
+    assert is_kernel_thread(99999, proc) is None
