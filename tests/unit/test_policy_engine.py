@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from numascope.policy import (
     judge_drift,
     with_findings,
 )
+from numascope.policy import engine as engine_module
 from numascope.snapshot import HostInfo, Locality, Severity, Snapshot, Workload, WorkloadKind
 
 
@@ -314,7 +316,7 @@ def test_window_resets_when_time_goes_back() -> None:
     assert window.locality("pid:100").pages == 7
 
 
-def test_engine_follows_reloaded_window(tmp_path: Any) -> None:
+def test_engine_follows_reloaded_window(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("thresholds: {min-pages: 100, window-seconds: 1}\n")
     engine = PolicyEngine(PolicyHolder.open(path), proc=None)
@@ -325,3 +327,50 @@ def test_engine_follows_reloaded_window(tmp_path: Any) -> None:
     engine.judge(snapshot(workload("app", {1: 60}), seq=2))
     third = engine.judge(snapshot(workload("app", {1: 60}), seq=3))
     assert [f.kind for f in third.findings] == [REMOTE_ALLOCATION]
+
+
+FIXTURE_PROC = str(Path(__file__).parent.parent / "fixtures" / "proc")
+
+
+def test_engine_reads_procfs_for_drift_and_caches_it(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "rules:\n"
+        "  - name: batch\n"
+        "    match: {exe: /usr/bin/stress-ng}\n"
+        "    placement: {bind: [1]}\n"
+        "  - name: db\n"
+        "    match: {comm: postgres}\n"
+        "    placement: {interleave: [0, 1]}\n"
+        "thresholds: {window-seconds: 5}\n"
+    )
+    now = [0.0]
+    engine = PolicyEngine(PolicyHolder.open(path), proc=FIXTURE_PROC, clock=lambda: now[0])
+    snap = snapshot(workload("stress-ng", {}, pid=4242), workload("postgres", {}, pid=4343))
+    judged = engine.judge(snap)
+    # stress-ng runs under bind:1 as configured; postgres runs with `default`.
+    assert [(f.workload_key, f.kind, f.rule) for f in judged.findings] == [
+        ("pid:4343", DRIFT, "db")
+    ]
+    assert "kernel applies 'default', expected interleave:0,1" in judged.findings[0].message
+    calls: list[int] = []
+    real = engine_module.read_process_policy
+
+    def counting(pid: int, proc: Any = "/proc") -> Any:
+        calls.append(pid)
+        return real(pid, proc)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(engine_module, "read_process_policy", counting)
+        now[0] = 4.0
+        engine.judge(snapshot(*snap.processes, seq=2))
+        assert calls == []
+        now[0] = 5.0
+        engine.judge(snapshot(*snap.processes, seq=3))
+        assert sorted(calls) == [4242, 4343]
+
+
+def test_engine_without_procfs_judges_traffic_only() -> None:
+    engine = PolicyEngine(PolicyHolder(Config()), proc=None)
+    judged = engine.judge(snapshot(workload("x", {1: 1000}, pid=4343)))
+    assert [f.kind for f in judged.findings] == [REMOTE_ALLOCATION]

@@ -12,6 +12,7 @@ from numascope.collectors.live import (
     SnapshotSource,
     open_live_source,
 )
+from numascope.commands.policy_options import add_config_option, judge, open_policy
 from numascope.errors import NumascopeError
 from numascope.exporters.text import render
 from numascope.probes.page_alloc import DEFAULT_MAX_OWNERS
@@ -69,6 +70,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.add_argument("--top", type=int, default=10, help="workloads to list (default 10)")
     add_source_options(parser)
+    add_config_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -77,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
         raise NumascopeError("--interval: must be more than 0 seconds")
     if args.max_owners < 1:
         raise NumascopeError("--max-owners: must be at least 1")
+    engine = open_policy(args)  # a bad config fails before the probes compile
     source = open_source(args)
     printed = 0
     next_at = time.monotonic() + args.interval
@@ -84,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         while args.count == 0 or printed < args.count:
             time.sleep(max(0.0, next_at - time.monotonic()))
             next_at += args.interval
-            snapshot = source.poll()
+            snapshot = judge(engine, source.poll())
             if args.json:
                 print(snapshot_to_json(snapshot), flush=True)
             else:

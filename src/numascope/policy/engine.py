@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 
-from numascope.collectors.mempolicy import ProcessPolicy, read_process_policies
+from numascope.collectors.mempolicy import (
+    ProcessPolicy,
+    read_process_policies,
+    read_process_policy,
+)
 from numascope.config import Config, PolicyHolder, Rule
 from numascope.policy.drift import judge_drift
-from numascope.policy.judge import Verdict, judge
+from numascope.policy.judge import DRIFT, Verdict, judge
 from numascope.policy.matching import facts_for, rule_for
 from numascope.policy.window import RollingWindow
 from numascope.snapshot import Finding, Locality, Severity, Snapshot, Workload, WorkloadKind
@@ -23,6 +28,8 @@ def _finding(
     workload: Workload, rule: Rule, verdict: Verdict, locality: Locality, seconds: float
 ) -> Finding:
     who = f"{workload.name} (pid {workload.pid})" if workload.pid is not None else workload.name
+    # Drift is a state, not traffic over the window.
+    span = "" if verdict.kind == DRIFT else f" over {seconds:.0f} s"
     evidence: dict[str, object] = {
         "pages_by_node": {str(n): p for n, p in sorted(locality.pages_by_node.items())},
         "pages": locality.pages,
@@ -37,7 +44,7 @@ def _finding(
         rule=rule.name,
         kind=verdict.kind,
         severity=rule.severity or verdict.level,
-        message=f"{who}: {verdict.text} over {seconds:.0f} s (rule '{rule.name}')",
+        message=f"{who}: {verdict.text}{span} (rule '{rule.name}')",
         pid=workload.pid,
         evidence=evidence,
     )
@@ -89,21 +96,51 @@ def with_findings(snapshot: Snapshot, findings: tuple[Finding, ...]) -> Snapshot
 
 def kernel_policies_for(snapshot: Snapshot, proc: str = "/proc") -> dict[int, ProcessPolicy]:
     """Read the kernel's policy for every live process in the snapshot."""
-    pids = [
+    return read_process_policies(_judged_pids(snapshot), proc)
+
+
+def _judged_pids(snapshot: Snapshot) -> list[int]:
+    return [
         w.pid
         for w in snapshot.processes
         if w.pid is not None and w.alive and w.kind in JUDGED_KINDS
     ]
-    return read_process_policies(pids, proc)
 
 
 class PolicyEngine:
-    """What a long-running command keeps: the reloadable config and the rolling window."""
+    """What a long-running command keeps: the reloadable config, the rolling window,
+    and the kernel policies read from procfs.
 
-    def __init__(self, holder: PolicyHolder, proc: str | None = "/proc") -> None:
+    Reading numa_maps walks the process's page tables, which costs real time on a
+    large process, so each pid's policy is re-read at most once per window.
+    """
+
+    def __init__(
+        self,
+        holder: PolicyHolder,
+        proc: str | None = "/proc",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.holder = holder
         self.proc = proc
+        self._clock = clock
         self._window = RollingWindow(holder.config.thresholds.window_seconds)
+        self._policies: dict[int, tuple[float, ProcessPolicy | None]] = {}
+
+    def kernel_policies(self, snapshot: Snapshot) -> dict[int, ProcessPolicy]:
+        """The cached kernel policies of the snapshot's live processes."""
+        if self.proc is None:
+            return {}
+        now = self._clock()
+        max_age = self.holder.config.thresholds.window_seconds
+        fresh: dict[int, tuple[float, ProcessPolicy | None]] = {}
+        for pid in _judged_pids(snapshot):
+            cached = self._policies.get(pid)
+            if cached is None or now - cached[0] >= max_age:
+                cached = (now, read_process_policy(pid, self.proc))
+            fresh[pid] = cached
+        self._policies = fresh
+        return {pid: policy for pid, (_, policy) in fresh.items() if policy is not None}
 
     def judge(
         self, snapshot: Snapshot, kernel_policies: Mapping[int, ProcessPolicy] | None = None
@@ -113,7 +150,7 @@ class PolicyEngine:
         config = self.holder.config
         if self._window.length != config.thresholds.window_seconds:
             self._window = RollingWindow(config.thresholds.window_seconds)
-        if kernel_policies is None and self.proc is not None:
-            kernel_policies = kernel_policies_for(snapshot, self.proc)
+        if kernel_policies is None:
+            kernel_policies = self.kernel_policies(snapshot)
         findings = evaluate(snapshot, config, kernel_policies, window=self._window)
         return with_findings(snapshot, findings)
