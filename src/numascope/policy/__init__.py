@@ -9,6 +9,7 @@ from numascope.policy.engine import (
     JUDGED_KINDS,
     PolicyEngine,
     evaluate,
+    findings_for_pid,
     kernel_policies_for,
     with_findings,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "WorkloadFacts",
     "evaluate",
     "facts_for",
+    "findings_for_pid",
     "judge",
     "judge_drift",
     "kernel_policies_for",

@@ -154,3 +154,11 @@ class PolicyEngine:
             kernel_policies = self.kernel_policies(snapshot)
         findings = evaluate(snapshot, config, kernel_policies, window=self._window)
         return with_findings(snapshot, findings)
+
+
+def findings_for_pid(
+    snapshot: Snapshot, pid: int, config: Config, proc: str | None = "/proc"
+) -> tuple[Finding, ...]:
+    """The findings about one process in `snapshot` (its kernel policy read from `proc`)."""
+    policies = read_process_policies([pid], proc) if proc is not None else {}
+    return tuple(f for f in evaluate(snapshot, config, policies) if f.pid == pid)
