@@ -120,8 +120,10 @@ def main() -> int:
     probe.close()
     stats.close()
     base = statistics.median(per_round["empty program"])
-    print(f"kernel {os.uname().release}, {os.cpu_count()} CPUs, {args.rounds} rounds of "
-          f"{args.mib} MiB faulted; fault workload {statistics.median(fault_ns):.0f} ns/page")
+    print(
+        f"kernel {os.uname().release}, {os.cpu_count()} CPUs, {args.rounds} rounds of "
+        f"{args.mib} MiB faulted; fault workload {statistics.median(fault_ns):.0f} ns/page"
+    )
     print()
     print("| program on kmem:mm_page_alloc | ns/event (median) | min..max | above empty |")
     print("|---|---:|---:|---:|")
