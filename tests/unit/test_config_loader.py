@@ -237,3 +237,17 @@ def test_holder_with_bad_first_file_raises(tmp_path: Path) -> None:
     path.write_text("nope: 1\n")
     with pytest.raises(ConfigError, match=r"c\.yaml:1:1: unknown key 'nope'"):
         PolicyHolder.open(path)
+
+
+def test_readme_documents_every_key() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Placement policy") :]
+    schema = json.loads(config_json_schema_text())
+    defs = schema["$defs"]
+    names: set[str] = set(schema["properties"])
+    for definition in defs.values():
+        names |= set(definition.get("properties", {}))
+        for option in definition.get("anyOf", []):
+            names |= set(option.get("properties", {}))
+    missing = sorted(n for n in names if f"`{n}" not in section and f".{n}`" not in section)
+    assert not missing, f"README 'Placement policy' does not document {missing}"
