@@ -14,9 +14,11 @@ from numascope.errors import NumascopeError
 # `func` on its parser to a callable taking the parsed arguments and returning
 # the exit status. Listed here so `--help` shows them in a sensible order.
 COMMAND_MODULES = (
+    "top",
     "snapshot",
     "topology",
     "check_config",
+    "export",
 )
 
 

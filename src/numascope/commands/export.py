@@ -1,0 +1,136 @@
+"""`numascope export`: serve the latest snapshot as Prometheus metrics."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from types import FrameType
+from typing import Any
+
+from prometheus_client.registry import CollectorRegistry
+
+from numascope.collectors.replay import ReplaySource
+from numascope.commands.snapshot import add_source_options, open_source
+from numascope.config import PolicyHolder
+from numascope.errors import NumascopeError
+from numascope.exporters.prometheus import (
+    MetricsServer,
+    Poller,
+    ScrapeState,
+    SnapshotCollector,
+    WebConfig,
+    load_web_config,
+)
+from numascope.exporters.prometheus.poller import Judge, SnapshotSource
+from numascope.policy import PolicyEngine
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "export",
+        help="serve NUMA locality, policy findings and numascope's health to Prometheus",
+        description="Serve /metrics for Prometheus. The default port, 9477, keeps clear of "
+        "node_exporter (9100) and ebpf_exporter (9435).",
+    )
+    parser.add_argument(
+        "--web.listen-address",
+        dest="listen_address",
+        metavar="HOST:PORT",
+        help="where to listen (default: the config's prometheus.listen-address, "
+        "127.0.0.1:9477); loopback unless TLS and basic auth are set up",
+    )
+    parser.add_argument(
+        "--web.telemetry-path",
+        dest="telemetry_path",
+        metavar="PATH",
+        help="path of the metrics (default: the config's, /metrics)",
+    )
+    parser.add_argument(
+        "--web.config.file",
+        dest="web_config",
+        metavar="FILE",
+        help="TLS and basic auth, in the format of Prometheus' exporter-toolkit",
+    )
+    parser.add_argument("--config", metavar="FILE", help="placement policy (YAML)")
+    parser.add_argument(
+        "--interval", type=float, default=1.0, help="seconds between polls (default 1)"
+    )
+    parser.add_argument(
+        "--replay",
+        metavar="FILE",
+        help="serve a recorded snapshot stream (numascope snapshot --json) instead of the "
+        "kernel; needs no root",
+    )
+    add_source_options(parser)
+    parser.set_defaults(func=run)
+
+
+def _judge_for(args: argparse.Namespace, holder: PolicyHolder) -> Judge | None:
+    # A replayed capture already carries the findings of its day; judge it again
+    # only when a policy is named, and then without reading this host's /proc.
+    if args.replay and not args.config:
+        return None
+    engine = PolicyEngine(holder, proc=None if args.replay else "/proc")
+    return engine.judge
+
+
+def _reload(holder: PolicyHolder) -> None:
+    ran, error = holder.reload_if_requested()
+    if ran:
+        print(f"numascope export: {error or 'policy reloaded'}", file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.interval <= 0:
+        raise NumascopeError("--interval: must be more than 0 seconds")
+    holder = PolicyHolder.open(args.config)
+    settings = holder.config.prometheus
+    web = load_web_config(args.web_config) if args.web_config else WebConfig()
+    source: SnapshotSource = (
+        ReplaySource.from_file(args.replay) if args.replay else open_source(args)
+    )
+    poller = Poller(
+        source, args.interval, judge=_judge_for(args, holder), before_poll=lambda: _reload(holder)
+    )
+
+    def state() -> ScrapeState:
+        polls, errors = poller.counts
+        return ScrapeState(poller.latest, holder.config, polls, errors)
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SnapshotCollector(state))
+    address = args.listen_address or settings.listen_address
+    try:
+        server = MetricsServer(
+            registry, address, args.telemetry_path or settings.telemetry_path, web
+        )
+    except NumascopeError:
+        source.close()
+        raise
+    stop = threading.Event()
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_term)
+    holder.install_sighup()
+    poller.start()
+    server.start()
+    scheme = "https" if web.tls else "http"
+    print(
+        f"numascope export: serving {scheme}://{address}"
+        f"{args.telemetry_path or settings.telemetry_path}",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        poller.stop()
+        source.close()
+    return 0
