@@ -202,6 +202,9 @@ class DirectReclaim:
     pages_reclaimed: Count = field(default_factory=Count)
     stall_seconds: Histogram = field(default_factory=Histogram)
     pid: int | None = None
+    # "direct": the node ran short of free pages; "memcg": the workload's cgroup
+    # reached its memory limit (not node pressure).
+    cause: str = "direct"
 
 
 @dataclass(frozen=True)

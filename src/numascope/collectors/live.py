@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import platform
 import socket
+import sys
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -16,10 +17,23 @@ from pathlib import Path
 from typing import Protocol
 
 from numascope.collectors.attribution import Attributor
+from numascope.collectors.families import (
+    FAMILY_NAMES,
+    PAGE_ALLOC,
+    ProbeFamily,
+    open_families,
+)
 from numascope.collectors.kernel_counters import KernelCounterCollector
 from numascope.collectors.names import CgroupResolver, cgroup2_mount, live_pids
-from numascope.collectors.page_alloc import CTX_TASK, OwnerKey, PageAllocCollector
-from numascope.probes.page_alloc import DEFAULT_MAX_OWNERS, PageAllocProbe, attach_page_alloc
+from numascope.collectors.page_alloc import CTX_TASK, OwnerKey, OwnerTotals, PageAllocCollector
+from numascope.errors import NumascopeError
+from numascope.probes import bcc_loader
+from numascope.probes.page_alloc import (
+    DEFAULT_MAX_OWNERS,
+    PageAllocLayout,
+    PageAllocProbe,
+    attach_page_alloc,
+)
 from numascope.probes.prog_stats import StatsSession, prog_stats
 from numascope.snapshot import Health, HostInfo, Locality, NodeStats, Snapshot, Workload
 from numascope.topology import Topology, read_topology
@@ -45,10 +59,11 @@ def host_info() -> HostInfo:
 
 @dataclass
 class LiveSource:
-    """Page-allocation attribution from the BPF probe, checked against numastat."""
+    """Page-allocation attribution from the BPF probe, checked against numastat,
+    plus whichever other probe families (reclaim, IRQ) were attached."""
 
     topology: Topology
-    probe: PageAllocProbe
+    probe: PageAllocProbe | None
     proc: Path = Path("/proc")
     sysfs: Path = Path("/sys")
     retire_after: float = RETIRE_AFTER_SECONDS
@@ -56,12 +71,17 @@ class LiveSource:
     _seq: int = 0
     _last: float = field(default_factory=time.monotonic)
     _dead_since: dict[int, float] = field(default_factory=dict)
+    families: list[ProbeFamily] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # family left out -> why
 
     def __post_init__(self) -> None:
-        self.collector = PageAllocCollector(self.probe.tables, self.probe.layout)
+        layout = self.probe.layout if self.probe else PageAllocLayout(self.topology.node_ids)
+        self.collector = (
+            PageAllocCollector(self.probe.tables, self.probe.layout) if self.probe else None
+        )
         self.attributor = Attributor(
             self.topology,
-            self.probe.layout,
+            layout,
             proc=self.proc,
             sysfs=self.sysfs,
             cgroups=CgroupResolver(cgroup2_mount(self.proc)),
@@ -71,11 +91,14 @@ class LiveSource:
 
     def poll(self) -> Snapshot:
         started = time.monotonic()
-        reading = self.collector.read()
+        owners: dict[OwnerKey, OwnerTotals] = {}
+        if self.collector is not None:
+            owners = self.collector.read().owners
+        readings = [f.collect() for f in self.families]
         kernel = self.kernel.read()
         alive = live_pids(self.proc)
-        self._retire(reading.owners.keys(), alive, started)
-        attribution = self.attributor.attribute(reading.owners, alive, started)
+        self._retire(owners.keys(), alive, started)
+        attribution = self.attributor.attribute(owners, alive, started)
         self._seq += 1
         interval = started - self._last
         self._last = started
@@ -90,8 +113,27 @@ class LiveSource:
             processes=attribution.processes,
             cgroups=attribution.cgroups,
             kernel=kernel,
+            reclaim=tuple(n for r in readings for n in r.reclaim),
+            direct_reclaim=tuple(d for r in readings for d in r.direct_reclaim),
+            irqs=tuple(i for r in readings for i in r.irqs),
+            softirqs=tuple(s for r in readings for s in r.softirqs),
             health=self._health(attribution.processes, time.monotonic() - started),
         )
+
+    def _programs(self) -> tuple[dict[str, str], dict[str, str], list[int]]:
+        """Attached tracepoints, missing ones (why), and program fds, of every family."""
+        attached: dict[str, str] = {}
+        missing: dict[str, str] = {f"{n} (family)": why for n, why in self.failed.items()}
+        fds: list[int] = []
+        if self.probe is not None:
+            attached.update({f"{PAGE_ALLOC}.{k}": v for k, v in self.probe.attached.items()})
+            missing.update(self.probe.missing)
+            fds.extend(self.probe.program_fds().values())
+        for fam in self.families:
+            attached.update({f"{fam.name}.{k}": v for k, v in fam.attached.items()})
+            missing.update(fam.missing)
+            fds.extend(fam.program_fds().values())
+        return attached, missing, fds
 
     def _retire(self, owners: Iterable[OwnerKey], alive: set[int], now: float) -> None:
         stale: list[OwnerKey] = []
@@ -102,7 +144,7 @@ class LiveSource:
             since = self._dead_since.setdefault(key.tgid, now)
             if now - since >= self.retire_after:
                 stale.append(key)
-        if stale:
+        if stale and self.collector is not None:
             self.collector.retire(stale)
             self.attributor.forget({f"pid:{k.tgid}" for k in stale})
             for key in stale:
@@ -114,26 +156,27 @@ class LiveSource:
             if w.key == "other":
                 overflow_pages, overflow_events = w.total.pages, w.total.events
         run_ns = run_count = misses = 0
-        for fd in self.probe.program_fds().values():
+        attached, missing, fds = self._programs()
+        for fd in fds:
             st = prog_stats(fd)
             if st is not None:
                 run_ns += st.run_time_ns
                 run_count += st.run_count
                 misses += st.recursion_misses
         notes = []
-        if overflow_events:
+        if overflow_events and self.probe is not None:
             notes.append(
                 f"owner map full ({self.probe.max_owners} entries): "
                 f"{overflow_events} allocations counted under 'other'"
             )
         return Health(
-            probes_attached=tuple(sorted(set(self.probe.attached.values()))),
-            probes_missing=dict(self.probe.missing),
+            probes_attached=tuple(sorted(set(attached.values()))),
+            probes_missing=missing,
             overflow_pages=overflow_pages,
             overflow_events=overflow_events,
             recursion_misses=misses,
-            map_capacity=self.probe.max_owners,
-            map_peak_entries=self.collector.peak_entries,
+            map_capacity=self.probe.max_owners if self.probe else 0,
+            map_peak_entries=self.collector.peak_entries if self.collector else 0,
             poll_seconds=poll_seconds,
             bpf_run_ns=run_ns,
             bpf_run_count=run_count,
@@ -141,7 +184,10 @@ class LiveSource:
         )
 
     def close(self) -> None:
-        self.probe.close()
+        for fam in self.families:
+            fam.close()
+        if self.probe is not None:
+            self.probe.close()
         if self.stats is not None:
             self.stats.close()
 
@@ -210,9 +256,48 @@ def open_live_source(
     sysfs: Path = Path("/sys"),
     proc: Path = Path("/proc"),
     measure_overhead: bool = True,
+    probes: Iterable[str] = FAMILY_NAMES,
+    tracefs: Path = bcc_loader.TRACEFS,
+    absent: Iterable[str] = (),
 ) -> LiveSource:
-    """Attach the probes and return a source ready to poll."""
+    """Attach the probe families named in `probes` and return a source ready to poll.
+
+    A family that cannot attach is left out (one line on stderr, and in the
+    snapshots' health); only when none attaches is that an error. `tracefs`
+    (where tracepoint formats are read) and `absent` (tracepoints to treat as
+    missing) let a test play a kernel that lacks some tracepoints.
+    """
+    names = tuple(probes)
+    absent = frozenset(absent)
     topology = read_topology(sysfs)
     stats = StatsSession() if measure_overhead and os.geteuid() == 0 else None
-    probe = attach_page_alloc(topology, max_owners=max_owners, headers=headers)
-    return LiveSource(topology, probe, proc=proc, sysfs=sysfs, stats=stats)
+    failed: dict[str, str] = {}
+    probe = None
+    if PAGE_ALLOC in names:
+        try:
+            probe = attach_page_alloc(topology, max_owners=max_owners, headers=headers)
+        except NumascopeError as exc:
+            if len(names) == 1:
+                raise
+            failed[PAGE_ALLOC] = str(exc)
+            print(f"numascope: probe family {PAGE_ALLOC} left out: {exc}", file=sys.stderr)
+    others = open_families(
+        [n for n in names if n != PAGE_ALLOC], topology, headers, sysfs, proc, tracefs, absent
+    )
+    failed.update(others.failed)
+    if probe is None and not others.families:
+        if stats is not None:
+            stats.close()
+        raise NumascopeError(
+            "no probe family could be attached: "
+            + "; ".join(f"{n}: {why}" for n, why in failed.items())
+        )
+    return LiveSource(
+        topology,
+        probe,
+        proc=proc,
+        sysfs=sysfs,
+        stats=stats,
+        families=others.families,
+        failed=failed,
+    )

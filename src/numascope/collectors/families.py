@@ -1,0 +1,152 @@
+"""Probe families beyond page allocation: each attaches, collects and closes alone.
+
+A live source runs any set of families. One that cannot attach (its
+tracepoints missing, a compile error) is left out with one line on stderr and
+an entry in the snapshot's health; the others keep running.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from numascope.collectors.irq_info import read_interrupts
+from numascope.collectors.irqs import IrqCollector
+from numascope.collectors.reclaim import ReclaimCollector
+from numascope.errors import NumascopeError
+from numascope.probes import bcc_loader
+from numascope.probes.irq import IrqProbe, attach_irq
+from numascope.probes.reclaim import ReclaimProbe, attach_reclaim
+from numascope.snapshot import DirectReclaim, IrqStats, ReclaimNode, SoftirqStats
+from numascope.topology import Topology
+
+PAGE_ALLOC = "page_alloc"
+RECLAIM = "reclaim"
+IRQ = "irq"
+FAMILY_NAMES = (PAGE_ALLOC, RECLAIM, IRQ)
+
+
+def parse_probe_list(text: str) -> tuple[str, ...]:
+    """`page_alloc,reclaim` -> ("page_alloc", "reclaim"); an unknown name is an error."""
+    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    unknown = [n for n in names if n not in FAMILY_NAMES]
+    if unknown or not names:
+        raise NumascopeError(
+            f"--probes: unknown probe family {', '.join(unknown) or '(none given)'}; "
+            f"choose from {', '.join(FAMILY_NAMES)}"
+        )
+    return names
+
+
+@dataclass(frozen=True)
+class FamilyReading:
+    """The snapshot sections one family fills (the rest stay empty)."""
+
+    reclaim: tuple[ReclaimNode, ...] = ()
+    direct_reclaim: tuple[DirectReclaim, ...] = ()
+    irqs: tuple[IrqStats, ...] = ()
+    softirqs: tuple[SoftirqStats, ...] = ()
+
+
+class ProbeFamily(Protocol):
+    name: str
+
+    @property
+    def attached(self) -> Mapping[str, str]: ...  # function -> tracepoint
+
+    @property
+    def missing(self) -> Mapping[str, str]: ...  # tracepoint -> why
+
+    def program_fds(self) -> dict[str, int]: ...
+
+    def collect(self) -> FamilyReading: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class ReclaimFamily:
+    probe: ReclaimProbe
+    collector: ReclaimCollector
+    name: str = RECLAIM
+
+    @property
+    def attached(self) -> Mapping[str, str]:
+        return self.probe.family.attached
+
+    @property
+    def missing(self) -> Mapping[str, str]:
+        return self.probe.family.missing
+
+    def program_fds(self) -> dict[str, int]:
+        return self.probe.family.program_fds()
+
+    def collect(self) -> FamilyReading:
+        reading = self.collector.read()
+        return FamilyReading(reclaim=reading.nodes, direct_reclaim=reading.stalls)
+
+    def close(self) -> None:
+        self.probe.family.close()
+
+
+@dataclass
+class IrqFamily:
+    probe: IrqProbe
+    collector: IrqCollector
+    name: str = IRQ
+
+    @property
+    def attached(self) -> Mapping[str, str]:
+        return self.probe.family.attached
+
+    @property
+    def missing(self) -> Mapping[str, str]:
+        return self.probe.family.missing
+
+    def program_fds(self) -> dict[str, int]:
+        return self.probe.family.program_fds()
+
+    def collect(self) -> FamilyReading:
+        irqs, softirqs = self.collector.read()
+        return FamilyReading(irqs=irqs, softirqs=softirqs)
+
+    def close(self) -> None:
+        self.probe.family.close()
+
+
+@dataclass
+class OpenedFamilies:
+    families: list[ProbeFamily] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # family -> why
+
+
+def open_families(
+    names: Collection[str],
+    topology: Topology,
+    headers: str | None = None,
+    sysfs: Path = Path("/sys"),
+    proc: Path = Path("/proc"),
+    tracefs: Path = bcc_loader.TRACEFS,
+    absent: Collection[str] = (),
+) -> OpenedFamilies:
+    """Attach the reclaim and IRQ families named in `names` (page_alloc is the caller's)."""
+    opened = OpenedFamilies()
+    for name in names:
+        try:
+            if name == RECLAIM:
+                rp = attach_reclaim(topology.node_ids, headers, tracefs, absent)
+                rc = ReclaimCollector(rp.family.bpf, rp.layout, topology.node_ids, sysfs, proc)
+                opened.families.append(ReclaimFamily(rp, rc))
+            elif name == IRQ:
+                highest = max(read_interrupts(proc), default=0)
+                ip = attach_irq(highest, headers, tracefs, absent)
+                cpu_node = dict(topology.cpu_node)
+                ic = IrqCollector(ip.family.bpf, ip.layout, cpu_node, proc, sysfs)
+                opened.families.append(IrqFamily(ip, ic))
+        except NumascopeError as exc:
+            opened.failed[name] = str(exc)
+            print(f"numascope: probe family {name} left out: {exc}", file=sys.stderr)
+    return opened

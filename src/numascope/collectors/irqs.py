@@ -1,0 +1,98 @@
+"""Read the interrupt probe's per-CPU counters into per-node IRQ and softirq stats.
+
+Each CPU's counters are charged to that CPU's node. The IRQ's name, handlers,
+affinity and device node come from procfs/sysfs (roots are parameters) and are
+re-read every poll: affinity changes while numascope runs, and IRQs come and go
+with devices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from numascope.collectors.counts import CountTracker
+from numascope.collectors.irq_info import (
+    pci_irq_devices,
+    read_interrupts,
+    read_irq_info,
+)
+from numascope.collectors.names import softirq_name
+from numascope.probes.irq import NR_SOFTIRQS, IrqLayout
+from numascope.snapshot import Count, IrqStats, SoftirqStats
+
+
+def per_node(per_cpu: Any, cpu_node: Mapping[int, int]) -> dict[int, tuple[int, int]]:
+    """(count, ns) per node from one slot's per-CPU values (index = CPU number)."""
+    out: dict[int, tuple[int, int]] = {}
+    for cpu, v in enumerate(per_cpu):
+        if not v.count:
+            continue
+        node = cpu_node.get(cpu, -1)
+        count, ns = out.get(node, (0, 0))
+        out[node] = (count + v.count, ns + v.ns)
+    return out
+
+
+@dataclass
+class IrqCollector:
+    tables: Any
+    layout: IrqLayout
+    cpu_node: Mapping[int, int]
+    proc: Path = Path("/proc")
+    sysfs: Path = Path("/sys")
+    _counts: CountTracker = field(default_factory=CountTracker)
+
+    def read(self) -> tuple[tuple[IrqStats, ...], tuple[SoftirqStats, ...]]:
+        return self._irqs(), self._softirqs()
+
+    def raw_counts(self, irq: int) -> dict[int, int]:
+        """Handler runs per node for `irq`, straight from the map (for checks)."""
+        return {
+            n: c for n, (c, _) in per_node(self.tables["irq_stats"][irq], self.cpu_node).items()
+        }
+
+    def _irqs(self) -> tuple[IrqStats, ...]:
+        table = self.tables["irq_stats"]
+        lines = read_interrupts(self.proc)
+        pci = pci_irq_devices(self.sysfs)
+        out = []
+        for irq in sorted(i for i in lines if i < self.layout.irq_overflow_slot):
+            by_node = per_node(table[irq], self.cpu_node)
+            if not by_node:
+                continue
+            info = read_irq_info(irq, self.proc, self.sysfs, pci, lines[irq].description)
+            counts: dict[int, Count] = {}
+            seconds: dict[int, Count] = {}
+            for node, (count, ns) in sorted(by_node.items()):
+                # Every handler on a shared line is traced once per interrupt.
+                counts[node] = self._counts.count(("irq", irq, node), count / info.handlers)
+                seconds[node] = self._counts.count(("irqs", irq, node), ns / 1e9)
+            out.append(
+                IrqStats(
+                    irq=irq,
+                    name=info.name,
+                    device_node=info.device_node,
+                    affinity=info.affinity,
+                    count_by_node=counts,
+                    seconds_by_node=seconds,
+                )
+            )
+        return tuple(out)
+
+    def _softirqs(self) -> tuple[SoftirqStats, ...]:
+        table = self.tables["softirq_stats"]
+        out = []
+        for vec in range(NR_SOFTIRQS + 1):
+            by_node = per_node(table[vec], self.cpu_node)
+            if not by_node:
+                continue
+            name = softirq_name(vec) if vec < NR_SOFTIRQS else "other"
+            counts = {n: self._counts.count(("sirq", vec, n), c) for n, (c, _) in by_node.items()}
+            seconds = {
+                n: self._counts.count(("sirqs", vec, n), ns / 1e9) for n, (_, ns) in by_node.items()
+            }
+            out.append(SoftirqStats(vector=name, count_by_node=counts, seconds_by_node=seconds))
+        return tuple(out)

@@ -1,0 +1,92 @@
+"""Per-node memory state: free, file and anon pages, and the reclaim watermarks.
+
+`nodeN/meminfo` gives the node's free, file-backed and anonymous memory;
+`/proc/zoneinfo` gives each zone's min/low/high watermarks (in pages), summed
+here per node. kswapd wakes when a zone's free pages fall below low and sleeps
+again above high; allocations below min stall in direct reclaim.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+PAGE_SIZE = 4096
+_MEMINFO_RE = re.compile(r"^Node\s+\d+\s+([^:]+):\s+(\d+)(?:\s+kB)?\s*$")
+_ZONE_RE = re.compile(r"^Node\s+(\d+),\s+zone\s+\S+")
+_WATERMARK_RE = re.compile(r"^\s+(min|low|high)\s+(\d+)\s*$")
+
+
+@dataclass(frozen=True)
+class NodeMemory:
+    free_bytes: int = 0
+    file_bytes: int = 0
+    anon_bytes: int = 0
+    watermark_min_bytes: int = 0
+    watermark_low_bytes: int = 0
+    watermark_high_bytes: int = 0
+
+
+def parse_node_meminfo(text: str) -> dict[str, int]:
+    """`Node 0 MemFree:  123 kB` lines to {"MemFree": 123 * 1024, ...} (bytes)."""
+    out: dict[str, int] = {}
+    for line in text.splitlines():
+        m = _MEMINFO_RE.match(line)
+        if m:
+            value = int(m.group(2))
+            out[m.group(1)] = value * 1024 if line.rstrip().endswith("kB") else value
+    return out
+
+
+def parse_zoneinfo_watermarks(text: str) -> dict[int, tuple[int, int, int]]:
+    """Per node, (min, low, high) watermarks in pages summed over its zones.
+
+    Only the three lines right under a zone's "pages free" count; the same
+    words appear later in a zone's per-CPU section with other meanings.
+    """
+    out: dict[int, list[int]] = {}
+    node = -1
+    for line in text.splitlines():
+        zone = _ZONE_RE.match(line)
+        if zone:
+            node = int(zone.group(1))
+            out.setdefault(node, [0, 0, 0])
+            continue
+        m = _WATERMARK_RE.match(line)
+        if m and node >= 0:
+            out[node][("min", "low", "high").index(m.group(1))] += int(m.group(2))
+            if m.group(1) == "high":
+                node = -1  # the rest of this zone's block is not watermarks
+    return {n: (v[0], v[1], v[2]) for n, v in out.items()}
+
+
+def read_node_memory(
+    node_ids: tuple[int, ...],
+    sysfs: Path = Path("/sys"),
+    proc: Path = Path("/proc"),
+    page_size: int = PAGE_SIZE,
+) -> dict[int, NodeMemory]:
+    """Memory state of each node; unreadable files give zeros, not errors."""
+    try:
+        watermarks = parse_zoneinfo_watermarks((proc / "zoneinfo").read_text())
+    except OSError:
+        watermarks = {}
+    out = {}
+    for node in node_ids:
+        try:
+            info = parse_node_meminfo(
+                (sysfs / "devices/system/node" / f"node{node}" / "meminfo").read_text()
+            )
+        except OSError:
+            info = {}
+        wmin, wlow, whigh = watermarks.get(node, (0, 0, 0))
+        out[node] = NodeMemory(
+            free_bytes=info.get("MemFree", 0),
+            file_bytes=info.get("FilePages", 0),
+            anon_bytes=info.get("AnonPages", 0),
+            watermark_min_bytes=wmin * page_size,
+            watermark_low_bytes=wlow * page_size,
+            watermark_high_bytes=whigh * page_size,
+        )
+    return out
