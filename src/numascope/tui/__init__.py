@@ -1,0 +1,1 @@
+"""The `numascope top` terminal UI (Textual). It consumes snapshots; it never touches the kernel."""

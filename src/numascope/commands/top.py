@@ -1,0 +1,79 @@
+"""`numascope top`: the live terminal UI, or a replay of a recorded stream."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+from typing import Any
+
+from numascope.collectors.live import KernelCounterSource, SnapshotSource
+from numascope.collectors.mempolicy import read_process_policy
+from numascope.collectors.replay import ReplaySource
+from numascope.commands.snapshot import add_source_options, open_source
+from numascope.config import PolicyHolder
+from numascope.errors import NumascopeError
+from numascope.tui.app import TopApp
+from numascope.tui.detail import PolicyReader
+from numascope.tui.feed import Judge, ThreadFeed
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "top", help="live terminal UI: which workloads get memory from the wrong node, and why"
+    )
+    parser.add_argument(
+        "--interval",
+        type=float,
+        help="seconds between refreshes (default: tui.refresh-seconds in the config, else 1)",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="placement policy (default /etc/numascope/config.yaml when present); "
+        "SIGHUP reloads it",
+    )
+    parser.add_argument(
+        "--replay",
+        metavar="FILE",
+        help="show a recorded snapshot stream (numascope snapshot --json) instead of this host",
+    )
+    add_source_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.interval is not None and args.interval <= 0:
+        raise NumascopeError("--interval: must be more than 0 seconds")
+    holder = PolicyHolder.open(args.config)
+    interval = args.interval or holder.config.tui.refresh_seconds
+    notes: tuple[str, ...] = ()
+    reader: PolicyReader | None = None
+    source: SnapshotSource
+    if args.replay:
+        source = ReplaySource.from_file(args.replay)
+        # A capture keeps the findings judged when it was recorded, unless a policy is given.
+        judge = Judge(holder, proc=None, rejudge=args.config is not None)
+        mode = "replay"
+    else:
+        source = open_source(args)
+        judge = Judge(holder, proc="/proc")
+        reader = functools.partial(read_process_policy, proc="/proc")
+        mode = "live"
+        if isinstance(source, KernelCounterSource):
+            mode = "kernel counters"
+            notes = (
+                "per-process attribution needs root and the BPF probes; "
+                "showing the kernel's per-node numastat counters",
+            )
+    holder.install_sighup()
+    app = TopApp(
+        ThreadFeed(source, judge, interval),
+        interval=interval,
+        mode=mode,
+        policy=str(holder.path) if holder.path else "built-in default",
+        thresholds=holder.config.thresholds,
+        policy_reader=reader,
+        notes=notes,
+    )
+    status = app.run()
+    return status or 0

@@ -1,0 +1,300 @@
+"""`numascope top`: the Textual app. It only ever sees frames from a Feed.
+
+The app owns view state (sort, filter, grouping, pause, the visible tab) and
+redraws from the newest frame; all kernel and procfs work happens in the feed's
+thread, so the screen stays responsive whatever the source does.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
+
+from numascope.config import Thresholds
+from numascope.snapshot import Snapshot
+from numascope.tui.detail import DetailScreen, PolicyReader
+from numascope.tui.feed import Feed, Frame
+from numascope.tui.header import HeaderBar, Status, header_text
+from numascope.tui.help import HelpScreen
+from numascope.tui.history import History
+from numascope.tui.messages import FeedFailed, FrameReady
+from numascope.tui.panels import irq_panel, matrix_panel, nodes_panel, reclaim_panel
+from numascope.tui.rows import (
+    Column,
+    Grouping,
+    Row,
+    build_rows,
+    columns_for,
+    matches_filter,
+    sort_rows,
+)
+from numascope.tui.workloads import WorkloadTable
+
+DEFAULT_SORT = "remote"
+TABS = {"workloads": "Workloads", "matrix": "Matrix", "irqs": "IRQs", "reclaim": "Reclaim"}
+
+
+class TopApp(App[int]):
+    TITLE = "numascope top"
+    CSS = """
+    #notes { height: auto; max-height: 3; color: $warning; padding: 0 1; display: none; }
+    #nodes { height: auto; padding: 0 1; }
+    #status { height: 1; padding: 0 1; background: $boost; }
+    #filter { dock: bottom; display: none; margin-bottom: 1; }
+    TabbedContent { height: 1fr; }
+    TabPane { padding: 0; }
+    .panel { padding: 0 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("p", "toggle_pause", "Pause"),
+        Binding("s", "sort", "Sort"),
+        Binding("S", "reverse", "Reverse", show=False),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("g", "group", "Group"),
+        Binding("enter", "detail", "Detail", key_display="⏎"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("w", "tab('workloads')", "Workloads", show=False),
+        Binding("m", "tab('matrix')", "Matrix", show=False),
+        Binding("i", "tab('irqs')", "IRQs", show=False),
+        Binding("r", "tab('reclaim')", "Reclaim", show=False),
+    ]
+
+    def __init__(
+        self,
+        feed: Feed,
+        *,
+        interval: float,
+        mode: str = "live",
+        policy: str = "built-in default",
+        thresholds: Thresholds | None = None,
+        policy_reader: PolicyReader | None = None,
+        notes: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__()
+        self.feed = feed
+        self.status = Status(interval=interval, mode=mode, policy=policy)
+        self.thresholds = thresholds or Thresholds()
+        self.policy_reader = policy_reader
+        self.history = History()
+        self.frame: Frame | None = None
+        self.previous: Snapshot | None = None
+        self.frames_seen = 0
+        self.grouping = Grouping.PROCESS
+        self.sort = DEFAULT_SORT
+        self.reverse = False
+        self.filter_text = ""
+        self.notes: tuple[str, ...] = notes
+        self.rows: list[Row] = []
+
+    # ---- layout ---------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield HeaderBar(header_text(None, None, self.status), id="header")
+        yield Static(id="notes", markup=False)
+        yield Static(id="nodes")
+        with TabbedContent(id="tabs"):
+            with TabPane(f"{TABS['workloads']} (w)", id="workloads"):
+                yield WorkloadTable(id="table")
+            with TabPane(f"{TABS['matrix']} (m)", id="matrix"), VerticalScroll():
+                yield Static(id="matrix-view", classes="panel")
+            with TabPane(f"{TABS['irqs']} (i)", id="irqs"), VerticalScroll():
+                yield Static(id="irq-view", classes="panel")
+            with TabPane(f"{TABS['reclaim']} (r)", id="reclaim"), VerticalScroll():
+                yield Static(id="reclaim-view", classes="panel")
+        yield Static(id="status")
+        yield Input(
+            placeholder="filter: name, pid, cgroup, rule, finding (Enter keeps, Esc clears)",
+            id="filter",
+        )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(WorkloadTable).focus()
+        self._draw_status()
+        self.feed.start(self.post_message)
+
+    def on_unmount(self) -> None:
+        self.feed.stop()
+
+    # Keys that act on the workloads table do nothing (and leave the footer) elsewhere.
+    _MAIN_ONLY = frozenset({"sort", "reverse", "filter", "group", "detail", "tab"})
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (action in self._MAIN_ONLY and self.screen is not self.screen_stack[0])
+
+    # ---- frames from the feed -----------------------------------------------------
+    @on(FrameReady)
+    def _frame_ready(self, message: FrameReady) -> None:
+        if self.status.paused:
+            return  # a poll that was under way when the user paused
+        frame = message.frame
+        if self.history.record(frame.snapshot):
+            self.previous = self.frame.snapshot if self.frame else None
+        self.frame = frame
+        self.frames_seen += 1
+        self.status = self._status(error="")
+        if frame.notes:
+            self.notes = (*self.notes, *frame.notes)[-3:]
+        self.redraw()
+
+    @on(FeedFailed)
+    def _feed_failed(self, message: FeedFailed) -> None:
+        self.status = self._status(error=f"poll failed: {message.error}")
+        self._draw_header()
+
+    def _status(self, **changes: object) -> Status:
+        values = {**self.status.__dict__, "finished": self.feed.finished, **changes}
+        return Status(**values)
+
+    # ---- drawing ------------------------------------------------------------------
+    def redraw(self) -> None:
+        self._draw_header()
+        frame = self.frame
+        if frame is None:
+            return
+        snapshot = frame.snapshot
+        notes = [*snapshot.health.notes, *self.notes]
+        notes += [
+            f"probe {name} missing: {why}" for name, why in snapshot.health.probes_missing.items()
+        ]
+        notes_widget = self.query_one("#notes", Static)
+        notes_widget.update("\n".join(f"⚠ {n}" for n in notes))
+        notes_widget.display = bool(notes)
+        spark = max(8, self.size.width - 64)
+        self.query_one("#nodes", Static).update(nodes_panel(snapshot, self.history, spark))
+        self._draw_table()
+        self.query_one("#matrix-view", Static).update(matrix_panel(snapshot))
+        self.query_one("#irq-view", Static).update(irq_panel(snapshot, self.thresholds))
+        self.query_one("#reclaim-view", Static).update(reclaim_panel(snapshot))
+        if isinstance(self.screen, DetailScreen):
+            row = next((r for r in self.rows if r.key == self.screen.row.key), None)
+            if row is not None:
+                self.screen.update(row, snapshot)
+
+    def _draw_header(self) -> None:
+        snapshot = self.frame.snapshot if self.frame else None
+        self.query_one(HeaderBar).update(header_text(snapshot, self.previous, self.status))
+
+    def _columns(self) -> list[Column]:
+        node_ids = self.frame.snapshot.node_ids if self.frame else ()
+        return columns_for(node_ids)
+
+    def _draw_table(self) -> None:
+        if self.frame is None:
+            return
+        columns = self._columns()
+        column = next((c for c in columns if c.name == self.sort), columns[0])
+        rows = build_rows(self.frame.snapshot, self.grouping, self.frame.placements)
+        total = len(rows)
+        rows = [r for r in rows if matches_filter(r, self.filter_text)]
+        self.rows = sort_rows(rows, column, self.reverse)
+        self.query_one(WorkloadTable).show(columns, self.rows, self.sort, self.reverse)
+        self._draw_status(total)
+
+    def _draw_status(self, total: int | None = None) -> None:
+        columns = self._columns()
+        column = next((c for c in columns if c.name == self.sort), None)
+        label = column.label if column else self.sort
+        order = "▲" if column is not None and column.descending == self.reverse else "▼"
+        text = Text()
+        text.append(f"by {self.grouping.value}", style="bold")
+        text.append(f" · sort {label}{order}")
+        if self.filter_text:
+            text.append(f" · filter “{self.filter_text}”", style="bold")
+        if total is not None:
+            text.append(f" · {len(self.rows)} of {total} rows")
+            if self.frame is not None and not self.frame.snapshot.processes:
+                text.append(" · no per-process data in this snapshot")
+        self.query_one("#status", Static).update(text)
+
+    # ---- actions ------------------------------------------------------------------
+    def action_toggle_pause(self) -> None:
+        paused = not self.status.paused
+        self.status = self._status(paused=paused)
+        self.feed.set_paused(paused)
+        self._draw_header()
+
+    def action_sort(self) -> None:
+        names = [c.name for c in self._columns()]
+        self.sort = (
+            names[(names.index(self.sort) + 1) % len(names)] if self.sort in names else DEFAULT_SORT
+        )
+        self.reverse = False
+        self._draw_table()
+
+    def action_reverse(self) -> None:
+        self.reverse = not self.reverse
+        self._draw_table()
+
+    @on(DataTable.HeaderSelected)
+    def _header_selected(self, event: DataTable.HeaderSelected) -> None:
+        name = str(event.column_key.value)
+        if name == self.sort:
+            self.reverse = not self.reverse
+        else:
+            self.sort, self.reverse = name, False
+        self._draw_table()
+
+    def action_group(self) -> None:
+        self.grouping = self.grouping.next()
+        self._draw_table()
+
+    def action_filter(self) -> None:
+        self.query_one(TabbedContent).active = "workloads"
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.value = self.filter_text
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value.strip()
+        self._draw_table()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        self._close_filter()
+
+    def _close_filter(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.query_one(WorkloadTable).focus()
+
+    def on_key(self, event: object) -> None:
+        key = getattr(event, "key", "")
+        box = self.query_one("#filter", Input)
+        if key == "escape" and box.has_focus:
+            box.value = ""
+            self.filter_text = ""
+            self._close_filter()
+            self._draw_table()
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+        if tab == "workloads":
+            self.query_one(WorkloadTable).focus()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self) -> None:
+        self.action_detail()
+
+    def action_detail(self) -> None:
+        if self.frame is None or isinstance(self.screen, DetailScreen):
+            return
+        row = self.query_one(WorkloadTable).selected_row()
+        if row is None:
+            self.notify("No workload selected: this snapshot has no per-process data.")
+            return
+        self.push_screen(DetailScreen(row, self.frame.snapshot, self.history, self.policy_reader))
+
+    def action_quit(self) -> None:  # type: ignore[override]
+        self.exit(0)
