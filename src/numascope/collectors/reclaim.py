@@ -115,7 +115,7 @@ class ReclaimCollector:
     _counts: CountTracker = field(default_factory=CountTracker)
 
     def read(self) -> ReclaimReading:
-        totals = self._node_totals()
+        totals = self.node_totals()
         self._drain_stallers()
         memory = read_node_memory(self.node_ids, self.sysfs, self.proc)
         nodes = []
@@ -145,7 +145,11 @@ class ReclaimCollector:
             )
         return ReclaimReading(tuple(nodes), self._stall_rows(), totals)
 
-    def _node_totals(self) -> dict[int, NodeTotals]:
+    def node_totals(self) -> dict[int, NodeTotals]:
+        """Raw running totals per node id (-1: a node beyond the compiled slots).
+
+        Reading them changes nothing, so a test can hold them against the kernel's
+        own counters between polls."""
         stats = self.tables["node_stats"]
         since = self.tables["kswapd_since"]
         now = time.monotonic_ns()  # CLOCK_MONOTONIC, as bpf_ktime_get_ns
