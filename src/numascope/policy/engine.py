@@ -13,8 +13,10 @@ from numascope.collectors.mempolicy import (
 )
 from numascope.config import Config, PolicyHolder, Rule
 from numascope.policy.drift import judge_drift
+from numascope.policy.irq import judge_irqs
 from numascope.policy.judge import DRIFT, Verdict, judge
 from numascope.policy.matching import facts_for, rule_for
+from numascope.policy.reclaim_context import nodes_under_reclaim, with_reclaim_context
 from numascope.policy.window import RollingWindow
 from numascope.snapshot import Finding, Locality, Severity, Snapshot, Workload, WorkloadKind
 
@@ -71,6 +73,7 @@ def evaluate(
     kernel_policies = kernel_policies or {}
     thresholds = config.thresholds
     findings: list[Finding] = []
+    under_reclaim = nodes_under_reclaim(snapshot)
     for workload in snapshot.processes:
         if workload.kind not in JUDGED_KINDS:
             continue
@@ -80,11 +83,13 @@ def evaluate(
         if locality.pages >= max(thresholds.min_pages, 1):
             verdict = judge(rule.placement, locality, thresholds)
             if verdict is not None:
+                verdict = with_reclaim_context(verdict, rule.placement, locality, under_reclaim)
                 findings.append(_finding(workload, rule, verdict, locality, seconds))
         if kernel is not None and workload.alive:
             drift = judge_drift(rule.placement, kernel)
             if drift is not None:
                 findings.append(_finding(workload, rule, drift, locality, seconds))
+    findings.extend(judge_irqs(snapshot, thresholds.irq))
     findings.sort(key=lambda f: (_SEVERITY_ORDER[f.severity], f.workload_key, f.kind))
     return tuple(findings)
 
