@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any
 
+from numascope.collectors.families import FAMILY_NAMES, parse_probe_list
 from numascope.collectors.live import (
     KernelCounterSource,
     SnapshotSource,
@@ -43,14 +45,28 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
         "(default: the running kernel's, else the newest installed; "
         "env NUMASCOPE_KERNEL_HEADERS)",
     )
+    parser.add_argument(
+        "--probes",
+        metavar="LIST",
+        help=f"probe families to attach, comma-separated, from {','.join(FAMILY_NAMES)} "
+        "(default: the config's `probes`, else all)",
+    )
 
 
-def open_source(args: argparse.Namespace) -> SnapshotSource:
-    """The snapshot source the options ask for, explaining any fallback on stderr."""
+def open_source(
+    args: argparse.Namespace, config_probes: Sequence[str] | None = None
+) -> SnapshotSource:
+    """The snapshot source the options ask for, explaining any fallback on stderr.
+
+    Probe families: `--probes` when given, else `config_probes`, else all."""
     if args.source == "kernel":
         return KernelCounterSource(read_topology())
+    cli_probes = getattr(args, "probes", None)
+    probes = parse_probe_list(cli_probes) if cli_probes else tuple(config_probes or FAMILY_NAMES)
     try:
-        return open_live_source(max_owners=args.max_owners, headers=args.kernel_headers)
+        return open_live_source(
+            max_owners=args.max_owners, headers=args.kernel_headers, probes=probes
+        )
     except NumascopeError as exc:
         if args.source == "bpf":
             raise
@@ -80,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     if args.max_owners < 1:
         raise NumascopeError("--max-owners: must be at least 1")
     engine = open_policy(args)  # a bad config fails before the probes compile
-    source = open_source(args)
+    source = open_source(args, engine.holder.config.probes)
     printed = 0
     next_at = time.monotonic() + args.interval
     try:
