@@ -238,6 +238,96 @@ class SoftirqStats:
 
 
 @dataclass(frozen=True)
+class PageCacheNode:
+    """The per-CPU page lists, over all CPUs, for pages of one node.
+
+    Pages reach a CPU's list from the buddy allocator under the zone lock
+    (refills) and from frees; allocations served from the list take no lock.
+    """
+
+    node: int
+    alloc_pages: Count = field(default_factory=Count)
+    refill_pages: Count = field(default_factory=Count)
+    direct_pages: Count = field(default_factory=Count)
+    direct_events: Count = field(default_factory=Count)
+    drained_pages: Count = field(default_factory=Count)
+
+    @property
+    def zone_lock_share(self) -> float:
+        """Pages taken under the zone lock per page allocated, last interval (0..1)."""
+        locked = self.refill_pages.delta + self.direct_pages.delta
+        return min(1.0, locked / self.alloc_pages.delta) if self.alloc_pages.delta else 0.0
+
+
+@dataclass(frozen=True)
+class PageCacheCpu:
+    """One CPU's page list: what it allocated and what took the zone lock."""
+
+    cpu: int
+    node: int
+    alloc_pages: Count = field(default_factory=Count)
+    zone_locked_pages: Count = field(default_factory=Count)
+    drained_pages: Count = field(default_factory=Count)
+
+    @property
+    def zone_lock_share(self) -> float:
+        alloc = self.alloc_pages.delta
+        return min(1.0, self.zone_locked_pages.delta / alloc) if alloc else 0.0
+
+
+@dataclass(frozen=True)
+class HighOrderSite:
+    """High-order allocations from one kernel call chain, by owner and page node."""
+
+    workload_key: str
+    workload_name: str
+    order_class: str
+    node: int  # the page's node; -1 unknown
+    frames: tuple[str, ...] = ()  # innermost first
+    events: Count = field(default_factory=Count)
+    pages: Count = field(default_factory=Count)
+    pid: int | None = None
+
+
+@dataclass(frozen=True)
+class SlabCache:
+    """Slab allocations of one cache from CPUs of one node, by the node requested."""
+
+    cache: str
+    cpu_node: int
+    objects: Count = field(default_factory=Count)
+    any_node: Count = field(default_factory=Count)  # NUMA_NO_NODE: the allocator chooses
+    local_requested: Count = field(default_factory=Count)
+    remote_requested: Count = field(default_factory=Count)
+
+    @property
+    def remote_share(self) -> float:
+        """Objects explicitly requested on another node, last interval (0..1)."""
+        return self.remote_requested.delta / self.objects.delta if self.objects.delta else 0.0
+
+
+@dataclass(frozen=True)
+class AllocatorNode:
+    """High-order outcomes on one node: failures by order and kcompactd."""
+
+    node: int
+    failed_by_order: Mapping[str, Count] = field(default_factory=dict)  # by asking CPU node
+    kcompactd_wakes: Count = field(default_factory=Count)
+
+
+@dataclass(frozen=True)
+class AllocatorSection:
+    """Allocator internals: per-CPU page lists, high orders, compaction, slab."""
+
+    nodes: tuple[AllocatorNode, ...] = ()
+    page_cache: tuple[PageCacheNode, ...] = ()
+    page_cache_cpus: tuple[PageCacheCpu, ...] = ()
+    high_order_sites: tuple[HighOrderSite, ...] = ()
+    slab_caches: tuple[SlabCache, ...] = ()
+    compaction: Mapping[str, Count] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Finding:
     """Something that breaks the configured placement, with its evidence."""
 
@@ -293,6 +383,7 @@ class Snapshot:
     direct_reclaim: tuple[DirectReclaim, ...] = ()
     irqs: tuple[IrqStats, ...] = ()
     softirqs: tuple[SoftirqStats, ...] = ()
+    allocator: AllocatorSection | None = None
     health: Health = field(default_factory=Health)
     findings: tuple[Finding, ...] = ()
     schema: int = SCHEMA_VERSION
