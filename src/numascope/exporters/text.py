@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from numascope.exporters.text_sections import irq_lines, reclaim_lines
 from numascope.snapshot import Snapshot, Workload, WorkloadKind
 
 
@@ -64,6 +65,8 @@ def render(snapshot: Snapshot, top: int = 10) -> str:
                 f"{'':29}  {pid:>7} {w.name[:18]:<18} {w.delta.pages:>8} {by_node} "
                 f"{_pct(w.delta.remote_ratio):>7}  {w.cgroup or '-'}"
             )
+    lines += reclaim_lines(snapshot)
+    lines += irq_lines(snapshot)
     if snapshot.findings:
         lines.append("")
         lines.append("findings:")
