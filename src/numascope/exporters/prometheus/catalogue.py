@@ -201,7 +201,7 @@ _METRICS = (
     Metric("numascope_softirq_handled", "counter", ("vector", "node"), "Softirq runs by node."),
     Metric("numascope_softirq_seconds", "counter", ("vector", "node"), "Time in softirqs by node."),
     # numascope's own health.
-    Metric("numascope_build_info", "gauge", ("version", "python"), "Always 1: what runs."),
+    Metric("numascope_build_info", "gauge", ("version",), "Always 1: the version running."),
     Metric("numascope_source_info", "gauge", ("source",), "Always 1: where snapshots come from."),
     Metric(
         "numascope_probe_attached",

@@ -8,7 +8,6 @@ producing a duplicate series that Prometheus would reject.
 from __future__ import annotations
 
 import math
-import platform
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -278,7 +277,7 @@ def build_families(
 ) -> Iterator[Metric]:
     """Every family for one scrape (only exporter health before the first snapshot)."""
     s = Samples()
-    s.set("numascope_build_info", (__version__, platform.python_version()), 1)
+    s.set("numascope_build_info", (__version__,), 1)
     s.set("numascope_polls", (), state.polls)
     s.set("numascope_poll_errors", (), state.poll_errors)
     _policy(s, state.config)
