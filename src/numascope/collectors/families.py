@@ -11,22 +11,31 @@ import sys
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
+from numascope.collectors.allocator import AllocatorCollector
 from numascope.collectors.irq_info import read_interrupts
 from numascope.collectors.irqs import IrqCollector
 from numascope.collectors.reclaim import ReclaimCollector
 from numascope.errors import NumascopeError
 from numascope.probes import bcc_loader
+from numascope.probes.allocator import AllocatorProbe, attach_allocator
 from numascope.probes.irq import IrqProbe, attach_irq
 from numascope.probes.reclaim import ReclaimProbe, attach_reclaim
-from numascope.snapshot import DirectReclaim, IrqStats, ReclaimNode, SoftirqStats
+from numascope.snapshot import (
+    AllocatorSection,
+    DirectReclaim,
+    IrqStats,
+    ReclaimNode,
+    SoftirqStats,
+)
 from numascope.topology import Topology
 
 PAGE_ALLOC = "page_alloc"
 RECLAIM = "reclaim"
 IRQ = "irq"
-FAMILY_NAMES = (PAGE_ALLOC, RECLAIM, IRQ)
+ALLOCATOR = "allocator"
+FAMILY_NAMES = (PAGE_ALLOC, RECLAIM, IRQ, ALLOCATOR)
 
 
 def parse_probe_list(text: str) -> tuple[str, ...]:
@@ -49,6 +58,7 @@ class FamilyReading:
     direct_reclaim: tuple[DirectReclaim, ...] = ()
     irqs: tuple[IrqStats, ...] = ()
     softirqs: tuple[SoftirqStats, ...] = ()
+    allocator: AllocatorSection | None = None
 
 
 class ProbeFamily(Protocol):
@@ -118,6 +128,30 @@ class IrqFamily:
 
 
 @dataclass
+class AllocatorFamily:
+    probe: AllocatorProbe
+    collector: AllocatorCollector
+    name: str = ALLOCATOR
+
+    @property
+    def attached(self) -> Mapping[str, str]:
+        return self.probe.family.attached
+
+    @property
+    def missing(self) -> Mapping[str, str]:
+        return self.probe.family.missing
+
+    def program_fds(self) -> dict[str, int]:
+        return self.probe.family.program_fds()
+
+    def collect(self) -> FamilyReading:
+        return FamilyReading(allocator=self.collector.read())
+
+    def close(self) -> None:
+        self.probe.family.close()
+
+
+@dataclass
 class OpenedFamilies:
     families: list[ProbeFamily] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # family -> why
@@ -131,6 +165,7 @@ def open_families(
     proc: Path = Path("/proc"),
     tracefs: Path = bcc_loader.TRACEFS,
     absent: Collection[str] = (),
+    page_tables: Any = None,
 ) -> OpenedFamilies:
     """Attach the reclaim and IRQ families named in `names` (page_alloc is the caller's)."""
     opened = OpenedFamilies()
@@ -146,6 +181,12 @@ def open_families(
                 cpu_node = dict(topology.cpu_node)
                 ic = IrqCollector(ip.family.bpf, ip.layout, cpu_node, proc, sysfs)
                 opened.families.append(IrqFamily(ip, ic))
+            elif name == ALLOCATOR:
+                ap = attach_allocator(topology, headers, tracefs, absent)
+                ac = AllocatorCollector(
+                    ap.family.bpf, page_tables, ap.layout, dict(topology.cpu_node), ap.max_nid, proc
+                )
+                opened.families.append(AllocatorFamily(ap, ac))
         except NumascopeError as exc:
             opened.failed[name] = str(exc)
             print(f"numascope: probe family {name} left out: {exc}", file=sys.stderr)

@@ -117,6 +117,7 @@ class LiveSource:
             direct_reclaim=tuple(d for r in readings for d in r.direct_reclaim),
             irqs=tuple(i for r in readings for i in r.irqs),
             softirqs=tuple(s for r in readings for s in r.softirqs),
+            allocator=next((r.allocator for r in readings if r.allocator is not None), None),
             health=self._health(attribution.processes, time.monotonic() - started),
         )
 
@@ -282,7 +283,14 @@ def open_live_source(
             failed[PAGE_ALLOC] = str(exc)
             print(f"numascope: probe family {PAGE_ALLOC} left out: {exc}", file=sys.stderr)
     others = open_families(
-        [n for n in names if n != PAGE_ALLOC], topology, headers, sysfs, proc, tracefs, absent
+        [n for n in names if n != PAGE_ALLOC],
+        topology,
+        headers,
+        sysfs,
+        proc,
+        tracefs,
+        absent,
+        page_tables=probe.tables if probe is not None else None,
     )
     failed.update(others.failed)
     if probe is None and not others.families:

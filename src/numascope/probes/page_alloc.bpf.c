@@ -47,6 +47,25 @@ struct cpu_state {
     u32 active;    // `owner` holds a real owner
     struct owner_key owner;
     struct owner_counts counts;
+    // Never reset: this CPU's allocations by page node, and its failed
+    // allocations by order class (for the per-CPU page-cache view).
+    u64 cpu_pages[NODE_SLOTS];
+    u64 failed[ORDER_CLASSES];
+};
+
+// High-order allocations (order >= HIGH_ORDER) by kernel call chain, owner and
+// page node: rare enough for a stack walk and a shared hash with atomics.
+struct site_key {
+    s32 stack_id;
+    u32 tgid;
+    u32 order_class;
+    u32 page_slot;
+};
+
+struct site_counts {
+    char comm[16];
+    u64 events;
+    u64 pages;
 };
 
 BPF_PERCPU_ARRAY(cpu_state, struct cpu_state, 1);
@@ -55,6 +74,8 @@ BPF_HASH(owners1, struct owner_key, struct owner_counts, MAX_OWNERS);
 BPF_ARRAY(epoch, u32, 1);
 // Indexed by epoch * NODE_SLOTS + CPU node: owners the hash had no room for.
 BPF_ARRAY(overflow, struct owner_counts, 2 * NODE_SLOTS);
+BPF_STACK_TRACE(site_stacks, MAX_SITES);
+BPF_HASH(sites, struct site_key, struct site_counts, MAX_SITES);
 
 TRACEPOINT_STRUCTS
 
@@ -119,17 +140,42 @@ reset:
     }
 }
 
+static __always_inline void count_site(struct page_alloc_args *args, struct cpu_state *s,
+                                       u32 order_class, u32 page_slot, u64 pages)
+{
+    struct site_key key = {};
+    key.stack_id = site_stacks.get_stackid(args, 0);
+    key.tgid = s->owner.tgid;
+    key.order_class = order_class;
+    key.page_slot = page_slot;
+    struct site_counts *v = sites.lookup(&key);
+    if (!v) {
+        struct site_counts init = {};
+        __builtin_memcpy(init.comm, s->counts.comm, sizeof(init.comm));
+        sites.insert(&key, &init);
+        v = sites.lookup(&key);
+        if (!v)
+            return;  // full: the per-node order counts above still hold these pages
+    }
+    __sync_fetch_and_add(&v->events, 1);
+    __sync_fetch_and_add(&v->pages, pages);
+}
+
 int on_page_alloc(struct page_alloc_args *args)
 {
     // A failed allocation is traced with pfn -1; the kernel's numastat does not
     // count it, and neither do we.
     u64 pfn = args->pfn;
-    if (pfn == (u64)-1)
-        return 0;
     u32 zero = 0;
     struct cpu_state *s = cpu_state.lookup(&zero);
     if (!s)
         return 0;
+    u32 order = args->order;
+    u32 order_class = order == 0 ? 0 : order <= 3 ? 1 : order <= 8 ? 2 : 3;
+    if (pfn == (u64)-1) {
+        s->failed[order_class & 3] += 1;
+        return 0;
+    }
 
     u32 tgid = 0;
     u32 context;
@@ -155,13 +201,17 @@ int on_page_alloc(struct page_alloc_args *args)
         s->seq++;
     }
 
-    u32 order = args->order;
-    u32 order_class = order == 0 ? 0 : order <= 3 ? 1 : order <= 8 ? 2 : 3;
-    u32 idx = page_node_slot(pfn) * ORDER_CLASSES + order_class;
+    u32 page_slot = page_node_slot(pfn);
+    u32 idx = page_slot * ORDER_CLASSES + order_class;
+    u64 pages = 1ULL << (order & 31);
     if (idx < COUNT_SLOTS) {
         s->counts.events[idx] += 1;
-        s->counts.pages[idx] += 1ULL << (order & 31);
+        s->counts.pages[idx] += pages;
     }
+    if (page_slot < NODE_SLOTS)
+        s->cpu_pages[page_slot] += pages;
+    if (order >= HIGH_ORDER)
+        count_site(args, s, order_class, page_slot, pages);
     return 0;
 }
 

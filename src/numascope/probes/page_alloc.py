@@ -27,6 +27,9 @@ from numascope.probes.tracepoints import Tracepoint, c_struct, read_format
 from numascope.topology import PfnRange, Topology
 
 DEFAULT_MAX_OWNERS = 16384
+# Allocations of this order and above are also counted by kernel call chain.
+HIGH_ORDER = 4
+MAX_SITES = 2048
 NAME = "page_alloc"
 
 PAGE_ALLOC = Tracepoint("kmem", "mm_page_alloc")
@@ -143,6 +146,7 @@ def build_source(
     layout = PageAllocLayout(topology.node_ids)
     text = (
         f"#define NODE_SLOTS {layout.node_slots}\n#define MAX_OWNERS {max_owners}\n"
+        f"#define HIGH_ORDER {HIGH_ORDER}\n#define MAX_SITES {MAX_SITES}\n"
         + template.replace("TRACEPOINT_STRUCTS", "\n\n".join(structs)).replace(
             "PAGE_NODE_SLOT_FUNCTION", page_node_function(topology)
         )
