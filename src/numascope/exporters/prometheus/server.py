@@ -7,6 +7,7 @@ import binascii
 import html
 import socket
 import ssl
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -25,7 +26,7 @@ REQUEST_TIMEOUT_SECONDS = 30.0
 def parse_listen_address(address: str) -> tuple[str, int]:
     """'host:port' or '[v6]:port' -> (host, port); one-line error otherwise."""
     host, sep, port_text = address.rpartition(":")
-    if not sep or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+    if not sep or not port_text.isdigit() or not 0 <= int(port_text) < 65536:
         raise NumascopeError(f"--web.listen-address: {address!r} is not host:port")
     host = host.removeprefix("[").removesuffix("]")
     return host or "0.0.0.0", int(port_text)
@@ -47,6 +48,12 @@ class _Server(ThreadingHTTPServer):
     registry: CollectorRegistry
     telemetry_path: str
     web: WebConfig
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that drops the connection or fails the TLS handshake is not
+        # worth a traceback in the journal; anything else is.
+        if not isinstance(sys.exc_info()[1], (ssl.SSLError, ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -38,7 +38,10 @@ def _scalar(path: Path, node: yaml.Node, field_name: str) -> str:
     return str(node.value)
 
 
-def _mapping(path: Path, node: yaml.Node, field_name: str) -> list[tuple[str, yaml.Node]]:
+def _mapping(
+    path: Path, node: yaml.Node, field_name: str
+) -> list[tuple[str, yaml.Node, yaml.Node]]:
+    """(name, key node, value node) for each entry; a repeated key is an error."""
     if not isinstance(node, yaml.MappingNode):
         raise NumascopeError(f"{_where(path, node)}: {field_name}: expected a mapping")
     out = []
@@ -48,7 +51,7 @@ def _mapping(path: Path, node: yaml.Node, field_name: str) -> list[tuple[str, ya
         if name in seen:
             raise NumascopeError(f"{_where(path, key)}: {field_name}.{name}: given twice")
         seen.add(name)
-        out.append((name, value))
+        out.append((name, key, value))
     return out
 
 
@@ -129,21 +132,22 @@ def load_web_config(path: str | Path) -> WebConfig:
     if root is None:
         return config
     users: dict[str, bytes] = {}
-    for section, node in _mapping(p, root, "web config"):
+    for section, key, node in _mapping(p, root, "web config"):
         if section not in _SECTIONS:
             raise NumascopeError(
-                f"{_where(p, node)}: {section}: unknown field "
+                f"{_where(p, key)}: {section}: unknown field "
                 "(known: tls_server_config, basic_auth_users)"
             )
         if section == "basic_auth_users":
-            for user, hashed in _mapping(p, node, section):
+            for user, _, hashed in _mapping(p, node, section):
                 users[user] = _check_hash(p, hashed, user)
             continue
-        fields = dict(_mapping(p, node, section))
-        for name, value in fields.items():
+        entries = _mapping(p, node, section)
+        fields = {name: value for name, _, value in entries}
+        for name, key_node, _ in entries:
             if name not in ("cert_file", "key_file"):
                 raise NumascopeError(
-                    f"{_where(p, value)}: {section}.{name}: not supported "
+                    f"{_where(p, key_node)}: {section}.{name}: not supported "
                     "(numascope reads cert_file and key_file)"
                 )
         for name in ("cert_file", "key_file"):
