@@ -1,0 +1,1 @@
+"""FreeBSD backend: DTrace output into the same snapshots the Linux backend makes."""

@@ -1,0 +1,1 @@
+"""D scripts for the FreeBSD backend; `numascope.probes.dtrace` runs them."""
