@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "topology",
     "check_config",
     "export",
+    "dtrace_parse",
 )
 
 
