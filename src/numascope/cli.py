@@ -19,6 +19,8 @@ COMMAND_MODULES = (
     "topology",
     "check_config",
     "export",
+    "capture",
+    "report",
     "dtrace_parse",
 )
 

@@ -1,43 +1,70 @@
 """Replay a recorded snapshot stream as if it were the live kernel.
 
-A stream is JSON lines, one snapshot per line, as `numascope snapshot --json`
-prints (gzip-compressed when the file name ends in .gz). Views cannot tell a
-replayed snapshot from a live one, which is the point: a capture from a bug
-report drives the same TUI, exporter and report code as production.
+Two kinds of recording: a capture file (`numascope capture`, see
+`capture_file`) and a plain stream, JSON lines with one snapshot per line as
+`numascope snapshot --json` prints; either may be gzip-compressed (told by its
+first bytes, not its name). Views cannot tell a replayed snapshot from a live
+one, which is the point: a capture from a bug report drives the same TUI,
+exporter and report code as production. `open_replay(path)` is what views call.
 """
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import Any
 
+from numascope.collectors.capture_file import (
+    is_capture_record,
+    open_lines,
+    parse_record,
+    read_capture,
+)
+from numascope.collectors.capture_model import Capture, CaptureHeader, CaptureTrailer
 from numascope.errors import NumascopeError
 from numascope.snapshot import Snapshot
 from numascope.snapshot_codec import snapshot_from_json
 
 
-def _open(path: Path) -> IO[str]:
-    try:
-        if path.suffix == ".gz":
-            return gzip.open(path, "rt", encoding="utf-8")
-        return path.open(encoding="utf-8")
-    except OSError as exc:
-        raise NumascopeError(f"{path}: {exc.strerror}") from None
-
-
 def read_stream(path: str | Path) -> Iterator[Snapshot]:
     """Snapshots from a JSON-lines stream; a bad line raises naming file and line."""
     p = Path(path)
-    with _open(p) as lines:
-        try:
-            for number, line in enumerate(lines, start=1):
-                if line.strip():
-                    yield snapshot_from_json(line, where=f"{p}:{number}")
-        except (OSError, EOFError, UnicodeDecodeError) as exc:
-            raise NumascopeError(f"{p}: damaged stream ({exc})") from None
+    for number, line in open_lines(p):
+        if line.strip():
+            yield snapshot_from_json(line, where=f"{p}:{number}")
+
+
+def _first_record(path: Path) -> dict[str, Any] | None:
+    for number, line in open_lines(path):
+        if line.strip():
+            try:
+                return parse_record(line, f"{path}:{number}")
+            except NumascopeError:
+                raise NumascopeError(
+                    f"{path}: not a numascope capture or snapshot stream "
+                    f"(line {number} is not a JSON object)"
+                ) from None
+    return None
+
+
+def read_recording(path: str | Path) -> Capture:
+    """A capture file, or a plain stream wrapped as a capture without host facts."""
+    p = Path(path)
+    first = _first_record(p)
+    if first is not None and is_capture_record(first):
+        return read_capture(p)
+    snapshots = tuple(read_stream(p))
+    trailer = CaptureTrailer(len(snapshots), reason="end of stream")
+    return Capture(str(p), "stream", CaptureHeader(), snapshots, trailer)
+
+
+def open_replay(path: str | Path) -> ReplaySource:
+    """A source replaying `path` (capture or stream); NumascopeError names a bad file."""
+    recording = read_recording(path)
+    if not recording.snapshots:
+        raise NumascopeError(f"{path}: no snapshots in this file")
+    return ReplaySource(list(recording.snapshots), capture=recording)
 
 
 @dataclass
@@ -47,13 +74,12 @@ class ReplaySource:
     snapshots: list[Snapshot]
     _next: int = 0
     finished: bool = field(default=False)
+    # The whole recording (header facts of a capture file); None when built by hand.
+    capture: Capture | None = None
 
     @classmethod
     def from_file(cls, path: str | Path) -> ReplaySource:
-        snapshots = list(read_stream(path))
-        if not snapshots:
-            raise NumascopeError(f"{path}: no snapshots in this stream")
-        return cls(snapshots)
+        return open_replay(path)
 
     def poll(self) -> Snapshot:
         snapshot = self.snapshots[min(self._next, len(self.snapshots) - 1)]

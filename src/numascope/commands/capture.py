@@ -1,0 +1,208 @@
+"""`numascope capture`: record every probe for a while into one file for a bug report."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import platform
+import re
+import signal
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from numascope import __version__
+from numascope.collectors.capture_file import CaptureWriter
+from numascope.collectors.capture_model import CaptureHeader, CaptureTrailer
+from numascope.collectors.capture_redact import Redactor
+from numascope.collectors.kernel_counters import read_numastat, read_vmstat
+from numascope.collectors.system_facts import (
+    read_irqs,
+    read_kernel_cmdline,
+    read_pci_devices,
+    read_sysctls,
+)
+from numascope.collectors.top_workloads import TopWorkloadFacts
+from numascope.commands.capture_progress import Progress
+from numascope.commands.policy_options import add_config_option, judge, open_policy
+from numascope.commands.snapshot import add_source_options, open_source
+from numascope.errors import NumascopeError
+from numascope.policy import PolicyEngine
+from numascope.snapshot import Snapshot
+from numascope.topology import Topology, read_topology
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "": 1.0}
+
+
+def parse_duration(text: str) -> float:
+    """`30s`, `2m`, `1h`, `500ms` or plain seconds, as seconds."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|)\s*", text)
+    if m is None or float(m[1]) <= 0:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (try 30s, 2m, 1h)")
+    return float(m[1]) * _UNITS[m[2]]
+
+
+def default_output(redact: bool) -> Path:
+    host = "redacted" if redact else socket.gethostname() or "host"
+    return Path(f"numascope-{host}-{time.strftime('%Y%m%d-%H%M%S')}.capture.gz")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "capture", help="record every probe for a while into one file to attach to a bug report"
+    )
+    parser.add_argument(
+        "--duration",
+        type=parse_duration,
+        default=30.0,
+        help="how long to record: 30s (default), 2m, 1h; Ctrl-C ends it early",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="where to write (default: numascope-HOST-TIME.capture.gz here); mode 0600",
+    )
+    parser.add_argument(
+        "--interval", type=float, default=1.0, help="seconds between snapshots (default 1)"
+    )
+    parser.add_argument(
+        "--redact",
+        action="store_true",
+        help="replace command names, command lines and cgroup paths by stable hashes",
+    )
+    add_source_options(parser)
+    add_config_option(parser)
+    parser.set_defaults(func=run)
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGINT and SIGTERM end the capture early instead of killing it."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _numastat(topology: Topology) -> dict[int, dict[str, int]]:
+    return {node: read_numastat(node) for node in topology.node_ids}
+
+
+class CaptureRun:
+    """One capture: poll, judge, spool; then the header with facts from both ends."""
+
+    def __init__(self, args: argparse.Namespace, engine: PolicyEngine, writer: CaptureWriter):
+        self.args = args
+        self.engine = engine
+        self.writer = writer
+        self.redactor = Redactor() if args.redact else None
+        self.proc = Path(args.proc)
+        self.facts = TopWorkloadFacts(proc=self.proc)
+        self.progress = Progress(args.duration)
+        self.stop = threading.Event()
+        self.last: Snapshot | None = None
+        self.findings = 0
+        self.reason = "duration"
+
+    def record(self, snapshot: Snapshot) -> None:
+        snapshot = judge(self.engine, snapshot)
+        self.facts.observe(snapshot)
+        self.last = snapshot
+        self.findings += len(snapshot.findings)
+        self.writer.add(self.redactor.snapshot(snapshot) if self.redactor else snapshot)
+
+    def run(self) -> int:
+        args = self.args
+        topology = read_topology()
+        with stop_on_signals(self.stop):
+            source = open_source(args)
+            # Read after the probes are in, so "before" lines up with the first interval.
+            before = (_numastat(topology), read_vmstat(), time.time())
+            try:
+                self._loop(source.poll)
+            finally:
+                source.close()
+        header = self._header(topology, before)
+        trailer = CaptureTrailer(self.writer.count, time.time(), self.reason)
+        size = self.writer.finish(header, trailer)
+        self.progress.say(
+            f"wrote {args.output} ({self.writer.count} snapshots, {self.findings} findings, "
+            f"{size / 1024:.0f} KiB, ended by {self.reason})"
+        )
+        return 0
+
+    def _loop(self, poll: Any) -> None:
+        args = self.args
+        start = time.monotonic()
+        deadline = start + args.duration
+        next_at = start + args.interval
+        self.progress.say(f"recording for {args.duration:g} s into {args.output}")
+        while True:
+            if self.stop.wait(max(0.0, min(next_at, deadline) - time.monotonic())):
+                break
+            self.record(poll())
+            self.progress.update(time.monotonic() - start, self.writer.count, self.findings)
+            if next_at >= deadline:
+                return
+            next_at += args.interval
+        # Stopped early by a signal: keep what the interrupted interval counted.
+        self.reason = "signal"
+        self.record(poll())
+        self.progress.say(f"stopped early after {time.monotonic() - start:.1f} s")
+
+    def _header(self, topology: Topology, before: tuple[Any, ...]) -> CaptureHeader:
+        numastat_before, vmstat_before, created = before
+        holder = self.engine.holder
+        uname = platform.uname()
+        header = CaptureHeader(
+            numascope_version=__version__,
+            created=created,
+            host=socket.gethostname(),
+            kernel=uname.release,
+            kernel_version=uname.version,
+            machine=uname.machine,
+            kernel_cmdline=read_kernel_cmdline(),
+            source=self.last.source if self.last else "",
+            interval=self.args.interval,
+            duration_requested=self.args.duration,
+            topology=topology,
+            sysctls=read_sysctls(),
+            numastat_before=numastat_before,
+            numastat_after=_numastat(topology),
+            vmstat_before=vmstat_before,
+            vmstat_after=read_vmstat(),
+            policy_path=str(holder.path) if holder.path else None,
+            policy=holder.config.model_dump(mode="json", by_alias=True),
+            workloads=self.facts.final(self.last),
+            irqs=read_irqs(),
+            devices=read_pci_devices(),
+            notes=self.last.health.notes if self.last else (),
+        )
+        return self.redactor.header(header) if self.redactor else header
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.interval <= 0:
+        raise NumascopeError("--interval: must be more than 0 seconds")
+    if args.max_owners < 1:
+        raise NumascopeError("--max-owners: must be at least 1")
+    args.output = Path(args.output) if args.output else default_output(args.redact)
+    if args.output.is_dir():
+        raise NumascopeError(f"cannot write {args.output}: it is a directory")
+    engine = open_policy(args)  # a bad config fails before anything is written
+    writer = CaptureWriter(args.output)  # an unwritable place fails before the probes load
+    try:
+        return CaptureRun(args, engine, writer).run()
+    finally:
+        writer.abort()
