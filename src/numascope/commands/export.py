@@ -11,7 +11,7 @@ from typing import Any
 
 from prometheus_client.registry import CollectorRegistry
 
-from numascope.collectors.replay import ReplaySource
+from numascope.collectors.replay import open_replay
 from numascope.commands.snapshot import add_source_options, open_source
 from numascope.config import PolicyHolder
 from numascope.errors import NumascopeError
@@ -60,7 +60,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--replay",
         metavar="FILE",
-        help="serve a recorded snapshot stream (numascope snapshot --json) instead of the "
+        help="serve a capture (numascope capture) or a recorded snapshot stream "
+        "(numascope snapshot --json) instead of the "
         "kernel; needs no root",
     )
     add_source_options(parser)
@@ -88,9 +89,7 @@ def run(args: argparse.Namespace) -> int:
     holder = PolicyHolder.open(args.config)
     settings = holder.config.prometheus
     web = load_web_config(args.web_config) if args.web_config else WebConfig()
-    source: SnapshotSource = (
-        ReplaySource.from_file(args.replay) if args.replay else open_source(args)
-    )
+    source: SnapshotSource = open_replay(args.replay) if args.replay else open_source(args)
     poller = Poller(
         source, args.interval, judge=_judge_for(args, holder), before_poll=lambda: _reload(holder)
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 from numascope.collectors.live import KernelCounterSource, SnapshotSource
 from numascope.collectors.mempolicy import read_process_policy
-from numascope.collectors.replay import ReplaySource
+from numascope.collectors.replay import open_replay
 from numascope.commands.snapshot import add_source_options, open_source
 from numascope.config import PolicyHolder
 from numascope.errors import NumascopeError
@@ -35,7 +35,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--replay",
         metavar="FILE",
-        help="show a recorded snapshot stream (numascope snapshot --json) instead of this host",
+        help="show a capture (numascope capture) or a recorded snapshot stream "
+        "(numascope snapshot --json) instead of this host",
     )
     add_source_options(parser)
     parser.set_defaults(func=run)
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     reader: PolicyReader | None = None
     source: SnapshotSource
     if args.replay:
-        source = ReplaySource.from_file(args.replay)
+        source = open_replay(args.replay)
         # A capture keeps the findings judged when it was recorded, unless a policy is given.
         judge = Judge(holder, proc=None, rejudge=args.config is not None)
         mode = "replay"
