@@ -87,3 +87,24 @@ def test_huge_page_faults_show_by_order_site_and_node(source: LiveSource, tmp_pa
     assert any("alloc" in frame or "fault" in frame for s in sites for frame in s.frames), sites
     node = snap.nodes[0]
     assert node.delta.pages >= 0 and node.pages_by_order["9+"] >= thp * 512
+
+
+def test_slab_objects_by_cache_and_requested_node() -> None:
+    require_root()
+    s = open_live_source(probes=["slab"])
+    try:
+        s.poll()
+        subprocess.run(["find", "/usr/lib", "-name", "*.so"], capture_output=True, check=True)
+        time.sleep(0.2)
+        snap = s.poll()
+    finally:
+        s.close()
+    assert snap.allocator is not None
+    caches = snap.allocator.slab_caches
+    assert caches, "no slab objects seen"
+    assert any(c.cache.startswith("kmalloc-") for c in caches)
+    assert any(not c.cache.startswith("kmalloc-") for c in caches), "no named cache"
+    for c in caches:
+        split = c.any_node.total + c.local_requested.total + c.remote_requested.total
+        assert split == c.objects.total, c
+        assert c.cpu_node in s.topology.node_ids

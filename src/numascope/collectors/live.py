@@ -6,6 +6,7 @@ interval (from a worker thread, in the TUI) and never touch the kernel otherwise
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 import socket
@@ -18,8 +19,9 @@ from typing import Protocol
 
 from numascope.collectors.attribution import Attributor
 from numascope.collectors.families import (
-    FAMILY_NAMES,
+    DEFAULT_FAMILIES,
     PAGE_ALLOC,
+    FamilyReading,
     ProbeFamily,
     open_families,
 )
@@ -35,7 +37,15 @@ from numascope.probes.page_alloc import (
     attach_page_alloc,
 )
 from numascope.probes.prog_stats import StatsSession, prog_stats
-from numascope.snapshot import Health, HostInfo, Locality, NodeStats, Snapshot, Workload
+from numascope.snapshot import (
+    AllocatorSection,
+    Health,
+    HostInfo,
+    Locality,
+    NodeStats,
+    Snapshot,
+    Workload,
+)
 from numascope.topology import Topology, read_topology
 
 # Rows of processes that exited this long ago are folded into "[exited processes]"
@@ -47,6 +57,16 @@ class SnapshotSource(Protocol):
     def poll(self) -> Snapshot: ...
 
     def close(self) -> None: ...
+
+
+def merge_allocator(readings: Iterable[FamilyReading]) -> AllocatorSection | None:
+    """The allocator family's section, with the slab family's caches in it."""
+    readings = list(readings)
+    section = next((r.allocator for r in readings if r.allocator is not None), None)
+    slab = tuple(c for r in readings for c in r.slab)
+    if slab:
+        section = dataclasses.replace(section or AllocatorSection(), slab_caches=slab)
+    return section
 
 
 def host_info() -> HostInfo:
@@ -117,7 +137,7 @@ class LiveSource:
             direct_reclaim=tuple(d for r in readings for d in r.direct_reclaim),
             irqs=tuple(i for r in readings for i in r.irqs),
             softirqs=tuple(s for r in readings for s in r.softirqs),
-            allocator=next((r.allocator for r in readings if r.allocator is not None), None),
+            allocator=merge_allocator(readings),
             health=self._health(attribution.processes, time.monotonic() - started),
         )
 
@@ -257,7 +277,7 @@ def open_live_source(
     sysfs: Path = Path("/sys"),
     proc: Path = Path("/proc"),
     measure_overhead: bool = True,
-    probes: Iterable[str] = FAMILY_NAMES,
+    probes: Iterable[str] = DEFAULT_FAMILIES,
     tracefs: Path = bcc_loader.TRACEFS,
     absent: Iterable[str] = (),
 ) -> LiveSource:

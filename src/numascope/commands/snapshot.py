@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from numascope.collectors.families import FAMILY_NAMES, parse_probe_list
+from numascope.collectors.families import DEFAULT_FAMILIES, FAMILY_NAMES, parse_probe_list
 from numascope.collectors.live import (
     KernelCounterSource,
     SnapshotSource,
@@ -49,7 +49,7 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
         "--probes",
         metavar="LIST",
         help=f"probe families to attach, comma-separated, from {','.join(FAMILY_NAMES)} "
-        "(default: the config's `probes`, else all)",
+        f"(default: the config's `probes`, else {','.join(DEFAULT_FAMILIES)})",
     )
 
 
@@ -58,11 +58,11 @@ def open_source(
 ) -> SnapshotSource:
     """The snapshot source the options ask for, explaining any fallback on stderr.
 
-    Probe families: `--probes` when given, else `config_probes`, else all."""
+    Probe families: `--probes` when given, else `config_probes`, else the defaults."""
     if args.source == "kernel":
         return KernelCounterSource(read_topology())
     cli_probes = getattr(args, "probes", None)
-    probes = parse_probe_list(cli_probes) if cli_probes else tuple(config_probes or FAMILY_NAMES)
+    probes = parse_probe_list(cli_probes) if cli_probes else tuple(config_probes or DEFAULT_FAMILIES)
     try:
         return open_live_source(
             max_owners=args.max_owners, headers=args.kernel_headers, probes=probes
