@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from numascope.exporters.text_allocator import allocator_lines
 from numascope.exporters.text_sections import irq_lines, reclaim_lines
 from numascope.snapshot import Snapshot, Workload, WorkloadKind
 
@@ -67,6 +68,7 @@ def render(snapshot: Snapshot, top: int = 10) -> str:
             )
     lines += reclaim_lines(snapshot)
     lines += irq_lines(snapshot)
+    lines += allocator_lines(snapshot)
     if snapshot.findings:
         lines.append("")
         lines.append("findings:")
