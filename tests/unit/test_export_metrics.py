@@ -75,8 +75,8 @@ def test_values_follow_the_snapshot() -> None:
     matrix = samples(text, "numascope_matrix_pages_total")
     assert matrix['{cpu_node="0",page_node="1"}'] == 3 * 400
     stalls = samples(text, "numascope_direct_reclaim_stall_seconds_bucket")
-    assert stalls['{le="0.016",node="1"}'] == 3 * 4
-    assert stalls['{le="+Inf",node="1"}'] == 3 * 5
+    assert stalls['{le="0.016",node="1"}'] == 3 * 400
+    assert stalls['{le="+Inf",node="1"}'] == 3 * 500
     assert samples(text, "numascope_kernel_numastat_other_node_total")['{node="1"}'] == 3 * 450
 
 
@@ -150,3 +150,17 @@ def test_named_workloads_are_the_top_remote_ones_and_stay() -> None:
     assert "pid:1" in {w.key for w in second.named} and len(second.named) == 10
     total = sum(w.total.pages for w in second.named) + second.other().pages
     assert total == sum(w.total.pages for w in much)
+
+
+def test_on_a_one_node_host_a_big_newcomer_still_gets_a_series() -> None:
+    # All remote counts are zero there; ranking must fall back to pages.
+    snapshot = export_streams.hostile(step=1, count=30)
+    local_only = [
+        dataclasses.replace(w, total=dataclasses.replace(w.total, remote_pages=0))
+        for w in snapshot.processes
+    ]
+    budget = LabelBudget()
+    budget.select(local_only, 5)
+    dd = dataclasses.replace(local_only[0], key="pid:7", pid=7, name="dd")
+    dd = dataclasses.replace(dd, total=dataclasses.replace(dd.total, local_pages=10**6))
+    assert "pid:7" in {w.key for w in budget.select([*local_only, dd], 5).named}

@@ -7,9 +7,9 @@ that sums over the metric still equal the host's totals.
 
 Membership is sticky: a workload that has its series keeps it while it exists,
 and an unnamed one takes the place of the weakest named one only once it has
-PREEMPT_FACTOR times its remote pages. Each promotion moves a workload's count
-out of "other", which Prometheus sees as a counter reset there; stickiness keeps
-those rare instead of one per scrape.
+PREEMPT_FACTOR times its remote pages (or, at equal remote pages, its pages).
+Each promotion moves a workload's count out of "other", which Prometheus sees as
+a counter reset there; stickiness keeps those rare instead of one per scrape.
 """
 
 from __future__ import annotations
@@ -93,5 +93,9 @@ class LabelBudget:
 
     @staticmethod
     def _outranks(challenger: Workload, weakest: Workload) -> bool:
-        remote = challenger.total.remote_pages
-        return remote > 0 and remote >= PREEMPT_FACTOR * max(weakest.total.remote_pages, 1)
+        c, w = challenger.total, weakest.total
+        if c.remote_pages > w.remote_pages:
+            return c.remote_pages >= PREEMPT_FACTOR * max(w.remote_pages, 1)
+        # Equal remote pages (all zero on a one-node host): fall back to pages, or
+        # the first workloads seen would hold every slot forever.
+        return c.remote_pages == w.remote_pages and c.pages >= PREEMPT_FACTOR * max(w.pages, 1)
