@@ -1,0 +1,96 @@
+"""Plumbing for the tests that run inside a multi-node guest.
+
+tests/vm/test_guests.py boots the guest and runs `pytest -m guest` here with
+NUMASCOPE_GUEST_TOPOLOGY naming the topology. This file keeps only the tests
+meant for that topology (@pytest.mark.topologies), writes a progress line per
+test into NUMASCOPE_GUEST_DIR (so the host can tell which test hung, and why one
+failed), and holds the one BPF source all tests share: compiling it takes
+15 to 20 s under software emulation, once per boot.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from numascope.collectors.live import LiveSource, open_live_source
+from tests.conftest import require, require_root
+from tests.vm.topologies import RESULTS_ENV, GuestTopology, current_topology, topologies_of
+
+TAIL_CHARS = 4000
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    topology = current_topology()
+    if topology is None:
+        return
+    keep = [i for i in items if topology.name in topologies_of(i.iter_markers())]
+    dropped = [i for i in items if i not in keep]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
+def _progress(record: dict[str, object]) -> None:
+    folder = os.environ.get(RESULTS_ENV)
+    if not folder:
+        return
+    with open(Path(folder) / "progress.jsonl", "a") as out:
+        out.write(json.dumps(record) + "\n")
+        out.flush()
+        os.fsync(out.fileno())  # a guest killed at its time limit keeps what it wrote
+
+
+def pytest_runtest_logstart(nodeid: str, location: tuple[str, int | None, str]) -> None:
+    _progress({"event": "start", "nodeid": nodeid})
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _progress(
+        {
+            "event": "report",
+            "nodeid": report.nodeid,
+            "when": report.when,
+            "outcome": report.outcome,
+            "duration": report.duration,
+            "longrepr": report.longreprtext if report.outcome != "passed" else "",
+            "stderr": report.capstderr[-TAIL_CHARS:],
+            "properties": [[str(k), str(v)] for k, v in report.user_properties],
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def guest() -> GuestTopology:
+    """The topology this guest was booted with."""
+    topology = current_topology()
+    require(topology is not None, "runs only inside a guest booted by tests/vm/test_guests.py")
+    assert topology is not None
+    return topology
+
+
+def _quiet_the_guest(topology: GuestTopology) -> None:
+    # numastat counts allocation events, and a transparent huge page is one event
+    # for 512 pages: a 64 MiB toucher would make 32 events, lost in the noise of
+    # a 1% comparison. Base pages make every touched page one event.
+    Path("/sys/kernel/mm/transparent_hugepage/enabled").write_text("never")
+    Path("/proc/sys/vm/numa_stat").write_text("1")
+    # The tests' own allocations stay on node 0's CPU, so they never fall back
+    # from a node a scenario has filled, and count as local there.
+    os.sched_setaffinity(0, set(topology.nodes[0].cpus))
+
+
+@pytest.fixture(scope="session")
+def live(guest: GuestTopology) -> Iterator[LiveSource]:
+    """numascope's live source, attached once for the whole guest session."""
+    require_root()
+    _quiet_the_guest(guest)
+    source = open_live_source()
+    try:
+        yield source
+    finally:
+        source.close()

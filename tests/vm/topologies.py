@@ -1,0 +1,102 @@
+"""The guest topologies the multi-node tests boot, and which guest test runs where.
+
+One table serves both sides: the host turns an entry into `vng` options, and a
+guest test reads the entry of the guest it runs in (NUMASCOPE_GUEST_TOPOLOGY) to
+know what the kernel should show, e.g. the distance matrix it was booted with.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import pytest
+
+TOPOLOGY_ENV = "NUMASCOPE_GUEST_TOPOLOGY"
+RESULTS_ENV = "NUMASCOPE_GUEST_DIR"
+
+# The distance the kernel assumes between two nodes the firmware says nothing about.
+DEFAULT_REMOTE_DISTANCE = 20
+LOCAL_DISTANCE = 10
+
+
+@dataclass(frozen=True)
+class GuestNode:
+    memory: str  # qemu size syntax: "1G", "768M"
+    cpus: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class GuestTopology:
+    name: str
+    summary: str
+    nodes: tuple[GuestNode, ...]
+    memory: str
+    # (a, b) with a < b; qemu fills in (b, a). Pairs left out keep the default.
+    distances: Mapping[tuple[int, int], int] = field(default_factory=dict)
+
+    @property
+    def cpus(self) -> int:
+        return sum(len(n.cpus) for n in self.nodes)
+
+    @property
+    def node_ids(self) -> tuple[int, ...]:
+        return tuple(range(len(self.nodes)))
+
+    @property
+    def cpuless_nodes(self) -> tuple[int, ...]:
+        return tuple(i for i, n in enumerate(self.nodes) if not n.cpus)
+
+    def distance(self, a: int, b: int) -> int:
+        if a == b:
+            return LOCAL_DISTANCE
+        return self.distances.get((min(a, b), max(a, b)), DEFAULT_REMOTE_DISTANCE)
+
+    def vng_args(self) -> list[str]:
+        args = ["--cpus", str(self.cpus), "--memory", self.memory]
+        for node in self.nodes:
+            spec = node.memory
+            if node.cpus:
+                spec += f",cpus={node.cpus[0]}-{node.cpus[-1]}"
+            args += ["--numa", spec]
+        for (a, b), value in sorted(self.distances.items()):
+            args += ["--numa-distance", f"{a},{b}={value}"]
+        return args
+
+
+TWO_NODE = GuestTopology(
+    name="two_node",
+    summary="2 nodes, one CPU and 1 GiB each",
+    nodes=(GuestNode("1G", (0,)), GuestNode("1G", (1,))),
+    memory="2G",
+)
+
+# Node 2 has memory and no CPU, like CXL-attached memory. The distances are not
+# qemu's default (20 everywhere) so a reader that ignored them would be caught.
+THREE_NODE = GuestTopology(
+    name="three_node",
+    summary="3 nodes: two with a CPU, one memory-only; distances 0-1 21, 0-2 31, 1-2 41",
+    nodes=(GuestNode("768M", (0,)), GuestNode("768M", (1,)), GuestNode("512M")),
+    memory="2G",
+    distances={(0, 1): 21, (0, 2): 31, (1, 2): 41},
+)
+
+TOPOLOGIES: dict[str, GuestTopology] = {t.name: t for t in (TWO_NODE, THREE_NODE)}
+
+
+def current_topology() -> GuestTopology | None:
+    """The topology of the guest this process runs in, or None on the host."""
+    name = os.environ.get(TOPOLOGY_ENV)
+    return TOPOLOGIES.get(name) if name else None
+
+
+def topologies_of(marks: Iterable[pytest.Mark]) -> tuple[str, ...]:
+    """Topologies a guest test asked for with @pytest.mark.topologies(...); all if none."""
+    for mark in marks:
+        if mark.name == "topologies":
+            unknown = [a for a in mark.args if a not in TOPOLOGIES]
+            if unknown:
+                raise ValueError(f"unknown topology {unknown}; known: {sorted(TOPOLOGIES)}")
+            return tuple(mark.args)
+    return tuple(TOPOLOGIES)
