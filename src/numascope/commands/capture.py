@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import platform
 import re
+import select
 import signal
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -80,19 +81,41 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-@contextlib.contextmanager
-def stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGINT and SIGTERM end the capture early instead of killing it."""
+class StopSignal:
+    """SIGINT and SIGTERM end the capture early instead of killing it.
 
-    def handler(signum: int, frame: FrameType | None) -> None:
-        stop.set()
+    The handler only writes a byte to a pipe that the main loop waits on: taking
+    a lock in a handler (as threading.Event.set does) can deadlock against the
+    very thread it interrupted.
+    """
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+    def __init__(self) -> None:
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._write, False)
+        self.name: str | None = None
+
+    def _handler(self, signum: int, frame: FrameType | None) -> None:
+        self.name = signal.Signals(signum).name
+        with contextlib.suppress(OSError):
+            os.write(self._write, b"x")
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        signals = (signal.SIGINT, signal.SIGTERM)
+        previous = {sig: signal.signal(sig, self._handler) for sig in signals}
+        try:
+            yield
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+            os.close(self._read)
+            os.close(self._write)
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to `seconds`; True as soon as a signal asked to stop."""
+        if self.name is None:
+            select.select([self._read], [], [], seconds)
+        return self.name is not None
 
 
 def _numastat(topology: Topology) -> dict[int, dict[str, int]]:
@@ -110,7 +133,7 @@ class CaptureRun:
         self.proc = Path(args.proc)
         self.facts = TopWorkloadFacts(proc=self.proc)
         self.progress = Progress(args.duration)
-        self.stop = threading.Event()
+        self.stop = StopSignal()
         self.last: Snapshot | None = None
         self.findings = 0
         self.reason = "duration"
@@ -125,7 +148,7 @@ class CaptureRun:
     def run(self) -> int:
         args = self.args
         topology = read_topology()
-        with stop_on_signals(self.stop):
+        with self.stop.installed():
             source = open_source(args)
             # Read after the probes are in, so "before" lines up with the first interval.
             before = (_numastat(topology), read_vmstat(), time.time())
@@ -157,7 +180,7 @@ class CaptureRun:
                 return
             next_at += args.interval
         # Stopped early by a signal: keep what the interrupted interval counted.
-        self.reason = "signal"
+        self.reason = self.stop.name or "signal"
         self.record(poll())
         self.progress.say(f"stopped early after {time.monotonic() - start:.1f} s")
 
