@@ -62,7 +62,8 @@ def open_source(
     if args.source == "kernel":
         return KernelCounterSource(read_topology())
     cli_probes = getattr(args, "probes", None)
-    probes = parse_probe_list(cli_probes) if cli_probes else tuple(config_probes or DEFAULT_FAMILIES)
+    default = tuple(config_probes or DEFAULT_FAMILIES)
+    probes = parse_probe_list(cli_probes) if cli_probes else default
     try:
         return open_live_source(
             max_owners=args.max_owners, headers=args.kernel_headers, probes=probes
