@@ -1,0 +1,84 @@
+"""Scrape cost at scale: `python -m numascope.exporters.prometheus.bench [WORKLOADS]`.
+
+Builds one snapshot with WORKLOADS processes (and as many cgroups), scrapes it
+through the real collector and prints the time of each scrape and the process's
+peak RSS. Figures go to BENCHMARKS.md; tests never time anything.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+
+from prometheus_client import generate_latest
+from prometheus_client.registry import CollectorRegistry
+
+from numascope.config import Config
+from numascope.exporters.prometheus.collector import SnapshotCollector
+from numascope.exporters.prometheus.families import ScrapeState
+from numascope.snapshot import HostInfo, Locality, NodeStats, Snapshot, Workload, WorkloadKind
+
+
+def synthetic(workloads: int) -> Snapshot:
+    def loc(i: int) -> Locality:
+        return Locality(
+            {0: 1000 + i, 1: i % 977},
+            {0: 1000 + i, 1: i % 977},
+            1000 + i,
+            i % 977,
+            1000 + i,
+            i % 977,
+        )
+
+    procs = tuple(
+        Workload(
+            f"pid:{i}",
+            WorkloadKind.PROCESS,
+            f"worker-{i}",
+            loc(i),
+            loc(i),
+            pid=i,
+            cgroup=f"/bench/{i}",
+        )
+        for i in range(1, workloads + 1)
+    )
+    cgroups = tuple(
+        Workload(
+            f"cgroup:/bench/{i}",
+            WorkloadKind.CGROUP,
+            f"/bench/{i}",
+            loc(i),
+            loc(i),
+            cgroup=f"/bench/{i}",
+        )
+        for i in range(1, workloads + 1)
+    )
+    nodes = tuple(NodeStats(n, Locality(), Locality(), cpus=(n,)) for n in (0, 1))
+    return Snapshot(
+        1, time.time(), 1.0, "bench", HostInfo(), nodes, processes=procs, cgroups=cgroups
+    )
+
+
+def main() -> None:
+    workloads = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    state = ScrapeState(synthetic(workloads), Config())
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SnapshotCollector(lambda: state))
+    times = []
+    size = 0
+    for _ in range(10):
+        started = time.perf_counter()
+        size = len(generate_latest(registry))
+        times.append(time.perf_counter() - started)
+    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    times.sort()
+    print(
+        f"workloads={workloads} scrapes=10 median={times[5] * 1000:.1f} ms "
+        f"min={times[0] * 1000:.1f} ms max={times[-1] * 1000:.1f} ms "
+        f"body={size} bytes peak_rss={rss_mib:.1f} MiB"
+    )
+
+
+if __name__ == "__main__":
+    main()
