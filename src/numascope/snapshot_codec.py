@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import json
 import types
 import typing
@@ -49,16 +50,15 @@ def _decode_as(tp: Any, data: Any, where: str) -> Any:
             return None
         inner = [a for a in args if a is not type(None)]
         return _decode_as(inner[0], data, where)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(data, Mapping):
             raise NumascopeError(f"{where}: expected an object, got {type(data).__name__}")
-        hints = typing.get_type_hints(tp)
         kwargs = {}
-        for f in dataclasses.fields(tp):
-            if f.name in data:
-                kwargs[f.name] = _decode_as(hints[f.name], data[f.name], f"{where}.{f.name}")
-            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise NumascopeError(f"{where}: missing field '{f.name}'")
+        for name, hint, required in _fields(tp):
+            if name in data:
+                kwargs[name] = _decode_as(hint, data[name], f"{where}.{name}")
+            elif required:
+                raise NumascopeError(f"{where}: missing field '{name}'")
         return typing.cast(Any, tp)(**kwargs)
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         try:
@@ -95,6 +95,20 @@ def _decode_as(tp: Any, data: Any, where: str) -> Any:
             raise NumascopeError(f"{where}: expected {tp.__name__}, got {type(data).__name__}")
         return data
     return data
+
+
+@functools.cache
+def _fields(tp: type) -> tuple[tuple[str, Any, bool], ...]:
+    """(name, type, required) per field; resolving type hints is slow, so once per class."""
+    hints = typing.get_type_hints(tp)
+    return tuple(
+        (
+            f.name,
+            hints[f.name],
+            f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
+        )
+        for f in dataclasses.fields(tp)
+    )
 
 
 def snapshot_to_json(snapshot: Snapshot) -> str:

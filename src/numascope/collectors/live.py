@@ -41,6 +41,7 @@ from numascope.snapshot import (
     AllocatorSection,
     Health,
     HostInfo,
+    KernelNodeCounters,
     Locality,
     NodeStats,
     Snapshot,
@@ -113,9 +114,16 @@ class LiveSource:
         started = time.monotonic()
         owners: dict[OwnerKey, OwnerTotals] = {}
         if self.collector is not None:
-            owners = self.collector.read().owners
+            # The kernel's counters are read at the epoch flip, the moment that
+            # bounds what this poll drains, so both cover the same window.
+            kernel_at_flip: list[tuple[KernelNodeCounters, ...]] = []
+            owners = self.collector.read(
+                at_flip=lambda: kernel_at_flip.append(self.kernel.read())
+            ).owners
+            kernel = kernel_at_flip[0]
+        else:
+            kernel = self.kernel.read()
         readings = [f.collect() for f in self.families]
-        kernel = self.kernel.read()
         alive = live_pids(self.proc)
         self._retire(owners.keys(), alive, started)
         attribution = self.attributor.attribute(owners, alive, started)

@@ -20,7 +20,7 @@ report and the new reading: counters only go up, and catch up a poll later.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -89,12 +89,16 @@ class PageAllocCollector:
     def _zero(self) -> list[int]:
         return [0] * self.layout.count_slots
 
-    def read(self) -> PageAllocReading:
+    def read(self, at_flip: Callable[[], object] | None = None) -> PageAllocReading:
+        """Poll once; `at_flip` runs right after the epoch flips (to read other
+        counters at the same boundary as this poll's drain)."""
         started = time.monotonic()
         old = self._epoch
         self._epoch ^= 1
         epoch_table = self.tables["epoch"]
         epoch_table[0] = epoch_table.Leaf(self._epoch)
+        if at_flip is not None:
+            at_flip()
         time.sleep(self.settle_seconds)
         drained = self._drain(self.tables[f"owners{old}"])
         self.peak_entries = max(self.peak_entries, drained)
