@@ -1,0 +1,111 @@
+"""`numascope capture` in a 2-node guest: the capture holds a bound workload's remote
+pages and its finding, the report's verdict names it and the node, and the TUI
+replays it with the same row and flag as live (issue 8, "Done when")."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from numascope.collectors.capture_file import read_capture
+from numascope.collectors.replay import open_replay
+from numascope.config import Config, PolicyHolder
+from numascope.exporters.report_build import build_report
+from numascope.exporters.report_markdown import render_markdown
+from numascope.policy import REMOTE_ALLOCATION
+from numascope.tui.app import TopApp
+from numascope.tui.feed import Judge, ThreadFeed
+from numascope.tui.workloads import WorkloadTable
+from tests.conftest import require_root
+from tests.tui.conftest import FAST, played, screen_text
+from tests.vm.guest.workloads import dd_touch, pages, run_in_cgroup
+from tests.vm.topologies import GuestTopology
+
+pytestmark = pytest.mark.guest
+
+MIB = 64
+# Bounds a stuck capture (the probes compile in 15 to 22 s here); not a timing check.
+HANG = 300
+CONFIG = """
+rules:
+  - name: guest
+    match: {comm: dd}
+    placement: local
+thresholds: {min-pages: 1000}
+"""
+
+
+def _line_with(proc: subprocess.Popen[str], marker: str) -> None:
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if marker in line:
+            return
+    proc.wait(HANG)
+    pytest.fail(f"capture ended (exit {proc.returncode}) before {marker!r}: {seen}")
+
+
+async def _replayed_row_line(path: Path, pid: int) -> tuple[bool, str]:
+    judge = Judge(PolicyHolder(Config()), proc=None, rejudge=False)
+    app = TopApp(ThreadFeed(open_replay(path), judge, FAST), interval=FAST, mode="replay")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await played(pilot)
+        shown = any(r.pid == pid for r in app.query_one(WorkloadTable).rows_shown)
+        line = next((x for x in screen_text(app).splitlines() if f" {pid} " in x), "")
+        return shown, line
+
+
+@pytest.mark.topologies("two_node")
+def test_capture_of_a_membind_workload_under_a_local_rule(
+    guest: GuestTopology, tmp_path: Path
+) -> None:
+    require_root()
+    config = tmp_path / "config.yaml"
+    config.write_text(CONFIG)
+    out = tmp_path / "guest.capture.gz"
+    argv = ["capture", "--duration", "1h", "--config", str(config), "-o", str(out)]
+    capture = subprocess.Popen(
+        ["numactl", "--cpunodebind=0", sys.executable, "-m", "numascope", *argv],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _line_with(capture, "1 snapshot,")  # the probes are in
+        dd = run_in_cgroup(
+            "capture_membind", dd_touch(MIB, "--cpunodebind=0", "--membind=1"), cpu_node=0
+        )
+        # Two more polls drain what per-CPU slots still held when dd exited.
+        _line_with(capture, "snapshots,")
+        _line_with(capture, "snapshots,")
+        capture.send_signal(signal.SIGINT)
+        _, err = capture.communicate(timeout=HANG)
+    finally:
+        capture.kill()
+    assert capture.returncode == 0, err
+
+    recorded = read_capture(out)
+    row = recorded.snapshots[-1].process(f"pid:{dd.pid}")
+    assert row is not None and row.name == "dd"
+    assert row.total.pages_by_node.get(1, 0) >= pages(MIB), row.total
+    assert row.total.remote_pages >= pages(MIB), row.total
+    findings = [f for s in recorded.snapshots for f in s.findings if f.pid == dd.pid]
+    assert any(f.kind == REMOTE_ALLOCATION and f.rule == "guest" for f in findings), findings
+    assert recorded.header.topology is not None
+    assert recorded.header.topology.node_ids == guest.node_ids
+
+    report = build_report(recorded)
+    assert report.verdict.workload == f"dd (pid {dd.pid})", report.verdict
+    assert report.verdict.node == 1, report.verdict
+    verdict = render_markdown(report).split("## Summary")[0]
+    assert f"dd (pid {dd.pid})" in verdict and "node 1" in verdict, verdict
+
+    shown, line = asyncio.run(_replayed_row_line(out, dd.pid))
+    assert shown, f"pid {dd.pid} not in the replayed table"
+    assert "dd" in line and "CRIT" in line, line
