@@ -131,10 +131,14 @@ class TopApp(App[int]):
     # ---- frames from the feed -----------------------------------------------------
     @on(FrameReady)
     def _frame_ready(self, message: FrameReady) -> None:
-        if self.status.paused:
-            return  # a poll that was under way when the user paused
+        if self.status.paused or not self._main_ready():
+            return  # a poll that was under way when the user paused, or the app is closing
         frame = message.frame
-        if self.history.record(frame.snapshot):
+        fresh = self.history.record(frame.snapshot)
+        finished = self.feed.finished
+        if not fresh and self.frame is not None and finished == self.status.finished:
+            return  # the same snapshot again (a finished replay): nothing to redraw
+        if fresh:
             self.previous = self.frame.snapshot if self.frame else None
         self.frame = frame
         self.frames_seen += 1
@@ -145,8 +149,14 @@ class TopApp(App[int]):
 
     @on(FeedFailed)
     def _feed_failed(self, message: FeedFailed) -> None:
+        if not self._main_ready():
+            return
         self.status = self._status(error=f"poll failed: {message.error}")
         self._draw_header()
+
+    def _main_ready(self) -> bool:
+        # Frames can still arrive while the app shuts down and its widgets go away.
+        return bool(self.screen_stack) and bool(self.screen_stack[0].query(HeaderBar))
 
     def _status(self, **changes: object) -> Status:
         values = {**self.status.__dict__, "finished": self.feed.finished, **changes}
@@ -172,7 +182,7 @@ class TopApp(App[int]):
         self.query_one("#matrix-view", Static).update(matrix_panel(snapshot))
         self.query_one("#irq-view", Static).update(irq_panel(snapshot, self.thresholds))
         self.query_one("#reclaim-view", Static).update(reclaim_panel(snapshot))
-        if isinstance(self.screen, DetailScreen):
+        if isinstance(self.screen, DetailScreen) and self.screen.ready:
             row = next((r for r in self.rows if r.key == self.screen.row.key), None)
             if row is not None:
                 self.screen.update(row, snapshot)

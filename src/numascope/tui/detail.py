@@ -118,6 +118,7 @@ class DetailScreen(Screen[None]):
         self.reader = reader
         self.policy: ProcessPolicy | None = None
         self.policy_note = "reading /proc/PID/numa_maps…"
+        self.ready = False  # set once composed: frames may arrive before that
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
@@ -141,6 +142,7 @@ class DetailScreen(Screen[None]):
             self.policy_note = "Not available: the process has exited."
         else:
             self._read_policy(self.row.pid)
+        self.ready = True
         self.update(self.row, self.snapshot)
 
     @work(thread=True, exclusive=True)

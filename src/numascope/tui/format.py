@@ -21,7 +21,7 @@ SEVERITY_RANK = {Severity.CRITICAL: 3, Severity.WARNING: 2, Severity.INFO: 1}
 # Finding kinds, shortened for a table cell.
 _SHORT_KIND = {
     "remote-allocation": "remote",
-    "outside-bind": "outside bind",
+    "outside-bind": "off-bind",
     "preferred-fallback": "fallback",
     "interleave-imbalance": "imbalance",
     "policy-drift": "drift",

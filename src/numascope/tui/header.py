@@ -52,6 +52,8 @@ def header_text(snapshot: Snapshot | None, previous: Snapshot | None, status: St
     text.append(f" · every {status.interval:g}s")
     if snapshot is None:
         text.append("  waiting for the first snapshot…")
+        if status.error:
+            text.append(f"\n⚠ {status.error}", style="bold red")
         return text
     host = snapshot.host
     stamp = time.strftime("%H:%M:%S", time.localtime(snapshot.time))

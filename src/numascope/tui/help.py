@@ -16,7 +16,7 @@ numascope top: which workloads get memory from the wrong NUMA node
 Keys
   p        pause / resume (polling stops while paused)
   s / S    sort by the next column / reverse the order
-  /        filter rows (name, pid, cgroup, rule, policy, finding); Esc clears
+  /        filter by name, pid, cgroup, rule, policy or finding; Esc clears
   g        group rows by process, cgroup or command name (comm)
   Enter    detail of the selected row (Esc goes back)
   w m i r  tabs: workloads, node matrix, IRQs, reclaim
@@ -44,7 +44,7 @@ class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll {
-        width: auto; max-width: 100%; height: auto; max-height: 100%;
+        width: 80; max-width: 100%; height: auto; max-height: 100%;
         border: round $accent; padding: 0 1; background: $surface;
     }
     """

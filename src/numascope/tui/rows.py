@@ -213,7 +213,7 @@ def columns_for(node_ids: Sequence[int]) -> list[Column]:
             lambda r: percent(r.delta.remote_ratio) if r.delta.pages else "-",
             lambda r: r.delta.remote_ratio,
         ),
-        Column("finding", "FINDING", 20, Row.finding_text, _severity),
+        Column("finding", "FINDING", 22, Row.finding_text, _severity),
         Column(
             "pages", "PG/s", 6, lambda r: human(r.pages_per_second), lambda r: r.pages_per_second
         ),

@@ -1,0 +1,74 @@
+"""Helpers for driving `numascope top` with Pilot against recorded streams."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from numascope.collectors.replay import ReplaySource
+from numascope.config import Config, PolicyHolder
+from numascope.snapshot import Snapshot
+from numascope.tui.app import TopApp
+from numascope.tui.feed import Judge, ThreadFeed
+from tests.fixtures.streams import write_stream
+
+# Feed interval for tests: fast enough that a stream plays out in a few frames.
+FAST = 0.01
+# Upper bound on event-loop turns while waiting for the feed; generous, never a timing check.
+MAX_TURNS = 400
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run `async def` tests on a fresh event loop (no asyncio plugin needed)."""
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    args = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    asyncio.run(pyfuncitem.obj(**args))
+    return True
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The header prints local time: pin the zone so screens compare equal anywhere."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def replay_app(tmp_path: Path, snapshots: Sequence[Snapshot], **kwargs: object) -> TopApp:
+    """The app as `numascope top --replay FILE` builds it, over a stream written to disk."""
+    stream = write_stream(tmp_path / "stream.jsonl", snapshots)
+    source = ReplaySource.from_file(stream)
+    judge = Judge(PolicyHolder(Config()), proc=None, rejudge=False)
+    return TopApp(ThreadFeed(source, judge, FAST), interval=FAST, mode="replay", **kwargs)  # type: ignore[arg-type]
+
+
+async def until(pilot: Pilot[int], condition: object, what: str) -> None:
+    """Let the app run until `condition()` holds; fail (not hang) if it never does."""
+    for _ in range(MAX_TURNS):
+        if condition():  # type: ignore[operator]
+            return
+        await pilot.pause(0.01)
+    pytest.fail(f"never happened: {what}")
+
+
+async def played(pilot: Pilot[int]) -> None:
+    """Wait until the whole replay is on screen."""
+    app = pilot.app
+    assert isinstance(app, TopApp)
+    await until(pilot, lambda: app.feed.finished and app.status.finished, "replay played out")
+    await pilot.pause()
+
+
+def screen_text(app: TopApp) -> str:
+    """What the terminal shows now, as plain text lines."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
