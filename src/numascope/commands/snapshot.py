@@ -59,6 +59,11 @@ def open_source(
     """The snapshot source the options ask for, explaining any fallback on stderr.
 
     Probe families: `--probes` when given, else `config_probes`, else the defaults."""
+    if sys.platform.startswith("freebsd"):
+        # FreeBSD: the DTrace backend (numascope.collectors.freebsd), same snapshots.
+        from numascope.collectors.freebsd.live import open_dtrace_source
+
+        return open_dtrace_source(max(1, round(getattr(args, "interval", 1.0))))
     if args.source == "kernel":
         return KernelCounterSource(read_topology())
     cli_probes = getattr(args, "probes", None)
