@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -99,7 +100,9 @@ def test_capture_holds_a_running_workloads_pages_and_facts(tmp_path: Path) -> No
 def test_a_signal_mid_way_still_writes_a_valid_file(tmp_path: Path, sig: signal.Signals) -> None:
     require_root()
     out = tmp_path / "stopped.capture.gz"
-    proc = start_capture("--duration", "1h", "--interval", "0.5", "-o", str(out))
+    # The SIGTERM run also proves --redact end to end.
+    redact = ("--redact",) if sig == signal.SIGTERM else ()
+    proc = start_capture("--duration", "1h", "--interval", "0.5", "-o", str(out), *redact)
     wait_for_line(proc, "2 snapshots")
     assert not out.exists()  # nothing under the final name while recording
     proc.send_signal(sig)
@@ -110,6 +113,13 @@ def test_a_signal_mid_way_still_writes_a_valid_file(tmp_path: Path, sig: signal.
     assert capture.trailer.reason == sig.name
     assert len(capture.snapshots) >= 3  # two full intervals, then the interrupted one
     assert sorted(os.listdir(tmp_path)) == ["stopped.capture.gz"]
+    if redact:
+        assert capture.header.redacted
+        hosts = {capture.header.host} | {s.host.hostname for s in capture.snapshots}
+        assert socket.gethostname() not in hosts and all(h.startswith("host-") for h in hosts)
+        names = {w.name for s in capture.snapshots for w in s.processes if w.kind == "process"}
+        assert names and all(n.startswith("comm-") for n in names), names
+        assert all(f.cmdline[0].startswith("cmd-") for f in capture.header.workloads)
 
 
 @contextlib.contextmanager
