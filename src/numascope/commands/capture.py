@@ -20,6 +20,7 @@ from numascope import __version__
 from numascope.collectors.capture_file import CaptureWriter
 from numascope.collectors.capture_model import CaptureHeader, CaptureTrailer
 from numascope.collectors.capture_redact import Redactor
+from numascope.collectors.families import FAMILY_NAMES
 from numascope.collectors.kernel_counters import read_numastat, read_vmstat
 from numascope.collectors.system_facts import (
     read_irqs,
@@ -149,7 +150,8 @@ class CaptureRun:
         args = self.args
         topology = read_topology()
         with self.stop.installed():
-            source = open_source(args)
+            # A bug report wants everything: every probe family unless --probes narrows it.
+            source = open_source(args, FAMILY_NAMES)
             # Read after the probes are in, so "before" lines up with the first interval.
             before = (_numastat(topology), read_vmstat(), time.time())
             try:
