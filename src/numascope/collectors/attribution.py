@@ -7,9 +7,14 @@ remote, and shows under node -1).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import gc
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from numascope.collectors.names import (
     CgroupResolver,
@@ -23,6 +28,7 @@ from numascope.collectors.page_alloc import (
     CTX_OVERFLOW,
     CTX_SOFTIRQ,
     OwnerKey,
+    OwnerTable,
     OwnerTotals,
 )
 from numascope.probes.page_alloc import PageAllocLayout
@@ -35,6 +41,28 @@ from numascope.snapshot import (
     WorkloadKind,
 )
 from numascope.topology import Topology
+
+Counts = npt.NDArray[np.int64]
+
+
+def _sum_rows(group: npt.NDArray[np.intp], values: npt.NDArray[Any], groups: int) -> Counts:
+    """Rows of `values` summed by `group` (every group in range has a row).
+
+    np.add.at takes a slow element-by-element path for 2-D operands; sorting
+    once and summing runs is a few vector operations."""
+    width = int(np.prod(values.shape[1:], dtype=np.int64)) if values.ndim > 1 else 1
+    values = values.reshape(len(group), width)
+    out = np.zeros((groups, width), dtype=np.int64)
+    if len(group) == groups:  # one row per group: a permutation
+        out[group] = values
+        return out
+    if not len(group):
+        return out
+    order = np.argsort(group, kind="stable")
+    ordered = group[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    out[ordered[starts]] = np.add.reduceat(values[order], starts, axis=0)
+    return out
 
 
 @dataclass
@@ -104,6 +132,16 @@ class Attribution:
 
 
 @dataclass
+class _Previous:
+    """Last poll's totals of a set of workloads, as arrays, for the deltas."""
+
+    index: dict[str, int] = field(default_factory=dict)
+    pages: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros((0, 0), np.int64))
+    events: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros((0, 0), np.int64))
+    split: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros((0, 4), np.int64))
+
+
+@dataclass
 class Attributor:
     topology: Topology
     layout: PageAllocLayout
@@ -113,65 +151,258 @@ class Attributor:
     _kthread: dict[int, bool] = field(default_factory=dict)
     _previous: dict[str, Locality] = field(default_factory=dict)
     _previous_matrix: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
+    _identities: dict[tuple[OwnerKey, bytes], _Identity] = field(default_factory=dict)
+    _prev_processes: _Previous = field(default_factory=_Previous)
+    _prev_cgroups: _Previous = field(default_factory=_Previous)
+    _kept: dict[str, Workload] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        layout = self.layout
+        # Page node of each node slot (-1: a pfn on no known node), and each
+        # counter slot's node slot and order class.
+        self._slot_nodes = [*layout.node_ids, -1][: layout.node_slots]
+        self._slot_node_ids = np.array(self._slot_nodes, dtype=np.int64)
 
     def attribute(
         self, owners: Mapping[OwnerKey, OwnerTotals], alive: set[int], now: float
     ) -> Attribution:
-        workloads: dict[str, _Acc] = {}
-        identities: dict[str, _Identity] = {}
+        """Attribute one object per owner (see `attribute_table` for the columns)."""
+        return self.attribute_table(
+            OwnerTable.from_mapping(owners, self.layout.count_slots), alive, now
+        )
+
+    def attribute_table(self, table: OwnerTable, alive: set[int], now: float) -> Attribution:
+        """Attribute the collector's owner columns: sums are array operations,
+        and only workloads whose totals moved get new objects."""
+        # Thousands of small objects per poll would otherwise trigger full
+        # collections that walk every live snapshot (a third of the poll's time).
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            return self._attribute_table(table, alive, now)
+        finally:
+            if paused:
+                gc.enable()
+
+    def _attribute_table(self, table: OwnerTable, alive: set[int], now: float) -> Attribution:
+        rows = table.rows()
+        m = len(rows)
+        node_slots, orders = self.layout.node_slots, self.layout.order_classes
+        events = table.events[rows]
+        # A slot counts only once it has an event, as in the kernel's own counters.
+        pages = np.where(events > 0, table.pages[rows], 0)
+        cols = table.columns[rows]
+        cpu = cols["cpu_node"].astype(np.int64)
+        by_node_pages = pages.reshape(m, node_slots, orders).sum(axis=2)
+        by_node_events = events.reshape(m, node_slots, orders).sum(axis=2)
+        local = self._slot_node_ids[None, :] == cpu[:, None]
+        split = np.stack(
+            [
+                (by_node_pages * local).sum(axis=1),
+                (by_node_pages * ~local).sum(axis=1),
+                (by_node_events * local).sum(axis=1),
+                (by_node_events * ~local).sum(axis=1),
+            ],
+            axis=1,
+        )
+
+        # Owners -> workloads (several owners per pid: one per CPU node and cgroup).
+        keys, comms = table.keys, table.comms
+        workload_of: dict[str, int] = {}
+        identities: list[_Identity] = []
+        row_workload = np.empty(m, dtype=np.intp)
+        cgroup_ids = cols["cgroup_id"].tolist()
+        paths: dict[int, str] = {}
         cgroup_of: dict[str, str | None] = {}
-        cgroup_accs: dict[str, _Acc] = {}
-        node_accs = {n: _Acc() for n in self.topology.node_ids}
-        node_orders = {n: [0] * len(ORDER_CLASSES) for n in self.topology.node_ids}
-        matrix: dict[tuple[int, int], list[int]] = {}
-        split = self.layout.split
-        for owner, totals in owners.items():
-            identity = self._identify(owner, totals.comm)
-            acc = workloads.get(identity.key)
-            if acc is None:
-                acc = workloads[identity.key] = _Acc()
-                identities[identity.key] = identity
-            cgroup_acc = None
-            if owner.cgroup_id:
-                path = self.cgroups.path(owner.cgroup_id, now) or f"id:{owner.cgroup_id}"
+        for i, r in enumerate(rows.tolist()):
+            identity = self._identify_cached(keys[r], comms[r])
+            w = workload_of.get(identity.key)
+            if w is None:
+                w = workload_of[identity.key] = len(identities)
+                identities.append(identity)
+            row_workload[i] = w
+            cg = cgroup_ids[i]
+            if cg:
+                path = paths.get(cg)
+                if path is None:
+                    path = paths[cg] = self.cgroups.path(cg, now) or f"id:{cg}"
                 cgroup_of[identity.key] = path
-                cgroup_acc = cgroup_accs.setdefault(path, _Acc())
-            for slot, events in enumerate(totals.events):
-                if not events:
-                    continue
-                page_node, order_class = split(slot)
-                pages = totals.pages[slot]
-                local = page_node == owner.cpu_node
-                acc.add(page_node, pages, events, local)
-                if cgroup_acc is not None:
-                    cgroup_acc.add(page_node, pages, events, local)
-                if page_node in node_accs:
-                    node_accs[page_node].add(owner.cpu_node, pages, events, local)
-                    node_orders[page_node][order_class] += pages
-                cell = matrix.setdefault((owner.cpu_node, page_node), [0, 0])
-                cell[0] += pages
-                cell[1] += events
-        processes = tuple(
-            self._workload(
-                identities[k],
-                acc,
-                cgroup_of.get(k),
-                identities[k].pid is None or identities[k].pid in alive,
-            )
-            for k, acc in workloads.items()
+        changed = _sum_rows(row_workload, table.changed[rows], len(identities))[:, 0] > 0
+        processes = self._workloads(
+            self._prev_processes,
+            [i.key for i in identities],
+            row_workload,
+            by_node_pages,
+            by_node_events,
+            split,
+            changed,
+            lambda w: (
+                identities[w],
+                cgroup_of.get(identities[w].key),
+                identities[w].pid is None or identities[w].pid in alive,
+            ),
         )
-        cgroups = tuple(
-            self._workload(
-                _Identity(f"cgroup:{path}", WorkloadKind.CGROUP, path, None), acc, path, True
-            )
-            for path, acc in cgroup_accs.items()
+
+        # Cgroups: owners with a cgroup, summed per path.
+        with_cgroup = np.flatnonzero(cols["cgroup_id"] != 0)
+        path_index: dict[str, int] = {}
+        row_cgroup = np.empty(len(with_cgroup), dtype=np.intp)
+        for j, i in enumerate(with_cgroup.tolist()):
+            row_cgroup[j] = path_index.setdefault(paths[cgroup_ids[i]], len(path_index))
+        cg_paths = list(path_index)
+        cg_moved = _sum_rows(row_cgroup, table.changed[rows][with_cgroup], len(cg_paths))
+        cg_changed = cg_moved[:, 0] > 0
+        cgroups = self._workloads(
+            self._prev_cgroups,
+            [f"cgroup:{p}" for p in cg_paths],
+            row_cgroup,
+            by_node_pages[with_cgroup],
+            by_node_events[with_cgroup],
+            split[with_cgroup],
+            cg_changed,
+            lambda c: (
+                _Identity(f"cgroup:{cg_paths[c]}", WorkloadKind.CGROUP, cg_paths[c], None),
+                cg_paths[c],
+                True,
+            ),
         )
+
+        # Per node (by requesting CPU node) and the CPU node x page node matrix.
+        cpu_nodes, cpu_of_row = np.unique(cpu, return_inverse=True)
+        cpu_of_row = cpu_of_row.reshape(-1)
+        cell_pages = _sum_rows(cpu_of_row, by_node_pages, len(cpu_nodes))
+        cell_events = _sum_rows(cpu_of_row, by_node_events, len(cpu_nodes))
+        slot_pages = pages.sum(axis=0).reshape(node_slots, orders).tolist()
+        cpu_list = cpu_nodes.tolist()
+        cp, ce = cell_pages.tolist(), cell_events.tolist()
+        nodes = []
+        for k, node_id in enumerate(self.topology.node_ids):
+            acc = _Acc()
+            for j, cpu_node in enumerate(cpu_list):
+                if ce[j][k]:
+                    acc.add(cpu_node, cp[j][k], ce[j][k], cpu_node == node_id)
+            order_pages = slot_pages[k] if k < len(self._slot_nodes) else [0] * orders
+            nodes.append(self._node(node_id, acc, list(order_pages)))
+        matrix = {
+            (cpu_node, self._slot_nodes[k]): [cp[j][k], ce[j][k]]
+            for j, cpu_node in enumerate(cpu_list)
+            for k in range(node_slots)
+            if ce[j][k]
+        }
         return Attribution(
-            nodes=tuple(self._node(n, acc, node_orders[n]) for n, acc in node_accs.items()),
+            nodes=tuple(nodes),
             matrix=self._matrix(matrix),
             processes=processes,
             cgroups=cgroups,
         )
+
+    def _workloads(
+        self,
+        previous: _Previous,
+        keys: list[str],
+        row_of: npt.NDArray[np.intp],
+        row_pages: npt.NDArray[np.int64],
+        row_events: npt.NDArray[np.int64],
+        row_split: npt.NDArray[np.int64],
+        changed: npt.NDArray[np.bool_],
+        describe: Callable[[int], tuple[_Identity, str | None, bool]],
+    ) -> tuple[Workload, ...]:
+        """Sum owner rows into workloads, with deltas against the last poll.
+
+        A workload whose totals did not move, and did not move the poll before
+        either, is the same immutable object as last time."""
+        n = len(keys)
+        node_slots = len(self._slot_nodes)
+        pages = _sum_rows(row_of, row_pages, n).reshape(n, node_slots)
+        events = _sum_rows(row_of, row_events, n).reshape(n, node_slots)
+        split = _sum_rows(row_of, row_split, n).reshape(n, 4)
+        # Last poll's row of each workload; a new one compares against zeros.
+        get = previous.index.get
+        before = np.array([get(k, -1) for k in keys], dtype=np.intp)
+        zero_row = len(previous.pages)
+
+        def padded(a: npt.NDArray[np.int64], width: int) -> npt.NDArray[np.int64]:
+            if a.shape[1] != width:
+                a = np.zeros((0, width), dtype=np.int64)
+            return np.concatenate([a, np.zeros((1, width), dtype=np.int64)])
+
+        prev_pages = padded(previous.pages, node_slots)[np.where(before < 0, zero_row, before)]
+        prev_events = padded(previous.events, node_slots)[np.where(before < 0, zero_row, before)]
+        prev_split = padded(previous.split, 4)[np.where(before < 0, zero_row, before)]
+        d_pages, d_events, d_split = pages - prev_pages, events - prev_events, split - prev_split
+        moved = (d_events != 0).any(axis=1) | (d_pages != 0).any(axis=1) | (before < 0)
+        previous.index = {k: i for i, k in enumerate(keys)}
+        previous.pages, previous.events, previous.split = pages, events, split
+
+        nodes = self._slot_nodes
+        out: list[Workload] = []
+        kept = self._kept
+        pl, el, sl = pages.tolist(), events.tolist(), split.tolist()
+        dpl, dsl = d_pages.tolist(), d_split.tolist()
+        del_l = d_events.tolist()
+        moved_l, changed_l = moved.tolist(), changed.tolist()
+        for w, key in enumerate(keys):
+            identity, cgroup, is_alive = describe(w)
+            old = kept.get(key)
+            if (
+                old is not None
+                and not moved_l[w]
+                and not changed_l[w]
+                and old.alive == is_alive
+                and old.kind is identity.kind
+                and old.cgroup == cgroup
+                and old.name == identity.name
+            ):
+                out.append(old)
+                continue
+            ev = el[w]
+            present = [k for k in range(node_slots) if ev[k]]
+            lp, rp, le, re = sl[w]
+            total = Locality(
+                {nodes[k]: pl[w][k] for k in present},
+                {nodes[k]: ev[k] for k in present},
+                lp,
+                rp,
+                le,
+                re,
+            )
+            dlp, drp, dle, dre = dsl[w]
+            delta = Locality(
+                {nodes[k]: dpl[w][k] for k in present},
+                {nodes[k]: del_l[w][k] for k in present},
+                dlp,
+                drp,
+                dle,
+                dre,
+            )
+            workload = Workload(
+                key=identity.key,
+                kind=identity.kind,
+                name=identity.name,
+                total=total,
+                delta=delta,
+                pid=identity.pid,
+                cgroup=cgroup,
+                alive=is_alive,
+            )
+            out.append(workload)
+            if moved_l[w]:
+                kept.pop(key, None)
+            else:
+                kept[key] = workload  # a zero delta: reusable while nothing moves
+        return tuple(out)
+
+    def _identify_cached(self, owner: OwnerKey, comm: bytes) -> _Identity:
+        found = self._identities.get((owner, comm))
+        if found is not None:
+            return found
+        identity = self._identify(owner, comm)
+        # Kept with the name: a vanished pid reused by another program (another
+        # name) is asked about again, and exited processes cost no /proc read.
+        if len(self._identities) > 1 << 16:
+            self._identities.clear()
+        self._identities[(owner, comm)] = identity
+        return identity
 
     def _identify(self, owner: OwnerKey, comm: bytes) -> _Identity:
         kind = owner.kind
@@ -256,3 +487,5 @@ class Attributor:
     def forget(self, keys: set[str]) -> None:
         for key in keys:
             self._previous.pop(key, None)
+            self._prev_processes.index.pop(key, None)
+            self._kept.pop(key, None)

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
 from numascope.collectors.attribution import Attributor
 from numascope.collectors.families import (
     DEFAULT_FAMILIES,
@@ -27,7 +29,7 @@ from numascope.collectors.families import (
 )
 from numascope.collectors.kernel_counters import KernelCounterCollector
 from numascope.collectors.names import CgroupResolver, cgroup2_mount, live_pids
-from numascope.collectors.page_alloc import CTX_TASK, OwnerKey, OwnerTotals, PageAllocCollector
+from numascope.collectors.page_alloc import CTX_TASK, OwnerKey, OwnerTable, PageAllocCollector
 from numascope.errors import NumascopeError
 from numascope.probes import bcc_loader
 from numascope.probes.page_alloc import (
@@ -112,21 +114,21 @@ class LiveSource:
 
     def poll(self) -> Snapshot:
         started = time.monotonic()
-        owners: dict[OwnerKey, OwnerTotals] = {}
+        owners = OwnerTable.from_mapping({}, self.attributor.layout.count_slots)
         if self.collector is not None:
             # The kernel's counters are read at the epoch flip, the moment that
             # bounds what this poll drains, so both cover the same window.
             kernel_at_flip: list[tuple[KernelNodeCounters, ...]] = []
             owners = self.collector.read(
                 at_flip=lambda: kernel_at_flip.append(self.kernel.read())
-            ).owners
+            ).table
             kernel = kernel_at_flip[0]
         else:
             kernel = self.kernel.read()
         readings = [f.collect() for f in self.families]
         alive = live_pids(self.proc)
-        self._retire(owners.keys(), alive, started)
-        attribution = self.attributor.attribute(owners, alive, started)
+        self._retire(owners, alive, started)
+        attribution = self.attributor.attribute_table(owners, alive, started)
         self._seq += 1
         interval = started - self._last
         self._last = started
@@ -164,12 +166,16 @@ class LiveSource:
             fds.extend(fam.program_fds().values())
         return attached, missing, fds
 
-    def _retire(self, owners: Iterable[OwnerKey], alive: set[int], now: float) -> None:
+    def _retire(self, owners: OwnerTable, alive: set[int], now: float) -> None:
         stale: list[OwnerKey] = []
-        for key in list(owners):
-            if key.kind != CTX_TASK or key.tgid in alive:
-                self._dead_since.pop(key.tgid, None)
-                continue
+        rows = owners.rows()
+        cols = owners.columns[rows]
+        task = (cols["context"] >> 16) == CTX_TASK
+        living = np.isin(cols["tgid"], np.fromiter(alive, dtype=np.int64, count=len(alive)))
+        for tgid in self._dead_since.keys() & set(cols["tgid"][~task | living].tolist()):
+            self._dead_since.pop(tgid, None)
+        for row in rows[task & ~living].tolist():
+            key = owners.keys[row]
             since = self._dead_since.setdefault(key.tgid, now)
             if now - since >= self.retire_after:
                 stale.append(key)

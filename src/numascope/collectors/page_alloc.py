@@ -15,16 +15,27 @@ Pending counts are read while programs run, so a poll can see a little less
 than the previous one (a slot flushed after step 3 is in neither place until the
 next poll). Reported totals are therefore the element-wise maximum of the last
 report and the new reading: counters only go up, and catch up a poll later.
+
+Totals are kept as numpy arrays, one row per owner, so a poll costs a few
+array operations whatever the number of owners; the drain reads the kernel map
+into one contiguous buffer (probes.map_batch) rather than an object per entry.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, NamedTuple
 
+import numpy as np
+import numpy.typing as npt
+
+from numascope.probes.map_batch import BatchReader, BatchUnsupportedError
 from numascope.probes.page_alloc import PageAllocLayout
+
+Counts = npt.NDArray[np.int64]
 
 
 class OwnerKey(NamedTuple):
@@ -51,6 +62,22 @@ CTX_SOFTIRQ = 2
 CTX_OVERFLOW = 0xFF
 CTX_EXITED = 0xFE
 
+# struct owner_key in page_alloc.bpf.c (the pad is always zero).
+KEY_DTYPE = np.dtype(
+    [
+        ("tgid", "<u4"),
+        ("context", "<u4"),
+        ("cgroup_id", "<u8"),
+        ("cpu_node", "<i4"),
+        ("pad", "<u4"),
+    ]
+)
+
+
+def value_dtype(slots: int) -> np.dtype[Any]:
+    """struct owner_counts in page_alloc.bpf.c."""
+    return np.dtype([("comm", "S16"), ("events", "<u8", (slots,)), ("pages", "<u8", (slots,))])
+
 
 @dataclass
 class OwnerTotals:
@@ -65,14 +92,76 @@ class OwnerTotals:
         self.pages = [a + b for a, b in zip(self.pages, pages, strict=True)]
 
 
+@dataclass(frozen=True)
+class OwnerTable:
+    """Owner totals as columns: row i is `keys[i]`, counted in `events[i]`/`pages[i]`.
+
+    Only rows with `live[i]` hold an owner; `changed[i]` says its totals moved
+    in the last poll. The arrays belong to the collector: read, never keep."""
+
+    keys: list[OwnerKey]
+    columns: npt.NDArray[Any]  # the keys again, as a KEY_DTYPE array
+    live: npt.NDArray[np.bool_]
+    events: Counts
+    pages: Counts
+    comms: list[bytes]
+    changed: npt.NDArray[np.bool_]
+
+    @classmethod
+    def from_mapping(cls, owners: Mapping[OwnerKey, OwnerTotals], slots: int) -> OwnerTable:
+        keys = list(owners)
+        n = len(keys)
+        events = np.zeros((n, slots), dtype=np.int64)
+        pages = np.zeros((n, slots), dtype=np.int64)
+        for i, totals in enumerate(owners.values()):
+            events[i] = totals.events
+            pages[i] = totals.pages
+        columns = np.zeros(n, dtype=KEY_DTYPE)
+        for i, k in enumerate(keys):
+            columns[i] = (*k, 0)
+        return cls(
+            keys,
+            columns,
+            np.ones(n, dtype=bool),
+            events,
+            pages,
+            [t.comm for t in owners.values()],
+            np.ones(n, dtype=bool),
+        )
+
+    def rows(self) -> npt.NDArray[np.intp]:
+        return np.flatnonzero(self.live)
+
+    def as_mapping(self) -> dict[OwnerKey, OwnerTotals]:
+        return {
+            self.keys[i]: OwnerTotals(
+                self.events[i].tolist(), self.pages[i].tolist(), self.comms[i]
+            )
+            for i in self.rows().tolist()
+        }
+
+
 @dataclass
 class PageAllocReading:
     """Monotonic running totals per owner after one poll."""
 
-    owners: dict[OwnerKey, OwnerTotals]
+    table: OwnerTable
     drained_entries: int
     pending_owners: int
     seconds: float
+
+    @cached_property
+    def owners(self) -> dict[OwnerKey, OwnerTotals]:
+        """The totals as one object per owner (built on demand: costly at scale)."""
+        return self.table.as_mapping()
+
+
+def _pack(tgid: int, context: int, cgroup_id: int, cpu_node: int) -> bytes:
+    return np.array([(tgid, context, cgroup_id, cpu_node, 0)], dtype=KEY_DTYPE).tobytes()
+
+
+def _comm(raw: bytes) -> bytes:
+    return bytes(raw).split(b"\0", 1)[0]
 
 
 @dataclass
@@ -81,14 +170,76 @@ class PageAllocCollector:
     layout: PageAllocLayout
     settle_seconds: float = 0.002
     _epoch: int = 0
-    _absorbed: dict[OwnerKey, OwnerTotals] = field(default_factory=dict)
-    _reported: dict[OwnerKey, OwnerTotals] = field(default_factory=dict)
     peak_entries: int = 0
     _last_pending: set[OwnerKey] = field(default_factory=set)
 
-    def _zero(self) -> list[int]:
-        return [0] * self.layout.count_slots
+    def __post_init__(self) -> None:
+        slots = self.layout.count_slots
+        self._values = value_dtype(slots)
+        self._row: dict[bytes, int] = {}  # packed owner_key -> row
+        self._keys: list[OwnerKey] = []
+        self._abs_comm: list[bytes] = []
+        self._rep_comm: list[bytes] = []
+        self._free: list[int] = []
+        self._abs_events = np.zeros((0, slots), dtype=np.int64)
+        self._abs_pages = np.zeros((0, slots), dtype=np.int64)
+        self._rep_events = np.zeros((0, slots), dtype=np.int64)
+        self._rep_pages = np.zeros((0, slots), dtype=np.int64)
+        self._live = np.zeros(0, dtype=bool)
+        self._columns = np.zeros(0, dtype=KEY_DTYPE)
+        self._changed = np.zeros(0, dtype=bool)
+        self._pending_rows: list[int] = []
+        self._readers: dict[int, BatchReader | None] = {}
 
+    # ---- rows ---------------------------------------------------------------
+    def _grow(self, need: int) -> None:
+        have = len(self._live)
+        if need <= have:
+            return
+        size = max(need, 2 * have, 64)
+        extra = size - have
+        slots = self.layout.count_slots
+
+        def more(a: Counts) -> Counts:
+            return np.concatenate([a, np.zeros((extra, slots), dtype=np.int64)])
+
+        self._abs_events, self._abs_pages = more(self._abs_events), more(self._abs_pages)
+        self._rep_events, self._rep_pages = more(self._rep_events), more(self._rep_pages)
+        self._live = np.concatenate([self._live, np.zeros(extra, dtype=bool)])
+        self._columns = np.concatenate([self._columns, np.zeros(extra, dtype=KEY_DTYPE)])
+        self._changed = np.concatenate([self._changed, np.zeros(extra, dtype=bool)])
+
+    def _new_row(self, packed: bytes, key: OwnerKey) -> int:
+        if self._free:
+            row = self._free.pop()
+            self._keys[row] = key
+            self._abs_comm[row] = self._rep_comm[row] = b""
+        else:
+            row = len(self._keys)
+            self._grow(row + 1)
+            self._keys.append(key)
+            self._abs_comm.append(b"")
+            self._rep_comm.append(b"")
+        self._row[packed] = row
+        self._live[row] = True
+        self._columns[row] = (*key, 0)
+        return row
+
+    def _rows_for(self, keys: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
+        """Row of each packed key, adding rows for owners not seen before."""
+        packed = keys.view(f"V{KEY_DTYPE.itemsize}").tolist()
+        get = self._row.get
+        rows = [get(p, -1) for p in packed]
+        for i, row in enumerate(rows):
+            if row < 0:
+                k = keys[i]
+                key = OwnerKey(
+                    int(k["tgid"]), int(k["context"]), int(k["cgroup_id"]), int(k["cpu_node"])
+                )
+                rows[i] = self._new_row(packed[i], key)
+        return np.asarray(rows, dtype=np.intp)
+
+    # ---- one poll -----------------------------------------------------------
     def read(self, at_flip: Callable[[], object] | None = None) -> PageAllocReading:
         """Poll once; `at_flip` runs right after the epoch flips (to read other
         counters at the same boundary as this poll's drain)."""
@@ -100,36 +251,73 @@ class PageAllocCollector:
         if at_flip is not None:
             at_flip()
         time.sleep(self.settle_seconds)
+        self._changed[:] = False
         drained = self._drain(self.tables[f"owners{old}"])
         self.peak_entries = max(self.peak_entries, drained)
         self._drain_overflow(old)
         pending = self._pending()
-        self._last_pending = set(pending)
         self._report(pending)
+        n = len(self._keys)
+        table = OwnerTable(
+            self._keys,
+            self._columns[:n],
+            self._live[:n],
+            self._rep_events[:n],
+            self._rep_pages[:n],
+            self._rep_comm,
+            self._changed[:n],
+        )
         return PageAllocReading(
-            owners=self._reported,
+            table=table,
             drained_entries=drained,
-            pending_owners=len(pending),
+            pending_owners=len(pending[0]),
             seconds=time.monotonic() - started,
         )
 
-    def _absorb(
-        self, key: OwnerKey, events: Iterable[int], pages: Iterable[int], comm: bytes
-    ) -> None:
-        totals = self._absorbed.get(key)
-        if totals is None:
-            totals = self._absorbed[key] = OwnerTotals(self._zero(), self._zero())
-        totals.add(events, pages)
-        if comm:
-            totals.comm = comm
+    def _absorb(self, keys: npt.NDArray[Any], values: npt.NDArray[Any]) -> None:
+        if not len(keys):
+            return
+        rows = self._rows_for(keys)
+        # Keys of one drain are distinct, so plain fancy-index adds are exact.
+        self._abs_events[rows] += values["events"].astype(np.int64)
+        self._abs_pages[rows] += values["pages"].astype(np.int64)
+        comm = self._abs_comm
+        for row, name in zip(rows.tolist(), values["comm"].tolist(), strict=True):
+            if name:
+                comm[row] = name
 
     def _drain(self, table: Any) -> int:
-        count = 0
-        for k, v in _drain_items(table):
-            key = OwnerKey(k.tgid, k.context, k.cgroup_id, k.cpu_node)
-            self._absorb(key, v.events, v.pages, bytes(v.comm).split(b"\0", 1)[0])
-            count += 1
-        return count
+        keys, values = self._read_and_delete(table)
+        self._absorb(keys, values)
+        return len(keys)
+
+    def _read_and_delete(self, table: Any) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+        """Every entry of an owners buffer, deleted from it, as structured arrays."""
+        fd = getattr(table, "map_fd", None)
+        reader = self._readers.get(fd) if isinstance(fd, int) else None
+        if isinstance(fd, int) and fd not in self._readers:
+            reader = self._readers[fd] = BatchReader.for_table(table)
+            if reader is not None and (
+                reader.key_size != KEY_DTYPE.itemsize or reader.value_size != self._values.itemsize
+            ):
+                reader = self._readers[fd] = None  # not the layout this code knows
+        if reader is not None:
+            try:
+                raw_keys, raw_values, count = reader.drain()
+            except BatchUnsupportedError:
+                self._readers[reader.fd] = None
+            else:
+                return (
+                    np.frombuffer(raw_keys, dtype=KEY_DTYPE, count=count).copy(),
+                    np.frombuffer(raw_values, dtype=self._values, count=count).copy(),
+                )
+        items = list(_drain_items(table))
+        keys = np.zeros(len(items), dtype=KEY_DTYPE)
+        values = np.zeros(len(items), dtype=self._values)
+        for i, (k, v) in enumerate(items):
+            keys[i] = (k.tgid, k.context, k.cgroup_id, k.cpu_node, 0)
+            values[i] = (_comm(v.comm), list(v.events), list(v.pages))
+        return keys, values
 
     def _drain_overflow(self, epoch: int) -> None:
         table = self.tables["overflow"]
@@ -141,46 +329,64 @@ class PageAllocCollector:
             cpu_node = (
                 self.layout.node_ids[node_slot] if node_slot < len(self.layout.node_ids) else -1
             )
-            self._absorb(
-                OwnerKey(0, CTX_OVERFLOW << 16, 0, cpu_node), value.events, value.pages, b""
-            )
+            keys = np.array([(0, CTX_OVERFLOW << 16, 0, cpu_node, 0)], dtype=KEY_DTYPE)
+            values = np.array([(b"", list(value.events), list(value.pages))], dtype=self._values)
+            self._absorb(keys, values)
             table[index] = table.Leaf()
 
-    def _pending(self) -> dict[OwnerKey, OwnerTotals]:
-        pending: dict[OwnerKey, OwnerTotals] = {}
+    def _pending(self) -> tuple[list[int], Counts, Counts, list[bytes]]:
+        """What the CPUs' slots hold: rows, events, pages and names (one per CPU)."""
+        rows: list[int] = []
+        events: list[list[int]] = []
+        pages: list[list[int]] = []
+        names: list[bytes] = []
         for state in self.tables["cpu_state"][0]:
             # An odd sequence number: that CPU is flushing right now; its counts
             # are moving into the hash and will be drained next poll.
             if not state.active or state.seq & 1:
                 continue
             o = state.owner
-            key = OwnerKey(o.tgid, o.context, o.cgroup_id, o.cpu_node)
-            entry = pending.get(key)
-            if entry is None:
-                entry = pending[key] = OwnerTotals(self._zero(), self._zero())
-            entry.add(state.counts.events, state.counts.pages)
-            entry.comm = bytes(state.counts.comm).split(b"\0", 1)[0]
-        return pending
+            packed = _pack(o.tgid, o.context, o.cgroup_id, o.cpu_node)
+            row = self._row.get(packed)
+            if row is None:
+                row = self._new_row(packed, OwnerKey(o.tgid, o.context, o.cgroup_id, o.cpu_node))
+            rows.append(row)
+            events.append(list(state.counts.events))
+            pages.append(list(state.counts.pages))
+            names.append(_comm(state.counts.comm))
+        slots = self.layout.count_slots
+        return (
+            rows,
+            np.array(events, dtype=np.int64).reshape(-1, slots),
+            np.array(pages, dtype=np.int64).reshape(-1, slots),
+            names,
+        )
 
-    def _report(self, pending: dict[OwnerKey, OwnerTotals]) -> None:
-        for key in self._absorbed.keys() | pending.keys():
-            absorbed = self._absorbed.get(key)
-            extra = pending.get(key)
-            events = list(absorbed.events) if absorbed else self._zero()
-            pages = list(absorbed.pages) if absorbed else self._zero()
-            if extra is not None:
-                events = [a + b for a, b in zip(events, extra.events, strict=True)]
-                pages = [a + b for a, b in zip(pages, extra.pages, strict=True)]
-            previous = self._reported.get(key)
-            # The slot's name is the newest (it follows exec); drained names are older.
-            comm = (extra.comm if extra else b"") or (absorbed.comm if absorbed else b"")
-            if previous is None:
-                self._reported[key] = OwnerTotals(events, pages, comm)
-                continue
-            previous.events = [max(a, b) for a, b in zip(previous.events, events, strict=True)]
-            previous.pages = [max(a, b) for a, b in zip(previous.pages, pages, strict=True)]
-            if comm:
-                previous.comm = comm
+    def _report(self, pending: tuple[list[int], Counts, Counts, list[bytes]]) -> None:
+        rows, events, pages, names = pending
+        n = len(self._keys)
+        want_events = self._abs_events[:n].copy()
+        want_pages = self._abs_pages[:n].copy()
+        if rows:
+            np.add.at(want_events, rows, events)
+            np.add.at(want_pages, rows, pages)
+        rep_events, rep_pages = self._rep_events[:n], self._rep_pages[:n]
+        moved = (want_events > rep_events).any(axis=1) | (want_pages > rep_pages).any(axis=1)
+        np.maximum(rep_events, want_events, out=rep_events)
+        np.maximum(rep_pages, want_pages, out=rep_pages)
+        self._changed[:n] |= moved
+        # The slot's name is the newest (it follows exec); drained names are older.
+        for row in self._pending_rows:
+            if self._abs_comm[row]:
+                self._rep_comm[row] = self._abs_comm[row]
+        for row in np.flatnonzero(moved).tolist():
+            if self._abs_comm[row]:
+                self._rep_comm[row] = self._abs_comm[row]
+        for row, name in zip(rows, names, strict=True):
+            if name:
+                self._rep_comm[row] = name
+        self._pending_rows = rows
+        self._last_pending = {self._keys[r] for r in rows}
 
     def retire(self, keys: Iterable[OwnerKey]) -> None:
         """Fold long-exited owners into one "exited" owner per (cgroup, CPU node).
@@ -192,19 +398,22 @@ class PageAllocCollector:
         for key in keys:
             if key in self._last_pending:
                 continue
-            reported = self._reported.pop(key, None)
-            absorbed = self._absorbed.pop(key, None)
-            if reported is None:
+            packed = _pack(*key)
+            row = self._row.pop(packed, None)
+            if row is None:
                 continue
-            folded = OwnerKey(0, CTX_EXITED << 16, key.cgroup_id, key.cpu_node)
-            for table, totals in ((self._reported, reported), (self._absorbed, absorbed)):
-                if totals is None:
-                    continue
-                into = table.get(folded)
-                if into is None:
-                    table[folded] = OwnerTotals(list(totals.events), list(totals.pages))
-                else:
-                    into.add(totals.events, totals.pages)
+            folded_key = OwnerKey(0, CTX_EXITED << 16, key.cgroup_id, key.cpu_node)
+            folded_packed = _pack(*folded_key)
+            into = self._row.get(folded_packed)
+            if into is None:
+                into = self._new_row(folded_packed, folded_key)
+            for a in (self._abs_events, self._abs_pages, self._rep_events, self._rep_pages):
+                a[into] += a[row]
+                a[row] = 0
+            self._changed[into] = True
+            self._live[row] = False
+            self._abs_comm[row] = self._rep_comm[row] = b""
+            self._free.append(row)
 
 
 def _drain_items(table: Any) -> Iterator[tuple[Any, Any]]:
