@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import require, require_root
-from tests.vm.guest_runner import GuestRun, missing_prerequisites, run_guest
+from tests.vm.guest_runner import GuestRun, fresh_workdir, missing_prerequisites, run_guest
 from tests.vm.topologies import TOPOLOGIES, current_topology, topologies_of
 
 GUEST_DIR = Path(__file__).parent / "guest"
@@ -80,9 +80,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 class GuestRuns:
     """Boots each topology at most once per session, on first need."""
 
-    def __init__(self, session: pytest.Session, tmp: pytest.TempPathFactory) -> None:
+    def __init__(self, session: pytest.Session) -> None:
         self.session = session
-        self.tmp = tmp
         self.runs: dict[str, GuestRun] = {}
 
     def get(self, topology: str) -> GuestRun:
@@ -90,7 +89,7 @@ class GuestRuns:
         missing = missing_prerequisites()
         require(not missing, "multi-node guests need " + "; ".join(missing))
         if topology not in self.runs:
-            workdir = self.tmp.mktemp(f"vm-{topology}")
+            workdir = fresh_workdir(topology)
             self.runs[topology] = run_guest(TOPOLOGIES[topology], self.selected(topology), workdir)
         return self.runs[topology]
 
@@ -114,10 +113,8 @@ RUNS = pytest.StashKey[GuestRuns]()
 
 
 @pytest.fixture(scope="session")
-def guest_runs(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> GuestRuns:
-    runs = GuestRuns(request.session, tmp_path_factory)
+def guest_runs(request: pytest.FixtureRequest) -> GuestRuns:
+    runs = GuestRuns(request.session)
     request.config.stash[RUNS] = runs
     return runs
 

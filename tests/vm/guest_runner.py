@@ -36,6 +36,8 @@ VENV_BIN = ROOT / ".venv" / "bin"
 KERNEL_ENV = "NUMASCOPE_VM_KERNEL"  # a vmlinuz to boot instead of the newest Debian one
 ACCEL_ENV = "NUMASCOPE_VM_ACCEL"  # auto (default), kvm or tcg
 TIMEOUT_ENV = "NUMASCOPE_VM_TIMEOUT"  # seconds per guest, boot included
+WORKDIR_ENV = "NUMASCOPE_VM_WORKDIR"  # where each topology's files go
+DEFAULT_WORKDIR = Path("/var/tmp/numascope-vm")
 
 KVM_BOOT_SECONDS = 60.0
 TCG_BOOT_SECONDS = 240.0
@@ -58,6 +60,18 @@ def find_guest_kernel() -> GuestKernel | None:
         if image.is_file() and Path(f"/lib/modules/{release}/build/include").is_dir():
             return GuestKernel(image, release)
     return None
+
+
+def fresh_workdir(topology: str) -> Path:
+    """An empty folder for one guest's files, kept after the run for a look.
+
+    Not pytest's tmp_path: pytest keeps only the last three sessions' folders,
+    and any other pytest run on the host would delete a guest's files.
+    """
+    workdir = Path(os.environ.get(WORKDIR_ENV, DEFAULT_WORKDIR)) / topology
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    return workdir
 
 
 def missing_prerequisites() -> list[str]:
@@ -101,6 +115,7 @@ class GuestRun:
     error: str | None = None
     results: dict[str, GuestResult] = field(default_factory=dict)
     running: str | None = None  # a test that started and never reported
+    phases: dict[str, float] = field(default_factory=dict)  # guest clock: start-up, tests
 
     def summary(self) -> str:
         boot = f"{self.boot_seconds:.0f} s" if self.boot_seconds is not None else "never"
@@ -108,8 +123,9 @@ class GuestRun:
         for r in self.results.values():
             counts[r.outcome] = counts.get(r.outcome, 0) + 1
         outcomes = ", ".join(f"{n} {o}" for o, n in sorted(counts.items())) or "no results"
+        phases = "".join(f", {k} {v:.0f} s" for k, v in self.phases.items() if k[0] != "_")
         return (
-            f"{self.topology}: {self.accel or 'no accel'}; boot {boot}, "
+            f"{self.topology}: {self.accel or 'no accel'}; boot {boot}{phases}, "
             f"total {self.total_seconds:.0f} s; {outcomes} (files in {self.workdir})"
         )
 
@@ -133,8 +149,10 @@ def tail(path: Path, lines: int = TAIL_LINES) -> str:
     return "\n".join([ln for ln in clean if ln][-lines:])
 
 
-def guest_command(topology: GuestTopology, nodeids: Sequence[str], workdir: Path) -> str:
-    """The shell command vng runs in the guest."""
+def guest_script(topology: GuestTopology, nodeids: Sequence[str], workdir: Path) -> str:
+    """The shell script the guest runs. It goes in a file in `workdir`, because vng
+    passes --exec on the kernel command line, which holds 2048 bytes at most (a
+    longer one panics the kernel at boot)."""
     rw = shlex.quote(str(workdir))
     env = {
         TOPOLOGY_ENV: topology.name,
@@ -154,32 +172,43 @@ def guest_command(topology: GuestTopology, nodeids: Sequence[str], workdir: Path
         "-rA",
         *nodeids,
     ]
-    return (
-        f"uname -r > {rw}/booted; cd {shlex.quote(str(ROOT))} && "
-        + "env "
-        + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
-        + " "
-        + " ".join(shlex.quote(a) for a in pytest_args)
-        + f" > {rw}/pytest.out 2> {rw}/pytest.err; echo $? > {rw}/exitcode"
+    return "\n".join(
+        [
+            f"date +%s.%N > {rw}/booted",
+            f"cd {shlex.quote(str(ROOT))} || exit 1",
+            "env "
+            + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+            + " "
+            + " ".join(shlex.quote(a) for a in pytest_args)
+            + f" > {rw}/pytest.out 2> {rw}/pytest.err",
+            f"echo $? > {rw}/exitcode",
+            "",
+        ]
     )
 
 
 def vng_command(
-    topology: GuestTopology, kernel: GuestKernel, accel: str, command: str, workdir: Path
+    topology: GuestTopology, kernel: GuestKernel, accel: str, workdir: Path
 ) -> list[str]:
     args = [str(VENV_BIN / "vng"), "--verbose", "--run", str(kernel.image)]
     if accel == "tcg":
         args.append("--disable-kvm")
     args += topology.vng_args()
-    args += ["--rwdir", str(workdir), "--exec", command]
+    args += ["--rwdir", str(workdir), "--exec", f"sh {shlex.quote(str(workdir / 'guest.sh'))}"]
     return args
 
 
 def accelerators() -> list[str]:
+    """Boot attempts in order. Software emulation gets a second try: a boot that
+    fails there (seen: an early panic) is rare, and one retry is cheap beside a
+    red run."""
     wanted = os.environ.get(ACCEL_ENV, "auto")
-    if wanted in ("kvm", "tcg"):
-        return [wanted]
-    return ["kvm", "tcg"] if os.access("/dev/kvm", os.R_OK | os.W_OK) else ["tcg"]
+    if wanted == "kvm":
+        return ["kvm"]
+    tcg = ["tcg", "tcg"]
+    if wanted == "tcg" or not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return tcg
+    return ["kvm", *tcg]
 
 
 def run_guest(
@@ -195,30 +224,26 @@ def run_guest(
     limit = timeout or float(os.environ.get(TIMEOUT_ENV, DEFAULT_GUEST_SECONDS))
     run = GuestRun(topology.name, workdir)
     started = time.monotonic()
-    command = guest_command(topology, nodeids, workdir)
+    (workdir / "guest.sh").write_text(guest_script(topology, nodeids, workdir))
     accels = accelerators()
-    for accel in accels:
+    for attempt, accel in enumerate(accels):
         for leftover in ("booted", "progress.jsonl", "exitcode", "pytest.out", "pytest.err"):
             (workdir / leftover).unlink(missing_ok=True)
         run.accel = accel
         boot_limit = KVM_BOOT_SECONDS if accel == "kvm" else TCG_BOOT_SECONDS
-        why = _launch(
-            vng_command(topology, kernel, accel, command, workdir),
-            workdir,
-            accel,
-            boot_limit,
-            limit,
-        )
+        argv = vng_command(topology, kernel, accel, workdir)
+        why = _launch(argv, workdir, accel, boot_limit, limit)
         booted = (workdir / "booted").exists()
         if booted:
             run.boot_seconds = _boot_seconds(workdir)
-        if booted or accel == accels[-1]:
-            if why:
-                run.error = why
+        if booted or attempt == len(accels) - 1:
+            run.error = why or None
             break
+        console = workdir / f"console-{accel}.log"
+        (workdir / f"console-{accel}-failed{attempt}.log").write_bytes(console.read_bytes())
         run.notes.append(
-            f"KVM did not boot the guest ({why or _last_line(workdir / 'console-kvm.log')}); "
-            "fell back to software emulation"
+            f"{accel} did not boot the guest ({why}: {_last_line(console)}); "
+            f"trying {accels[attempt + 1]}"
         )
     run.total_seconds = time.monotonic() - started
     _read_results(run)
@@ -246,9 +271,13 @@ def _launch(argv: list[str], workdir: Path, accel: str, boot_limit: float, limit
         started = time.monotonic()
         while proc.poll() is None:
             elapsed = time.monotonic() - started
-            if not (workdir / "booted").exists() and elapsed > boot_limit:
+            booted = (workdir / "booted").exists()
+            if not booted and elapsed > boot_limit:
                 _stop(proc)
                 return f"no boot within {boot_limit:.0f} s"
+            if not booted and _panicked(workdir / f"console-{accel}.log"):
+                _stop(proc)
+                return "the guest kernel panicked while booting"
             if elapsed > limit:
                 _stop(proc)
                 return f"time limit of {limit:.0f} s reached ({TIMEOUT_ENV} sets it)"
@@ -256,6 +285,13 @@ def _launch(argv: list[str], workdir: Path, accel: str, boot_limit: float, limit
     if not (workdir / "exitcode").exists():
         return f"vng exited with status {proc.returncode} before the guest tests finished"
     return ""
+
+
+def _panicked(console: Path) -> bool:
+    # An early panic halts the guest instead of powering it off: do not wait for
+    # the boot limit to notice.
+    text = tail(console, 200)
+    return "Kernel panic" in text or "PANIC:" in text
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -301,6 +337,7 @@ def _read_results(run: GuestRun) -> None:
         except json.JSONDecodeError:
             continue  # a line cut short by a killed guest
         full = str(record.get("nodeid", ""))
+        _phase(run, record)
         if record.get("event") == "start":
             started.append(full)
             continue
@@ -316,6 +353,20 @@ def _read_results(run: GuestRun) -> None:
         hung.message = f"started in the guest and never finished ({run.error or 'guest ended'})"
     if run.error is None and run.exit_code not in (0, 1):
         run.error = f"the guest pytest exited with status {run.exit_code}"
+
+
+def _phase(run: GuestRun, record: dict[str, object]) -> None:
+    """Where the guest's time went, from its own clock."""
+    event, when = record.get("event"), float(str(record.get("time", 0.0)))
+    if event == "collected":
+        try:
+            booted = float((run.workdir / "booted").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return
+        run.phases["pytest start-up"] = when - booted
+        run.phases["_collected"] = when
+    elif event == "finished" and "_collected" in run.phases:
+        run.phases["tests"] = when - run.phases.pop("_collected")
 
 
 _RANK = {"passed": 0, "skipped": 1, "failed": 2, "error": 3}
@@ -339,9 +390,8 @@ def _fold(result: GuestResult, record: dict[str, object]) -> None:
 if __name__ == "__main__":  # python -m tests.vm.guest_runner TOPOLOGY [NODEID...]
     from tests.vm.topologies import TOPOLOGIES
 
-    workdir = Path(f"/tmp/numascope-vm-{sys.argv[1]}")
-    workdir.mkdir(exist_ok=True)
-    result = run_guest(TOPOLOGIES[sys.argv[1]], sys.argv[2:] or ["tests/vm/guest"], workdir)
+    name = sys.argv[1]
+    result = run_guest(TOPOLOGIES[name], sys.argv[2:] or ["tests/vm/guest"], fresh_workdir(name))
     print(result.summary())
     for r in result.results.values():
         print(f"  {r.outcome:8} {r.nodeid}")

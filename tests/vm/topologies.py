@@ -35,6 +35,7 @@ class GuestTopology:
     memory: str
     # (a, b) with a < b; qemu fills in (b, a). Pairs left out keep the default.
     distances: Mapping[tuple[int, int], int] = field(default_factory=dict)
+    qemu_opts: str = ""  # extra devices, e.g. a PCI device placed on a node
 
     @property
     def cpus(self) -> int:
@@ -62,14 +63,26 @@ class GuestTopology:
             args += ["--numa", spec]
         for (a, b), value in sorted(self.distances.items()):
             args += ["--numa-distance", f"{a},{b}={value}"]
+        if self.qemu_opts:
+            args.append(f"--qemu-opts={self.qemu_opts}")
         return args
 
 
+# A PCI device on node 1 (virtio-rng behind an expander bridge with numa_node=1),
+# so interrupt scenarios have a device whose node is known; reading /dev/hwrng
+# makes it interrupt.
+NODE1_RNG = (
+    "-device pxb-pcie,id=pxb1,bus_nr=10,numa_node=1,bus=pcie.0 "
+    "-device pcie-root-port,id=rp1,bus=pxb1,chassis=9 "
+    "-device virtio-rng-pci,bus=rp1"
+)
+
 TWO_NODE = GuestTopology(
     name="two_node",
-    summary="2 nodes, one CPU and 1 GiB each",
+    summary="2 nodes, one CPU and 1 GiB each; a virtio-rng PCI device on node 1",
     nodes=(GuestNode("1G", (0,)), GuestNode("1G", (1,))),
     memory="2G",
+    qemu_opts=NODE1_RNG,
 )
 
 # Node 2 has memory and no CPU, like CXL-attached memory. The distances are not

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,9 +41,17 @@ def _progress(record: dict[str, object]) -> None:
     if not folder:
         return
     with open(Path(folder) / "progress.jsonl", "a") as out:
-        out.write(json.dumps(record) + "\n")
+        out.write(json.dumps({**record, "time": time.time()}) + "\n")
         out.flush()
         os.fsync(out.fileno())  # a guest killed at its time limit keeps what it wrote
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    _progress({"event": "collected", "count": len(session.items)})
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _progress({"event": "finished", "status": int(exitstatus)})
 
 
 def pytest_runtest_logstart(nodeid: str, location: tuple[str, int | None, str]) -> None:
