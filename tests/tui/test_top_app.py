@@ -36,7 +36,7 @@ async def test_remote_heavy_workload_tops_the_table(tmp_path: Path) -> None:
         assert "kernel 6.1.0-test" in text
         assert "2[no cpus]" in text
         assert "2 (no cpus)" in text  # the nodes panel marks it too
-        assert "own cost 96 ns/ev" in text
+        assert "self 96 ns/ev" in text
         assert "replay ended" in text
         assert "sort REM/s▼" in text
 
@@ -167,7 +167,7 @@ async def test_group_by_cgroup_then_comm_then_process(tmp_path: Path) -> None:
         nginx = rows["/system.slice/nginx.service"]
         assert len(nginx.members) == 2 and nginx.delta.pages == 40 + 37
         assert "by cgroup" in screen_text(app)
-        assert "2 procs" in screen_text(app)
+        assert "n=2" in screen_text(app)
         await pilot.press("g")
         await pilot.pause()
         names = [r.name for r in app.query_one(WorkloadTable).rows_shown]

@@ -40,6 +40,16 @@ def overhead(health: Health, previous: Health | None, interval: float) -> str:
     return " ".join(parts)
 
 
+def probe_summary(attached: tuple[str, ...]) -> str:
+    """`kmem:mm_page_alloc`, or for many `irq,kmem,vmscan (9 probes)` to fit one line."""
+    if not attached:
+        return "no probes"
+    if len(attached) <= 2:
+        return ",".join(attached)
+    groups = sorted({name.partition(":")[0] for name in attached})
+    return f"{','.join(groups)} ({len(attached)} probes)"
+
+
 def header_text(snapshot: Snapshot | None, previous: Snapshot | None, status: Status) -> Text:
     text = Text()
     text.append("numascope ", style="bold")
@@ -66,10 +76,10 @@ def header_text(snapshot: Snapshot | None, previous: Snapshot | None, status: St
             text.append(f"{node.node}[cpu {cpu_list(node.cpus)}]")
         text.append(" ")
     text.append(f"· policy {status.policy}\n")
-    probes = ",".join(snapshot.health.probes_attached) or "none"
-    text.append(f"{stamp} · source {snapshot.source} · probes {probes}")
+    probes = probe_summary(snapshot.health.probes_attached)
+    text.append(f"{stamp} · {snapshot.source}: {probes}")
     prev_health = previous.health if previous is not None else None
-    text.append(f" · own cost {overhead(snapshot.health, prev_health, snapshot.interval)}")
+    text.append(f" · self {overhead(snapshot.health, prev_health, snapshot.interval)}")
     if status.error:
         text.append(f"\n⚠ {status.error}", style="bold red")
     return text

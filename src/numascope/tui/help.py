@@ -29,7 +29,7 @@ Workload columns
   FINDING  worst finding: ✖ CRIT, ▲ WARN, ● info, then why; +N more
   PG/s     pages per second; N0, N1...: pages from each node since start
   RULE     the configured rule and placement; MEMPOLICY the kernel's own
-  PID      a † marks an exited process; in groups, the member count
+  PID      a † marks an exited process; in groups, n=members
 
 Marks that read without colour: * a remote share, ! a stall or low memory.
 """

@@ -178,7 +178,7 @@ class Column:
 
 def _pid(row: Row) -> str:
     if row.pid is None:
-        return f"{len(row.members)} procs" if row.kind in ("cgroup", "comm") else "-"
+        return f"n={len(row.members)}" if row.kind in ("cgroup", "comm") else "-"
     return str(row.pid) if row.alive else f"{row.pid}†"
 
 
