@@ -102,3 +102,47 @@ def test_kernel_thread_flag_and_odd_comm() -> None:
     assert is_kernel_thread(2, proc) is True
     assert is_kernel_thread(4242, proc) is False  # "(my app)" has a space in it
     assert is_kernel_thread(99999, proc) is None
+
+
+def test_an_unmoved_workload_is_the_same_object_and_a_moved_one_is_new(tmp_path: Path) -> None:
+    attr = attributor(tmp_path)
+    still, busy = OwnerKey(1, 0, 0, 0), OwnerKey(2, 0, 0, 0)
+    attr.attribute({still: totals({0: (3, 3)}), busy: totals({0: (1, 1)})}, {1, 2}, 1.0)
+    # Second poll: `still` has not moved, so its delta becomes zero (a new object).
+    second = {
+        w.key: w
+        for w in attr.attribute(
+            {still: totals({0: (3, 3)}), busy: totals({0: (2, 2)})}, {1, 2}, 2.0
+        ).processes
+    }
+    assert second["pid:1"].delta.pages == 0 and second["pid:2"].delta.pages == 1
+    third = {
+        w.key: w
+        for w in attr.attribute(
+            {still: totals({0: (3, 3)}), busy: totals({0: (4, 4)})}, {1, 2}, 3.0
+        ).processes
+    }
+    assert third["pid:1"] is second["pid:1"]
+    assert third["pid:2"] is not second["pid:2"] and third["pid:2"].delta.pages == 2
+    # A change of liveness is a change: the row is rebuilt.
+    fourth = attr.attribute({still: totals({0: (3, 3)})}, {2}, 4.0).processes
+    assert fourth[0] is not third["pid:1"] and not fourth[0].alive
+
+
+def test_owners_of_one_pid_on_several_cpu_nodes_add_up(tmp_path: Path) -> None:
+    owners = {
+        OwnerKey(5, 0, 0, 0): totals({0: (2, 2), 4: (1, 1)}, b"app"),
+        OwnerKey(5, 0, 0, 1): totals({0: (3, 3), 4: (4, 4)}, b"app"),
+        OwnerKey(6, 0, 0, 1): totals({4: (7, 7)}, b"other"),
+    }
+    a = attributor(tmp_path).attribute(owners, {5, 6}, 1.0)
+    rows = {w.key: w for w in a.processes}
+    app = rows["pid:5"].total
+    # On node-0 CPUs: 2 local, 1 remote; on node-1 CPUs: 3 remote, 4 local.
+    assert app.local_pages == 6 and app.remote_pages == 4
+    assert app.pages_by_node == {0: 5, 1: 5}
+    assert rows["pid:6"].total.local_pages == 7
+    cells = {(c.cpu_node, c.page_node): c.total_pages for c in a.matrix}
+    assert cells == {(0, 0): 2, (0, 1): 1, (1, 0): 3, (1, 1): 11}
+    node1 = a.nodes[1].total
+    assert node1.pages_by_node == {0: 1, 1: 11} and node1.local_pages == 11

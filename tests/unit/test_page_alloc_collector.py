@@ -106,3 +106,15 @@ def test_an_owner_still_in_a_slot_is_not_retired() -> None:
     c.read()
     c.retire([OwnerKey(600, 0, 1, 0)])
     assert OwnerKey(600, 0, 1, 0) in c.read().owners
+
+
+def test_only_owners_whose_totals_moved_are_marked_changed() -> None:
+    tables = FakeTables(LAYOUT.node_slots)
+    c = collector(tables)
+    tables.flush(key(700), counts(tables.slots, {0: (1, 1)}))
+    tables.flush(key(701), counts(tables.slots, {0: (1, 1)}))
+    c.read()
+    tables.flush(key(701), counts(tables.slots, {0: (1, 1)}))
+    table = c.read().table
+    changed = {table.keys[r].tgid for r in table.rows().tolist() if table.changed[r]}
+    assert changed == {701}

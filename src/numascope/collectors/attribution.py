@@ -340,14 +340,13 @@ class Attributor:
         pl, el, sl = pages.tolist(), events.tolist(), split.tolist()
         dpl, dsl = d_pages.tolist(), d_split.tolist()
         del_l = d_events.tolist()
-        moved_l, changed_l = moved.tolist(), changed.tolist()
+        moved_l = moved.tolist()
         for w, key in enumerate(keys):
             identity, cgroup, is_alive = describe(w)
             old = kept.get(key)
             if (
                 old is not None
                 and not moved_l[w]
-                and not changed_l[w]
                 and old.alive == is_alive
                 and old.kind is identity.kind
                 and old.cgroup == cgroup

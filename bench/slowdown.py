@@ -1,0 +1,126 @@
+"""Page-fault workload slowdown: numascope attached vs nothing, perf and bpftrace.
+
+bench/fault.c maps 64 MiB, touches every 4 KiB page and unmaps it. Each pair
+runs it once with nothing attached and once with a tracer, in alternating order,
+and the slowdown of a pair is (traced / bare - 1). Tracers, each in its own
+block of pairs: numascope (open_live_source with the default families plus the
+allocator), numascope with the opt-in slab family too, `perf record -e
+kmem:mm_page_alloc`, and bpftrace `@[pid, numaid] = count()`.
+
+    sudo .venv/bin/python bench/slowdown.py [--pairs 10] [--mib 64] [--rounds 4]
+
+Prints a Markdown table: median slowdown over the pairs and its spread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from numascope.collectors.families import DEFAULT_FAMILIES
+from numascope.collectors.live import open_live_source
+
+Tracer = Callable[[], Iterator[str]]
+
+
+def run_fault(binary: Path, mib: int, rounds: int) -> float:
+    out = subprocess.run([str(binary), str(mib), str(rounds)], capture_output=True, text=True)
+    return float(out.stdout)
+
+
+@contextmanager
+def numascope(families: tuple[str, ...]) -> Iterator[str]:
+    source = open_live_source(probes=families, measure_overhead=False)
+    try:
+        yield "attached: " + ",".join(families)
+    finally:
+        source.close()
+
+
+@contextmanager
+def external(cmd: list[str], ready_after: float) -> Iterator[str]:
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(ready_after)
+    if proc.poll() is not None:
+        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        raise RuntimeError(f"{cmd[0]} exited: {err.strip()[:200]}")
+    try:
+        yield "attached: " + " ".join(cmd)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=10)
+    parser.add_argument("--mib", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=4)
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        print("slowdown: run as root", file=sys.stderr)
+        return 2
+    tmp = Path(tempfile.mkdtemp(prefix="numascope-bench-"))
+    binary = tmp / "fault"
+    fault_c = Path(__file__).with_name("fault.c")
+    subprocess.run(["cc", "-O2", "-o", str(binary), str(fault_c)], check=True)
+    every = tuple(DEFAULT_FAMILIES)
+    if "allocator" not in every:
+        every = (*every, "allocator")
+    tracers: dict[str, Callable[[], object]] = {
+        f"numascope ({','.join(every)})": lambda: numascope(tuple(every)),
+        f"numascope ({','.join(every)},slab)": lambda: numascope((*every, "slab")),
+        "perf record -e kmem:mm_page_alloc": lambda: external(
+            ["perf", "record", "-q", "-a", "-e", "kmem:mm_page_alloc", "-o", str(tmp / "p.data")],
+            3.0,
+        ),
+        "bpftrace @[pid, numaid] = count()": lambda: external(
+            ["bpftrace", "-e", "tracepoint:kmem:mm_page_alloc { @[pid, numaid] = count(); }"],
+            8.0,
+        ),
+    }
+    print(
+        f"kernel {os.uname().release}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; "
+        f"{args.pairs} interleaved pairs of {args.rounds} x {args.mib} MiB faulted"
+    )
+    print()
+    print("| attached | bare ns/page | traced ns/page | slowdown (median of pairs) | min..max |")
+    print("|---|---:|---:|---:|---:|")
+    for label, make in tracers.items():
+        bare: list[float] = []
+        traced: list[float] = []
+        try:
+            for pair in range(args.pairs):
+                # Attach and detach for every pair, and alternate which run goes
+                # first, so drift in the machine's load hits both sides alike.
+                if pair % 2:
+                    bare.append(run_fault(binary, args.mib, args.rounds))
+                with make():  # type: ignore[attr-defined]
+                    run_fault(binary, args.mib, 1)  # warm-up, not counted
+                    traced.append(run_fault(binary, args.mib, args.rounds))
+                if not pair % 2:
+                    bare.append(run_fault(binary, args.mib, args.rounds))
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            print(f"| {label} | | | not measured: {exc} | |")
+            continue
+        ratios = [(t / b - 1) * 100 for t, b in zip(traced, bare, strict=True)]
+        print(
+            f"| {label} | {statistics.median(bare):.0f} | {statistics.median(traced):.0f} | "
+            f"{statistics.median(ratios):+.1f}% | {min(ratios):+.1f}%..{max(ratios):+.1f}% |"
+        )
+        sys.stdout.flush()
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
