@@ -37,6 +37,9 @@ from numascope.tui.rows import (
 from numascope.tui.workloads import WorkloadTable
 
 DEFAULT_SORT = "remote"
+# Filling a DataTable costs about half a millisecond a row; a busy host has thousands
+# of processes. Sorting and filtering see every row, the table shows the top ones.
+MAX_ROWS = 200
 TABS = {"workloads": "Workloads", "matrix": "Matrix", "irqs": "IRQs", "reclaim": "Reclaim"}
 
 
@@ -76,6 +79,7 @@ class TopApp(App[int]):
         thresholds: Thresholds | None = None,
         policy_reader: PolicyReader | None = None,
         notes: tuple[str, ...] = (),
+        max_rows: int = MAX_ROWS,
     ) -> None:
         super().__init__()
         self.feed = feed
@@ -92,6 +96,7 @@ class TopApp(App[int]):
         self.filter_text = ""
         self.notes: tuple[str, ...] = notes
         self.rows: list[Row] = []
+        self.max_rows = max_rows
 
     # ---- layout ---------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -204,7 +209,9 @@ class TopApp(App[int]):
         total = len(rows)
         rows = [r for r in rows if matches_filter(r, self.filter_text)]
         self.rows = sort_rows(rows, column, self.reverse)
-        self.query_one(WorkloadTable).show(columns, self.rows, self.sort, self.reverse)
+        self.query_one(WorkloadTable).show(
+            columns, self.rows[: self.max_rows], self.sort, self.reverse
+        )
         self._draw_status(total)
 
     def _draw_status(self, total: int | None = None) -> None:
@@ -219,6 +226,8 @@ class TopApp(App[int]):
             text.append(f" · filter “{self.filter_text}”", style="bold")
         if total is not None:
             text.append(f" · {len(self.rows)} of {total} rows")
+            if len(self.rows) > self.max_rows:
+                text.append(f", top {self.max_rows} listed (/ to filter)")
             if self.frame is not None and not self.frame.snapshot.processes:
                 text.append(" · no per-process data in this snapshot")
         self.query_one("#status", Static).update(text)
