@@ -55,7 +55,7 @@ STEPS: dict[str, tuple[str, list[str]]] = {
     ),
     "tui_frame": (
         "One TUI frame at 5,000 workloads",
-        [PY, "bench/tui_frame.py", "5000"],
+        [PY, "bench/tui_frame.py", "--workloads", "5000", "--frames", "20"],
     ),
 }
 
