@@ -21,7 +21,7 @@ from tests.fixtures.streams import write_stream
 # Feed interval for tests: fast enough that a stream plays out in a few frames.
 FAST = 0.01
 # Upper bound on event-loop turns while waiting for the feed; generous, never a timing check.
-MAX_TURNS = 400
+MAX_TURNS = 1500
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -158,10 +158,14 @@ class DetailScreen(Screen[None]):
 
     def _policy_read(self, policy: ProcessPolicy | None, note: str) -> None:
         self.policy, self.policy_note = policy, note
+        if not self.query("#policy"):
+            return
         self.query_one("#policy", Static).update(policy_summary(policy, note))
 
     def update(self, row: Row, snapshot: Snapshot) -> None:
         """Redraw from a newer row of the same workload."""
+        if not self.query("#identity"):
+            return  # closing down: the app may still hand over a frame in flight
         self.row, self.snapshot = row, snapshot
         width = max(10, self.size.width - 40) if self.size.width else 30
         self.query_one("#identity", Static).update(identity(row))
