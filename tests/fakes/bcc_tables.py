@@ -82,7 +82,8 @@ class FakeTables:
     @property
     def active_owners(self) -> HashTable:
         """The buffer the programs write to now."""
-        return self.tables[f"owners{self.tables['epoch'][0] & 1}"]  # type: ignore[no-any-return]
+        generation = self.tables["epoch"][0] >> 1
+        return self.tables[f"owners{generation & 1}"]  # type: ignore[no-any-return]
 
     def flush(self, k: Any, v: Any) -> None:
         """What a program's flush does: add into the active buffer."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from numascope.collectors.attribution import Attributor
-from numascope.collectors.names import CgroupResolver, is_kernel_thread
+from numascope.collectors.names import CgroupResolver, decode_comm, is_kernel_thread
 from numascope.collectors.page_alloc import (
     CTX_OVERFLOW,
     CTX_SOFTIRQ,
@@ -146,3 +146,9 @@ def test_owners_of_one_pid_on_several_cpu_nodes_add_up(tmp_path: Path) -> None:
     assert cells == {(0, 0): 2, (0, 1): 1, (1, 0): 3, (1, 1): 11}
     node1 = a.nodes[1].total
     assert node1.pages_by_node == {0: 1, 1: 11} and node1.local_pages == 11
+
+
+def test_comm_ends_at_its_first_nul() -> None:
+    # 6.1 kernels leave the tail of an older name after the terminating NUL.
+    assert decode_comm(b"dd\x00hon\x00\x000:0") == "dd"
+    assert decode_comm(b"bad\xff") == "bad\\xff"

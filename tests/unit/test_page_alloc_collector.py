@@ -5,6 +5,7 @@ from __future__ import annotations
 from numascope.collectors.page_alloc import (
     CTX_EXITED,
     CTX_OVERFLOW,
+    DRAINED,
     OwnerKey,
     PageAllocCollector,
 )
@@ -38,9 +39,37 @@ def test_epoch_alternates_buffers() -> None:
     c = collector(tables)
     assert tables["epoch"][0] == 0
     c.read()
-    assert tables["epoch"][0] == 1
+    assert tables["epoch"][0] >> 1 == 1, "generation 1: programs write owners1"
+    assert tables["epoch"][0] & DRAINED, "after the drain the programs are told so"
     c.read()
-    assert tables["epoch"][0] == 0
+    assert tables["epoch"][0] >> 1 == 2, "generation 2: owners0"
+
+
+def test_counts_made_after_the_flip_wait_for_the_next_poll() -> None:
+    tables = FakeTables(LAYOUT.node_slots)
+    c = collector(tables)
+    c.read()  # programs now write generation 1
+    tables.cache(0, key(250), counts(tables.slots, {0: (6, 6)}))
+    tables["cpu_state"].states[0].epoch = 1  # made before the coming flip to 2
+    assert c.read().owners[OwnerKey(250, 0, 1, 0)].events[0] == 6
+    # Counts tagged with the epoch the next read flips to were made after that
+    # flip (between it and the slot read): they wait for the poll after.
+    tables.cache(1, key(251), counts(tables.slots, {0: (9, 9)}))
+    tables["cpu_state"].states[1].epoch = 3
+    assert OwnerKey(251, 0, 1, 0) not in c.read().owners
+    assert c.read().owners[OwnerKey(251, 0, 1, 0)].events[0] == 9
+
+
+def test_a_cache_idle_for_two_polls_is_still_read() -> None:
+    # Generations, not a flipping bit: a cache made two polls ago writes to the
+    # same buffer as now, yet its counts were made before this poll's flip.
+    tables = FakeTables(LAYOUT.node_slots)
+    c = collector(tables)
+    c.read()
+    tables.cache(0, key(260), counts(tables.slots, {0: (5, 5)}))
+    tables["cpu_state"].states[0].epoch = 1
+    c.read()
+    assert c.read().owners[OwnerKey(260, 0, 1, 0)].events[0] == 5  # generation 3
 
 
 def test_pending_slot_counts_are_included_once() -> None:

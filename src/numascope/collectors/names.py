@@ -32,8 +32,12 @@ def softirq_name(vector: int) -> str:
 
 
 def decode_comm(raw: bytes) -> str:
-    """A comm as text; odd bytes stay visible as escapes rather than vanish."""
-    return raw.decode("utf-8", errors="backslashreplace")
+    """A comm as text; odd bytes stay visible as escapes rather than vanish.
+
+    The kernel's 16-byte comm ends at its first NUL; what follows can be stale
+    bytes of an older, longer name (seen on 6.1), never part of this one.
+    """
+    return raw.split(b"\0", 1)[0].decode("utf-8", errors="backslashreplace")
 
 
 def live_pids(proc: Path = Path("/proc")) -> set[int]:

@@ -6,7 +6,9 @@ same table interface) so it runs in tests without a kernel.
 Protocol per poll, matching page_alloc.bpf.c:
 1. flip `epoch`, so programs flush into the other owners buffer;
 2. wait for programs that read the old epoch to finish (they run with
-   preemption off and last microseconds; `settle_seconds` is ample);
+   preemption off and last microseconds; `settle_seconds` is ample); meanwhile
+   each busy CPU's first allocation after the flip moves its cached counts into
+   the old buffer, so the drain's boundary is the flip on every busy CPU;
 3. drain the idle buffer and its overflow entries into running totals: nothing
    writes there any more, so nothing is lost between reading and deleting;
 4. add what each CPU still holds in its cached slot ("pending") on top.
@@ -52,6 +54,11 @@ class OwnerKey(NamedTuple):
     def context_id(self) -> int:
         return self.context & 0xFFFF
 
+
+# `epoch` holds generation << 1 | drained: the generation counts polls (its low
+# bit picks the buffer programs write), and the drained bit says the previous
+# buffer has been read (see page_alloc.bpf.c).
+DRAINED = 1
 
 # Context kinds, as in the C program.
 CTX_TASK = 0
@@ -169,9 +176,14 @@ class PageAllocCollector:
     tables: Any
     layout: PageAllocLayout
     settle_seconds: float = 0.002
-    _epoch: int = 0
+    _generation: int = 0
     peak_entries: int = 0
     _last_pending: set[OwnerKey] = field(default_factory=set)
+
+    @property
+    def _epoch(self) -> int:
+        """The owners buffer programs write now (0 or 1)."""
+        return self._generation & 1
 
     def __post_init__(self) -> None:
         slots = self.layout.count_slots
@@ -245,15 +257,25 @@ class PageAllocCollector:
         counters at the same boundary as this poll's drain)."""
         started = time.monotonic()
         old = self._epoch
-        self._epoch ^= 1
+        self._generation += 1
         epoch_table = self.tables["epoch"]
-        epoch_table[0] = epoch_table.Leaf(self._epoch)
+        epoch_table[0] = epoch_table.Leaf(self._generation << 1)
         if at_flip is not None:
             at_flip()
         time.sleep(self.settle_seconds)
         self._changed[:] = False
         drained = self._drain(self.tables[f"owners{old}"])
         self.peak_entries = max(self.peak_entries, drained)
+        self._drain_overflow(old)
+        # Tell the programs the old buffer is drained: a CPU idle since the flip
+        # now closes its cache into the current buffer (read next poll) rather
+        # than into the drained one (read only two polls later).
+        epoch_table[0] = epoch_table.Leaf(self._generation << 1 | DRAINED)
+        # A CPU idle through the settle may have closed its cache into the old
+        # buffer while it was being drained; sweep it once more now that no
+        # program sends anything there (those counts were made before the flip).
+        time.sleep(self.settle_seconds / 4)
+        drained += self._drain(self.tables[f"owners{old}"])
         self._drain_overflow(old)
         pending = self._pending()
         self._report(pending)
@@ -344,6 +366,11 @@ class PageAllocCollector:
             # An odd sequence number: that CPU is flushing right now; its counts
             # are moving into the hash and will be drained next poll.
             if not state.active or state.seq & 1:
+                continue
+            # A slot already in the new epoch holds only counts made after the
+            # flip: they belong to the next poll, as the kernel counters read at
+            # the flip say. It is read then (drained, or still cached).
+            if getattr(state, "epoch", None) == self._generation:
                 continue
             o = state.owner
             packed = _pack(o.tgid, o.context, o.cgroup_id, o.cpu_node)
