@@ -90,7 +90,11 @@ class GuestRuns:
         require(not missing, "multi-node guests need " + "; ".join(missing))
         if topology not in self.runs:
             workdir = fresh_workdir(topology)
-            self.runs[topology] = run_guest(TOPOLOGIES[topology], self.selected(topology), workdir)
+            try:
+                run = run_guest(TOPOLOGIES[topology], self.selected(topology), workdir)
+            except Exception as exc:  # one failed boot is reported once, not retried per test
+                run = GuestRun(topology, workdir, error=f"running the guest failed: {exc!r}")
+            self.runs[topology] = run
         return self.runs[topology]
 
     def selected(self, topology: str) -> list[str]:

@@ -66,11 +66,19 @@ def fresh_workdir(topology: str) -> Path:
     """An empty folder for one guest's files, kept after the run for a look.
 
     Not pytest's tmp_path: pytest keeps only the last three sessions' folders,
-    and any other pytest run on the host would delete a guest's files.
+    so any other pytest run on the host would delete a guest's files. Named by
+    this process, because several people may run the guests on one host at once;
+    folders of processes that have ended are removed.
     """
-    workdir = Path(os.environ.get(WORKDIR_ENV, DEFAULT_WORKDIR)) / topology
+    base = Path(os.environ.get(WORKDIR_ENV, DEFAULT_WORKDIR))
+    base.mkdir(parents=True, exist_ok=True)
+    for old in base.glob(f"{topology}-*"):
+        pid = old.name.rsplit("-", 1)[1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(old, ignore_errors=True)
+    workdir = base / f"{topology}-{os.getpid()}"
     shutil.rmtree(workdir, ignore_errors=True)
-    workdir.mkdir(parents=True)
+    workdir.mkdir()
     return workdir
 
 
@@ -159,6 +167,9 @@ def guest_script(topology: GuestTopology, nodeids: Sequence[str], workdir: Path)
         RESULTS_ENV: str(workdir),
         # The root file system is read-only in the guest: no bytecode, no pytest cache.
         "PYTHONDONTWRITEBYTECODE": "1",
+        # This checkout's numascope, even when the venv's editable install points
+        # at another one.
+        "PYTHONPATH": str(ROOT / "src"),
         "CI": os.environ.get("CI", ""),
     }
     pytest_args = [
@@ -240,7 +251,8 @@ def run_guest(
             run.error = why or None
             break
         console = workdir / f"console-{accel}.log"
-        (workdir / f"console-{accel}-failed{attempt}.log").write_bytes(console.read_bytes())
+        if console.exists():
+            console.rename(workdir / f"console-{accel}-failed{attempt}.log")
         run.notes.append(
             f"{accel} did not boot the guest ({why}: {_last_line(console)}); "
             f"trying {accels[attempt + 1]}"
@@ -338,6 +350,8 @@ def _read_results(run: GuestRun) -> None:
             continue  # a line cut short by a killed guest
         full = str(record.get("nodeid", ""))
         _phase(run, record)
+        if not full:
+            continue
         if record.get("event") == "start":
             started.append(full)
             continue
