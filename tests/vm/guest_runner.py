@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.vm.topologies import RESULTS_ENV, TOPOLOGY_ENV, GuestTopology
+from tests.vm.topologies import HELPERS_ENV, RESULTS_ENV, TOPOLOGY_ENV, GuestTopology
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -43,6 +43,9 @@ KVM_BOOT_SECONDS = 60.0
 TCG_BOOT_SECONDS = 240.0
 DEFAULT_GUEST_SECONDS = 600.0
 TAIL_LINES = 40
+# C workloads the guest scenarios run, compiled on the host into `workdir`/bin:
+# the guest's root is read-only, and compiling under software emulation is slow.
+HELPERS = (ROOT / "tests" / "kernel" / "thp_toucher.c",)
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,26 @@ def tail(path: Path, lines: int = TAIL_LINES) -> str:
     return "\n".join([ln for ln in clean if ln][-lines:])
 
 
+def build_helpers(workdir: Path) -> list[str]:
+    """Compile HELPERS into `workdir`/bin; returns a note per helper that failed (its
+    scenarios then skip in the guest, saying it is missing)."""
+    out = workdir / "bin"
+    out.mkdir(exist_ok=True)
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        return ["no C compiler on the host: the guest's C workloads were not built"]
+    notes = []
+    for source in HELPERS:
+        done = subprocess.run(
+            [cc, "-O2", "-pthread", "-o", str(out / source.stem), str(source)],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            notes.append(f"compiling {source.name} failed: {done.stderr.strip()[-300:]}")
+    return notes
+
+
 def guest_script(topology: GuestTopology, nodeids: Sequence[str], workdir: Path) -> str:
     """The shell script the guest runs. It goes in a file in `workdir`, because vng
     passes --exec on the kernel command line, which holds 2048 bytes at most (a
@@ -165,6 +188,7 @@ def guest_script(topology: GuestTopology, nodeids: Sequence[str], workdir: Path)
     env = {
         TOPOLOGY_ENV: topology.name,
         RESULTS_ENV: str(workdir),
+        HELPERS_ENV: str(workdir / "bin"),
         # The root file system is read-only in the guest: no bytecode, no pytest cache.
         "PYTHONDONTWRITEBYTECODE": "1",
         # This checkout's numascope, even when the venv's editable install points
@@ -236,6 +260,7 @@ def run_guest(
     run = GuestRun(topology.name, workdir)
     started = time.monotonic()
     (workdir / "guest.sh").write_text(guest_script(topology, nodeids, workdir))
+    run.notes += build_helpers(workdir)
     accels = accelerators()
     for attempt, accel in enumerate(accels):
         for leftover in ("booted", "progress.jsonl", "exitcode", "pytest.out", "pytest.err"):
@@ -251,12 +276,12 @@ def run_guest(
             run.error = why or None
             break
         console = workdir / f"console-{accel}.log"
-        if console.exists():
-            console.rename(workdir / f"console-{accel}-failed{attempt}.log")
         run.notes.append(
             f"{accel} did not boot the guest ({why}: {_last_line(console)}); "
             f"trying {accels[attempt + 1]}"
         )
+        if console.exists():
+            console.rename(workdir / f"console-{accel}-failed{attempt}.log")
     run.total_seconds = time.monotonic() - started
     _read_results(run)
     return run
