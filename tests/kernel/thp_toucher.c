@@ -1,7 +1,10 @@
 /* Fault in MIB of anonymous memory as transparent huge pages (madvise).
- * Usage: thp_toucher MIB */
+ * Usage: thp_toucher MIB [hold]
+ * With "hold", print "ready" once every page is touched and keep them until
+ * standard input closes (a guest scenario reads /proc/buddyinfo meanwhile). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 int main(int argc, char **argv)
@@ -17,5 +20,11 @@ int main(int argc, char **argv)
         return 1;
     for (size_t off = 0; off < bytes; off += 4096)
         p[off] = 1;
+    if (argc > 2 && strcmp(argv[2], "hold") == 0) {
+        puts("ready");
+        fflush(stdout);
+        while (getchar() != EOF)
+            ;
+    }
     return 0;
 }

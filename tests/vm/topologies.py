@@ -15,6 +15,8 @@ import pytest
 
 TOPOLOGY_ENV = "NUMASCOPE_GUEST_TOPOLOGY"
 RESULTS_ENV = "NUMASCOPE_GUEST_DIR"
+# Where the host put the guest scenarios' C workloads, compiled (tests/vm/guest_runner.py).
+HELPERS_ENV = "NUMASCOPE_GUEST_HELPERS"
 
 # The distance the kernel assumes between two nodes the firmware says nothing about.
 DEFAULT_REMOTE_DISTANCE = 20
