@@ -216,6 +216,80 @@ def panels() -> list[dict[str, Any]]:
             description="Scrape state, probes, poll cost, staleness, owner-map overflow, "
             "seconds per BPF program run, version.",
         ),
+        *allocator_panels(32),
+    ]
+
+
+def allocator_panels(y: int) -> list[dict[str, Any]]:
+    """Per-CPU page lists, high-order allocations and failures, call sites, slab."""
+    zone_lock = (
+        f"sum by (instance, node) ({rate('numascope_zone_locked_pages_total')})"
+        f" / sum by (instance, node) ({rate('numascope_page_list_allocated_pages_total')})"
+    )
+    slab_remote = (
+        "topk(10, sum by (instance, cache) "
+        f"""({rate("numascope_slab_objects_total", 'requested="remote"')})"""
+        f" / sum by (instance, cache) ({rate('numascope_slab_objects_total')}))"
+    )
+    high = 'order!="0"'
+    return [
+        panel(
+            "Zone-lock share per node (per-CPU page lists)",
+            "timeseries",
+            [target(zone_lock, "{{instance}} node {{node}}")],
+            (0, y, 12, 8),
+            unit="percentunit",
+            description="Pages taken from the node's buddy lists under the zone lock (per-CPU "
+            "list refills and allocations that bypass the lists) per page allocated.",
+        ),
+        panel(
+            "High-order allocations and failures by order and node",
+            "timeseries",
+            [
+                target(
+                    "sum by (instance, node, order) "
+                    f"({rate('numascope_node_order_pages_total', high)})",
+                    "pages/s order {{order}} node {{node}}",
+                ),
+                target(
+                    "sum by (instance, node, order) "
+                    f"({rate('numascope_failed_allocations_total', high)})",
+                    "failed/s order {{order}} from CPU node {{node}}",
+                ),
+                target(
+                    f"sum by (instance, node) ({rate('numascope_kcompactd_wakeups_total')})",
+                    "kcompactd wake-ups/s node {{node}}",
+                ),
+                target(
+                    f"sum by (instance) ({rate('numascope_kernel_compact_stall_total')})",
+                    "compaction stalls/s (host)",
+                ),
+            ],
+            (12, y, 12, 8),
+        ),
+        panel(
+            "Top high-order call sites (pages/s)",
+            "table",
+            [
+                target(
+                    "topk(10, sum by (order, node, site, workload) "
+                    f"({rate('numascope_high_order_pages_total')}))",
+                    instant=True,
+                )
+            ],
+            (0, y + 8, 12, 8),
+            description="Order 4 and up, by the first kernel frame outside the page "
+            "allocator and the workload; numascope exports the top sites only.",
+        ),
+        panel(
+            "Slab remote share per cache (top 10)",
+            "timeseries",
+            [target(slab_remote, "{{instance}} {{cache}}")],
+            (12, y + 8, 12, 8),
+            unit="percentunit",
+            description="Objects requested on a node other than the allocating CPU's, per "
+            "object allocated (the slab probe is opt-in: probes: [..., slab]).",
+        ),
     ]
 
 

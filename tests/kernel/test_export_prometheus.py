@@ -39,6 +39,9 @@ LIVE_MAY_BE_EMPTY = {
     "numascope_reclaim_": "reclaim section empty until the page-daemon probe fills it",
     "numascope_direct_reclaim_": "reclaim section empty until the page-daemon probe fills it",
     "numascope:irq_remote_share": "no remote IRQ on one node",
+    "numascope_slab_objects_total": "the slab probe is opt-in",
+    "numascope:slab_remote_share": "the slab probe is opt-in",
+    "numascope_high_order_pages_total": "no order-4+ allocation need happen during the test",
 }
 
 

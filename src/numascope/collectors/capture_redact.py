@@ -17,7 +17,15 @@ import os
 from collections.abc import Mapping
 
 from numascope.collectors.capture_model import CaptureHeader, ProcessFacts
-from numascope.snapshot import DirectReclaim, Finding, Snapshot, Workload, WorkloadKind
+from numascope.snapshot import (
+    AllocatorSection,
+    DirectReclaim,
+    Finding,
+    HighOrderSite,
+    Snapshot,
+    Workload,
+    WorkloadKind,
+)
 
 _NAMED_BY_USER = (WorkloadKind.PROCESS, WorkloadKind.CGROUP)
 
@@ -75,6 +83,21 @@ class Redactor:
         name = names.get(d.workload_key) or self.comm(d.workload_name)
         return dataclasses.replace(d, workload_key=self._key(d.workload_key), workload_name=name)
 
+    def high_order_site(self, site: HighOrderSite, names: Mapping[str, str]) -> HighOrderSite:
+        # Sites of no process (interrupts, the idle task) keep the kernel's name.
+        name = names.get(site.workload_key)
+        if name is None and site.workload_key.startswith("pid:"):
+            name = self.comm(site.workload_name)
+        return dataclasses.replace(site, workload_name=name or site.workload_name)
+
+    def allocator(
+        self, a: AllocatorSection | None, names: Mapping[str, str]
+    ) -> AllocatorSection | None:
+        if a is None:
+            return None
+        sites = tuple(self.high_order_site(site, names) for site in a.high_order_sites)
+        return dataclasses.replace(a, high_order_sites=sites)
+
     def snapshot(self, s: Snapshot) -> Snapshot:
         processes = tuple(self.workload(w) for w in s.processes)
         names = {old.key: new.name for old, new in zip(s.processes, processes, strict=True)}
@@ -85,6 +108,7 @@ class Redactor:
             cgroups=tuple(self.workload(w) for w in s.cgroups),
             findings=tuple(self.finding(f, names) for f in s.findings),
             direct_reclaim=tuple(self.direct_reclaim(d, names) for d in s.direct_reclaim),
+            allocator=self.allocator(s.allocator, names),
         )
 
     # --- header ----------------------------------------------------------------

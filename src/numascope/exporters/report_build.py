@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from numascope.collectors.capture_model import Capture
+from numascope.exporters.report_allocator import allocator_section
 from numascope.exporters.report_model import (
     Report,
     Section,
@@ -85,6 +86,7 @@ def build_report(capture: Capture) -> Report:
         matrix_section(last, capture),
         workloads_section(last, capture),
         reclaim_section(last, capture),
+        *filter(None, (allocator_section(capture),)),
         irq_section(last, capture),
         system_section(capture),
         health_section(capture),

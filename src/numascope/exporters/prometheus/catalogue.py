@@ -200,6 +200,57 @@ _METRICS = (
     ),
     Metric("numascope_softirq_handled", "counter", ("vector", "node"), "Softirq runs by node."),
     Metric("numascope_softirq_seconds", "counter", ("vector", "node"), "Time in softirqs by node."),
+    # Allocator internals: per-CPU page lists, high orders, compaction, slab.
+    Metric(
+        "numascope_page_list_allocated_pages",
+        "counter",
+        ("node",),
+        "Pages the node supplied to allocations, all CPUs (per-CPU list or not).",
+    ),
+    Metric(
+        "numascope_zone_locked_pages",
+        "counter",
+        ("node", "path"),
+        "Pages taken from the node's buddy lists under the zone lock: refills of "
+        "per-CPU lists (refill) or allocations that bypass them (direct).",
+    ),
+    Metric(
+        "numascope_page_list_drained_pages",
+        "counter",
+        ("node",),
+        "Pages of the node drained from per-CPU lists back to the buddy lists.",
+    ),
+    Metric(
+        "numascope_failed_allocations",
+        "counter",
+        ("node", "order"),
+        "Page allocations that failed, by order class and the node of the CPU that asked.",
+    ),
+    Metric("numascope_kcompactd_wakeups", "counter", ("node",), "kcompactd wake-ups on the node."),
+    Metric(
+        "numascope_high_order_pages",
+        "counter",
+        ("order", "node", "site", "workload"),
+        "Pages of high-order allocations by order class, page node, call site (first "
+        'kernel frame outside the allocator) and workload; top sites only, the rest "other".',
+    ),
+    Metric(
+        "numascope_high_order_allocation_events",
+        "counter",
+        ("order", "node", "site", "workload"),
+        "High-order allocation events, labelled as numascope_high_order_pages.",
+    ),
+    Metric(
+        "numascope_slab_objects",
+        "counter",
+        ("cache", "cpu_node", "requested"),
+        "Slab objects allocated by CPUs of cpu_node, by the node the caller requested: "
+        'any (no node), local or remote; top caches only, the rest cache="other".',
+    ),
+    *(
+        Metric(f"numascope_kernel_{key}", "counter", (), f"The kernel's /proc/vmstat {key}.")
+        for key in ("compact_stall", "compact_fail", "compact_success", "compact_daemon_wake")
+    ),
     # numascope's own health.
     Metric("numascope_build_info", "gauge", ("version",), "Always 1: the version running."),
     Metric("numascope_source_info", "gauge", ("source",), "Always 1: where snapshots come from."),

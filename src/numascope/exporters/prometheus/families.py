@@ -23,6 +23,7 @@ from prometheus_client.utils import floatToGoString
 
 from numascope import __version__
 from numascope.config import Config
+from numascope.exporters.prometheus.allocator import allocator_samples
 from numascope.exporters.prometheus.budget import OTHER, LabelBudget, Selection
 from numascope.exporters.prometheus.catalogue import (
     METRICS,
@@ -298,6 +299,7 @@ def build_families(
     _findings(s, snap.findings, limit)
     _reclaim(s, snap)
     _irqs(s, snap)
+    allocator_samples(s, snap.allocator)
     _health(s, state, snap)
     yield from s.families()
     histogram = _stall_histogram(snap)
