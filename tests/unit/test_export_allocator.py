@@ -116,6 +116,16 @@ def test_without_an_allocator_section_no_allocator_metric_is_served() -> None:
         (("get_page_from_freelist", "__alloc_pages", "alloc_pages_mpol"), "alloc_pages_mpol"),
         (("perf_trace_mm_page_alloc", "__alloc_pages", "pcpu_alloc"), "pcpu_alloc"),
         (("new_slab", "___slab_alloc", "kmem_cache_alloc"), "kmem_cache_alloc"),
+        (
+            (
+                "__alloc_frozen_pages_noprof",
+                "alloc_pages_mpol",
+                "vma_alloc_folio_noprof",
+                "vma_alloc_anon_folio_pmd",
+                "do_huge_pmd_anonymous_page",
+            ),
+            "do_huge_pmd_anonymous_page",
+        ),
         ((), NO_STACK),
     ],
 )

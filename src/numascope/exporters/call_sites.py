@@ -20,6 +20,7 @@ _INSIDE_ALLOCATOR = (
     "alloc_frozen_pages",
     "folio_alloc",
     "vma_alloc_folio",
+    "vma_alloc_anon_folio",  # newer kernels: the anonymous huge-page helper
     "alloc_hugepage_vma",
     "get_page_from_freelist",
     "get_free_pages",
