@@ -356,6 +356,15 @@ class Health:
     bpf_run_ns: int = 0
     bpf_run_count: int = 0
     notes: tuple[str, ...] = ()
+    # Probes or families that stopped working after they attached (a program
+    # detached, a map read failed): counted once each, and listed in probes_missing.
+    probe_failures: int = 0
+    # Pids seen exited and then alive again: a new process under an old pid.
+    pid_reuses: int = 0
+    # Pages from pfns outside every node range compiled in (memory hot-added).
+    unknown_node_pages: int = 0
+    # Polls that started an interval or more late (the next ones are not bunched).
+    poll_overruns: int = 0
 
 
 @dataclass(frozen=True)

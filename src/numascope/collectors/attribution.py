@@ -483,6 +483,14 @@ class Attributor:
             )
         return tuple(out)
 
+    def forget_pids(self, pids: set[int]) -> None:
+        """Drop what is remembered about these pids: each now names a new process."""
+        self.forget({f"pid:{p}" for p in pids})
+        for pid in pids:
+            self._kthread.pop(pid, None)
+        for cached in [k for k in self._identities if k[0].tgid in pids]:
+            del self._identities[cached]
+
     def forget(self, keys: set[str]) -> None:
         for key in keys:
             self._previous.pop(key, None)

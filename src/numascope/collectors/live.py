@@ -12,7 +12,7 @@ import platform
 import socket
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -38,13 +38,14 @@ from numascope.probes.page_alloc import (
     PageAllocProbe,
     attach_page_alloc,
 )
-from numascope.probes.prog_stats import StatsSession, prog_stats
+from numascope.probes.prog_stats import ProgStats, StatsSession, prog_stats
 from numascope.snapshot import (
     AllocatorSection,
     Health,
     HostInfo,
     KernelNodeCounters,
     Locality,
+    MatrixCell,
     NodeStats,
     Snapshot,
     Workload,
@@ -54,6 +55,11 @@ from numascope.topology import Topology, read_topology
 # Rows of processes that exited this long ago are folded into "[exited processes]"
 # so a host that spawns millions of processes does not grow numascope's memory.
 RETIRE_AFTER_SECONDS = 300.0
+# ... or sooner, oldest first, once more than this many exited processes have
+# rows: a host spawning thousands of processes a second keeps memory flat.
+MAX_EXITED_ROWS = 2048
+# The node slot of pages whose pfn is on no node known when the probe compiled.
+UNKNOWN_NODE = -1
 
 
 class SnapshotSource(Protocol):
@@ -90,12 +96,20 @@ class LiveSource:
     proc: Path = Path("/proc")
     sysfs: Path = Path("/sys")
     retire_after: float = RETIRE_AFTER_SECONDS
+    max_exited: int = MAX_EXITED_ROWS
     stats: StatsSession | None = None
+    prog_stats: Callable[[int], ProgStats | None] = prog_stats
     _seq: int = 0
     _last: float = field(default_factory=time.monotonic)
     _dead_since: dict[int, float] = field(default_factory=dict)
     families: list[ProbeFamily] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # family left out -> why
+    # Program id behind each attached program's fd, as first seen: a poll that
+    # finds another id (or none) behind the fd knows the program went away.
+    _prog_ids: dict[str, int] = field(default_factory=dict)
+    _detached: dict[str, str] = field(default_factory=dict)  # program -> why
+    _probe_failures: int = 0
+    _pid_reuses: int = 0
 
     def __post_init__(self) -> None:
         layout = self.probe.layout if self.probe else PageAllocLayout(self.topology.node_ids)
@@ -114,18 +128,26 @@ class LiveSource:
 
     def poll(self) -> Snapshot:
         started = time.monotonic()
+        self._split_reused_pids(live_pids(self.proc))
         owners = OwnerTable.from_mapping({}, self.attributor.layout.count_slots)
+        kernel: tuple[KernelNodeCounters, ...] | None = None
         if self.collector is not None:
             # The kernel's counters are read at the epoch flip, the moment that
             # bounds what this poll drains, so both cover the same window.
             kernel_at_flip: list[tuple[KernelNodeCounters, ...]] = []
-            owners = self.collector.read(
-                at_flip=lambda: kernel_at_flip.append(self.kernel.read())
-            ).table
-            kernel = kernel_at_flip[0]
-        else:
+            try:
+                owners = self.collector.read(
+                    at_flip=lambda: kernel_at_flip.append(self.kernel.read())
+                ).table
+            except Exception as exc:  # a broken map must not stop the other probes
+                self._fail(PAGE_ALLOC, exc)
+                owners = OwnerTable.from_mapping({}, self.attributor.layout.count_slots)
+            if kernel_at_flip:
+                kernel = kernel_at_flip[0]
+        if kernel is None:
             kernel = self.kernel.read()
-        readings = [f.collect() for f in self.families]
+        readings = self._collect_families()
+        self._check_programs()
         alive = live_pids(self.proc)
         self._retire(owners, alive, started)
         attribution = self.attributor.attribute_table(owners, alive, started)
@@ -148,8 +170,72 @@ class LiveSource:
             irqs=tuple(i for r in readings for i in r.irqs),
             softirqs=tuple(s for r in readings for s in r.softirqs),
             allocator=merge_allocator(readings),
-            health=self._health(attribution.processes, time.monotonic() - started),
+            health=self._health(
+                attribution.processes, attribution.matrix, time.monotonic() - started
+            ),
         )
+
+    def _fail(self, family: str, exc: BaseException) -> None:
+        """Stop using a family that broke mid-run; the others keep running."""
+        why = f"stopped mid-run: {type(exc).__name__}: {exc}"
+        print(f"numascope: probe family {family} {why}", file=sys.stderr, flush=True)
+        self.failed[family] = why
+        self._probe_failures += 1
+        if family == PAGE_ALLOC and self.probe is not None:
+            probe, self.probe, self.collector = self.probe, None, None
+            _close_quietly(probe.close)
+        for fam in [f for f in self.families if f.name == family]:
+            self.families.remove(fam)
+            _close_quietly(fam.close)
+
+    def _collect_families(self) -> list[FamilyReading]:
+        readings = []
+        for fam in list(self.families):
+            try:
+                readings.append(fam.collect())
+            except Exception as exc:
+                self._fail(fam.name, exc)
+        return readings
+
+    def _check_programs(self) -> None:
+        """Notice a program that went away after it attached (its fd closed, say)."""
+        named: list[tuple[str, str, int]] = []
+        if self.probe is not None:
+            fds = self.probe.program_fds().items()
+            named += [(PAGE_ALLOC, f"{PAGE_ALLOC}.{fn}", fd) for fn, fd in fds]
+        for fam in self.families:
+            named += [(fam.name, f"{fam.name}.{fn}", fd) for fn, fd in fam.program_fds().items()]
+        for _family, name, fd in named:
+            if name in self._detached:
+                continue
+            st = self.prog_stats(fd)
+            seen = self._prog_ids.get(name)
+            if st is not None and seen is None:
+                self._prog_ids[name] = st.prog_id
+            elif seen is not None and (st is None or st.prog_id != seen):
+                why = "detached mid-run: its program is no longer behind its descriptor"
+                print(f"numascope: probe {name} {why}", file=sys.stderr, flush=True)
+                self._detached[name] = why
+                self._probe_failures += 1
+
+    def _split_reused_pids(self, alive: set[int]) -> None:
+        """A pid seen exited at an earlier poll and alive now is a new process:
+        the old one's rows are folded into "[exited processes]" (totals unchanged)
+        before this poll's counts arrive, so the newcomer starts a row of its own.
+
+        Counts of the one interval in which the pid changed hands cannot be told
+        apart (the kernel keys by tgid) and go to the newcomer."""
+        reused = self._dead_since.keys() & alive
+        if not reused:
+            return
+        self._pid_reuses += len(reused)
+        if self.collector is not None:
+            self.collector.retire(
+                k for k in self.collector.owner_keys() if k.tgid in reused and k.kind == CTX_TASK
+            )
+        self.attributor.forget_pids(reused)
+        for tgid in reused:
+            self._dead_since.pop(tgid, None)
 
     def _programs(self) -> tuple[dict[str, str], dict[str, str], list[int]]:
         """Attached tracepoints, missing ones (why), and program fds, of every family."""
@@ -164,6 +250,9 @@ class LiveSource:
             attached.update({f"{fam.name}.{k}": v for k, v in fam.attached.items()})
             missing.update(fam.missing)
             fds.extend(fam.program_fds().values())
+        for name, why in self._detached.items():
+            missing[name] = why
+            attached.pop(name, None)
         return attached, missing, fds
 
     def _retire(self, owners: OwnerTable, alive: set[int], now: float) -> None:
@@ -174,18 +263,25 @@ class LiveSource:
         living = np.isin(cols["tgid"], np.fromiter(alive, dtype=np.int64, count=len(alive)))
         for tgid in self._dead_since.keys() & set(cols["tgid"][~task | living].tolist()):
             self._dead_since.pop(tgid, None)
-        for row in rows[task & ~living].tolist():
-            key = owners.keys[row]
+        dead = [owners.keys[row] for row in rows[task & ~living].tolist()]
+        for key in dead:
             since = self._dead_since.setdefault(key.tgid, now)
             if now - since >= self.retire_after:
                 stale.append(key)
+        excess = len({k.tgid for k in dead}) - self.max_exited
+        if excess > 0:
+            oldest = sorted({k.tgid for k in dead}, key=lambda t: self._dead_since[t])[:excess]
+            chosen = set(oldest)
+            stale.extend(k for k in dead if k.tgid in chosen and k not in stale)
         if stale and self.collector is not None:
             self.collector.retire(stale)
-            self.attributor.forget({f"pid:{k.tgid}" for k in stale})
+            self.attributor.forget_pids({k.tgid for k in stale})
             for key in stale:
                 self._dead_since.pop(key.tgid, None)
 
-    def _health(self, processes: tuple[Workload, ...], poll_seconds: float) -> Health:
+    def _health(
+        self, processes: tuple[Workload, ...], matrix: tuple[MatrixCell, ...], poll_seconds: float
+    ) -> Health:
         overflow_pages = overflow_events = 0
         for w in processes:
             if w.key == "other":
@@ -193,7 +289,7 @@ class LiveSource:
         run_ns = run_count = misses = 0
         attached, missing, fds = self._programs()
         for fd in fds:
-            st = prog_stats(fd)
+            st = self.prog_stats(fd)
             if st is not None:
                 run_ns += st.run_time_ns
                 run_count += st.run_count
@@ -203,6 +299,12 @@ class LiveSource:
             notes.append(
                 f"owner map full ({self.probe.max_owners} entries): "
                 f"{overflow_events} allocations counted under 'other'"
+            )
+        unknown = sum(c.total_pages for c in matrix if c.page_node == UNKNOWN_NODE)
+        if unknown:
+            notes.append(
+                f"memory outside the known node ranges ({unknown} pages): "
+                "restart to re-read the topology"
             )
         return Health(
             probes_attached=tuple(sorted(set(attached.values()))),
@@ -216,15 +318,26 @@ class LiveSource:
             bpf_run_ns=run_ns,
             bpf_run_count=run_count,
             notes=tuple(notes),
+            probe_failures=self._probe_failures,
+            pid_reuses=self._pid_reuses,
+            unknown_node_pages=unknown,
         )
 
     def close(self) -> None:
+        """Detach every probe; one that fails to close does not keep the rest attached."""
         for fam in self.families:
-            fam.close()
+            _close_quietly(fam.close)
         if self.probe is not None:
-            self.probe.close()
+            _close_quietly(self.probe.close)
         if self.stats is not None:
-            self.stats.close()
+            _close_quietly(self.stats.close)
+
+
+def _close_quietly(close: Callable[[], object]) -> None:
+    try:
+        close()
+    except Exception as exc:  # the process is ending: the kernel drops the rest with its fds
+        print(f"numascope: while detaching: {type(exc).__name__}: {exc}", file=sys.stderr)
 
 
 @dataclass

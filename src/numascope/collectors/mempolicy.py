@@ -35,6 +35,7 @@ _POLICY = re.compile(
 )
 _NODE_PAGES = re.compile(r"N(\d+)=(\d+)")
 
+
 # A process that exits mid-read shows up as one of these; none is worth a traceback.
 _GONE = (errno.ENOENT, errno.ESRCH, errno.EACCES, errno.EPERM)
 
@@ -204,9 +205,13 @@ def _cgroup_path(text: str) -> str | None:
     return fallback
 
 
+def _text(path: Path) -> str:
+    return path.read_text(encoding="utf-8", errors="backslashreplace")
+
+
 def _optional(path: Path) -> str | None:
     try:
-        return path.read_text()
+        return _text(path)
     except OSError:
         return None
 
@@ -222,8 +227,9 @@ def read_process_policy(pid: int, proc: str | Path = "/proc") -> ProcessPolicy |
     """The policy and identity of one process; None when it is gone or unreadable."""
     base = Path(proc) / str(pid)
     try:
-        status = _status_fields((base / "status").read_text())
-        numa_maps = (base / "numa_maps").read_text()
+        status = _status_fields(_text(base / "status"))
+        # Mapped file paths are bytes chosen by whoever named the file.
+        numa_maps = _text(base / "numa_maps")
     except OSError as exc:
         if exc.errno in _GONE:
             return None

@@ -415,6 +415,10 @@ class PageAllocCollector:
         self._pending_rows = rows
         self._last_pending = {self._keys[r] for r in rows}
 
+    def owner_keys(self) -> list[OwnerKey]:
+        """Every owner with a row of running totals."""
+        return [self._keys[row] for row in self._row.values()]
+
     def retire(self, keys: Iterable[OwnerKey]) -> None:
         """Fold long-exited owners into one "exited" owner per (cgroup, CPU node).
 

@@ -12,6 +12,7 @@ from typing import Any
 from prometheus_client.registry import CollectorRegistry
 
 from numascope.collectors.replay import open_replay
+from numascope.commands.privilege_options import add_privilege_options, drop_after_attach
 from numascope.commands.snapshot import add_source_options, open_source
 from numascope.config import PolicyHolder
 from numascope.errors import NumascopeError
@@ -65,6 +66,7 @@ def register(subparsers: Any) -> None:
         "kernel; needs no root",
     )
     add_source_options(parser)
+    add_privilege_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -114,7 +116,15 @@ def run(args: argparse.Namespace) -> int:
         stop.set()
 
     signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
     holder.install_sighup()
+    try:
+        # Before any thread starts: capabilities are set per thread.
+        drop_after_attach(args, "export")
+    except NumascopeError:
+        server.close()
+        source.close()
+        raise
     poller.start()
     server.start()
     scheme = "https" if web.tls else "http"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import signal
 import sys
-import time
 from collections.abc import Sequence
+from types import FrameType
 from typing import Any
 
 from numascope.collectors.families import DEFAULT_FAMILIES, FAMILY_NAMES, parse_probe_list
@@ -15,8 +17,10 @@ from numascope.collectors.live import (
     open_live_source,
 )
 from numascope.commands.policy_options import add_config_option, judge, open_policy
+from numascope.commands.privilege_options import add_privilege_options, drop_after_attach
 from numascope.errors import NumascopeError
 from numascope.exporters.text import render
+from numascope.pacing import Pacer
 from numascope.probes.page_alloc import DEFAULT_MAX_OWNERS
 from numascope.snapshot_codec import snapshot_to_json
 from numascope.topology import read_topology
@@ -93,6 +97,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--top", type=int, default=10, help="workloads to list (default 10)")
     add_source_options(parser)
     add_config_option(parser)
+    add_privilege_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -104,12 +109,17 @@ def run(args: argparse.Namespace) -> int:
     engine = open_policy(args)  # a bad config fails before the probes compile
     source = open_source(args, engine.holder.config.probes)
     printed = 0
-    next_at = time.monotonic() + args.interval
+    pacer = Pacer(args.interval)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
+        if args.count == 0:  # runs until stopped: no need for root from here on
+            drop_after_attach(args, "snapshot")
         while args.count == 0 or printed < args.count:
-            time.sleep(max(0.0, next_at - time.monotonic()))
-            next_at += args.interval
+            pacer.wait()
             snapshot = judge(engine, source.poll())
+            if pacer.overruns:
+                health = dataclasses.replace(snapshot.health, poll_overruns=pacer.overruns)
+                snapshot = dataclasses.replace(snapshot, health=health)
             if args.json:
                 print(snapshot_to_json(snapshot), flush=True)
             else:
@@ -118,5 +128,11 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGTERM, previous)
         source.close()
     return 0
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    # SIGTERM ends the loop as Ctrl-C does, so the probes are detached on the way out.
+    raise KeyboardInterrupt

@@ -301,6 +301,30 @@ _METRICS = (
     ),
     Metric("numascope_polls", "counter", (), "Polls of the snapshot source."),
     Metric("numascope_poll_errors", "counter", (), "Polls of the snapshot source that failed."),
+    Metric(
+        "numascope_probe_failures",
+        "counter",
+        (),
+        "Probes or probe families that stopped working after they attached.",
+    ),
+    Metric(
+        "numascope_pid_reuses",
+        "counter",
+        (),
+        "Pids that came back as a new process after an exit (counted as a new row).",
+    ),
+    Metric(
+        "numascope_unknown_node_pages",
+        "counter",
+        (),
+        "Pages from memory outside the node ranges read at start (restart to re-read).",
+    ),
+    Metric(
+        "numascope_poll_overruns",
+        "counter",
+        (),
+        "Polls that started an interval or more late because the one before overran.",
+    ),
 )
 
 METRICS: dict[str, Metric] = {m.name: m for m in _METRICS}

@@ -218,6 +218,10 @@ def _health(s: Samples, state: ScrapeState, snap: Snapshot) -> None:
     s.set("numascope_bpf_runs", (), h.bpf_run_count)
     s.set("numascope_collection_duration_seconds", (), h.poll_seconds)
     s.set("numascope_last_poll_timestamp_seconds", (), snap.time)
+    s.set("numascope_probe_failures", (), h.probe_failures)
+    s.set("numascope_pid_reuses", (), h.pid_reuses)
+    s.set("numascope_unknown_node_pages", (), h.unknown_node_pages)
+    s.set("numascope_poll_overruns", (), h.poll_overruns)
 
 
 def _merged_buckets(parts: Iterable[DirectReclaim]) -> tuple[list[tuple[str, float]], float]:

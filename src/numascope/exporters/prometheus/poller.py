@@ -6,8 +6,10 @@ a slow or frequent scraper cannot change what numascope measures or costs.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Protocol, TextIO
 
@@ -45,6 +47,7 @@ class Poller:
         self._polls = 0
         self._errors = 0
         self._last_error = ""
+        self._overruns = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="numascope-poller", daemon=True)
 
@@ -63,10 +66,18 @@ class Poller:
         """One poll; a failure is counted and logged, the last good snapshot kept."""
         if self._before_poll is not None:
             self._before_poll()
+        started = time.monotonic()
         try:
             snapshot = self.source.poll()
             if self._judge is not None:
                 snapshot = self._judge(snapshot)
+            # A poll longer than the interval is counted; the next one still
+            # waits a whole interval after it, so polls never bunch up.
+            if time.monotonic() - started > self.interval:
+                self._overruns += 1
+            if self._overruns:
+                health = dataclasses.replace(snapshot.health, poll_overruns=self._overruns)
+                snapshot = dataclasses.replace(snapshot, health=health)
         except Exception as exc:  # a bad poll must not take the exporter down
             message = f"{type(exc).__name__}: {exc}"
             with self._lock:
