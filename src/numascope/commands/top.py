@@ -9,6 +9,7 @@ from typing import Any
 from numascope.collectors.live import KernelCounterSource, SnapshotSource
 from numascope.collectors.mempolicy import read_process_policy
 from numascope.collectors.replay import open_replay
+from numascope.commands.privilege_options import add_privilege_options, drop_after_attach
 from numascope.commands.snapshot import add_source_options, open_source
 from numascope.config import PolicyHolder
 from numascope.errors import NumascopeError
@@ -30,7 +31,7 @@ def register(subparsers: Any) -> None:
         "--config",
         metavar="FILE",
         help="placement policy (default /etc/numascope/config.yaml when present); "
-        "SIGHUP reloads it",
+        "SIGHUP reloads it while top has its terminal (a hangup ends top)",
     )
     parser.add_argument(
         "--replay",
@@ -39,6 +40,7 @@ def register(subparsers: Any) -> None:
         "(numascope snapshot --json) instead of this host",
     )
     add_source_options(parser)
+    add_privilege_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -66,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
                 "per-process attribution needs root and the BPF probes; "
                 "showing the kernel's per-node numastat counters",
             )
-    holder.install_sighup()
+        drop_after_attach(args, "top")  # before the feed and screen threads start
     app = TopApp(
         ThreadFeed(source, judge, interval),
         interval=interval,
@@ -75,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         thresholds=holder.config.thresholds,
         policy_reader=reader,
         notes=notes,
+        on_reload=holder.request_reload,
     )
     status = app.run()
     return status or 0
