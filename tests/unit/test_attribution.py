@@ -10,6 +10,7 @@ from numascope.collectors.page_alloc import (
     CTX_OVERFLOW,
     CTX_SOFTIRQ,
     OwnerKey,
+    OwnerTable,
     OwnerTotals,
 )
 from numascope.probes.page_alloc import PageAllocLayout
@@ -152,3 +153,22 @@ def test_comm_ends_at_its_first_nul() -> None:
     # 6.1 kernels leave the tail of an older name after the terminating NUL.
     assert decode_comm(b"dd\x00hon\x00\x000:0") == "dd"
     assert decode_comm(b"bad\xff") == "bad\\xff"
+
+
+def test_a_process_is_named_by_its_owner_that_moved_last(tmp_path: Path) -> None:
+    # numactl on a node-0 CPU execs dd, which then runs on node 1: one owner per
+    # CPU node, the older one still named numactl.
+    attr = attributor(tmp_path)
+    before = {
+        OwnerKey(77, 0, 0, 0): totals({0: (5, 5)}, b"numactl"),
+        OwnerKey(77, 0, 0, 1): totals({4: (9, 9)}, b"dd"),
+    }
+    attr.attribute(before, alive={77}, now=1.0)
+    after = {
+        OwnerKey(77, 0, 0, 0): totals({0: (5, 5)}, b"numactl"),
+        OwnerKey(77, 0, 0, 1): totals({4: (90, 90)}, b"dd"),
+    }
+    table = OwnerTable.from_mapping(after, SLOTS)
+    table.changed[:] = [False, True]
+    (w,) = attr.attribute_table(table, alive={77}, now=2.0).processes
+    assert w.name == "dd" and w.total.pages == 95

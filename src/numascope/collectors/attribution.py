@@ -214,12 +214,21 @@ class Attributor:
         cgroup_ids = cols["cgroup_id"].tolist()
         paths: dict[int, str] = {}
         cgroup_of: dict[str, str | None] = {}
+        row_changed = table.changed[rows].tolist()
+        named_by_changed: set[int] = set()
         for i, r in enumerate(rows.tolist()):
             identity = self._identify_cached(keys[r], comms[r])
             w = workload_of.get(identity.key)
             if w is None:
                 w = workload_of[identity.key] = len(identities)
                 identities.append(identity)
+            elif row_changed[i] and w not in named_by_changed:
+                # A process that exec'd on another CPU node has an owner per
+                # node, each named as it was then; the one that moved this poll
+                # carries its current name ("numactl" before, "dd" after).
+                identities[w] = identity
+            if row_changed[i]:
+                named_by_changed.add(w)
             row_workload[i] = w
             cg = cgroup_ids[i]
             if cg:
