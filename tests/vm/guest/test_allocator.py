@@ -174,9 +174,9 @@ def test_huge_page_faults_bound_to_node_1_by_order_and_node(
         agree("the workload's order-9+ events on node 1 / thp_fault_alloc", on_node[1], thp, thp)
     ]
     row = window.process(pid)
-    # Not row.name: numactl starts on the test's node-0 CPU and execs the workload on
-    # node 1's, and the process row kept numactl's name in the one run so far (the
-    # call sites above carry the workload's own).
+    # numactl starts on the test's node-0 CPU and execs the workload on node 1's: the
+    # row is named by the owner that moved last, the workload itself.
+    assert row.name == COMM, row.name
     assert row.total.pages_by_node.get(1, 0) >= thp * HUGE_PAGES, row.total
     assert row.total.pages_by_node.get(0, 0) <= STARTUP_PAGES, row.total
 
