@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
+import os
+import signal
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -22,6 +26,9 @@ from tests.fixtures.streams import write_stream
 FAST = 0.01
 # Upper bound on event-loop turns while waiting for the feed; generous, never a timing check.
 MAX_TURNS = 1500
+# Every process a test starts inherits this variable, with a value of its own per test,
+# tmux servers and the shells in their panes included (they are not our children).
+TAG = "NUMASCOPE_TEST_TAG"
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -42,6 +49,43 @@ def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     monkeypatch.undo()
     time.tzset()
+
+
+def tagged_processes(tag: str, marker: str = "numascope") -> dict[int, str]:
+    """Processes other than this one whose environment carries `tag` and whose command
+    line mentions `marker`: pid -> command line."""
+    found = {}
+    needle = f"{TAG}={tag}".encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                environ = f.read().split(b"\0")
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue  # gone meanwhile, or a kernel thread
+        if needle in environ and marker in cmdline:
+            found[int(entry)] = cmdline
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_numascope(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Fail a test that leaves a `numascope` process running (and end that process).
+
+    Runs last at teardown, after the tmux fixture has closed its terminal.
+    """
+    tag = uuid.uuid4().hex
+    monkeypatch.setenv(TAG, tag)
+    yield tag
+    left = tagged_processes(tag)
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    if left:
+        pytest.fail(f"numascope processes left running: {left}")
 
 
 def replay_app(tmp_path: Path, snapshots: Sequence[Snapshot], **kwargs: object) -> TopApp:

@@ -56,3 +56,9 @@ def test_irq_tab(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) -> No
 def test_help_screen(snap_compare: Any, tmp_path: Path) -> None:
     app = replay_app(tmp_path, streams.remote_heavy())
     assert snap_compare(app, terminal_size=(80, 24), run_before=before("question_mark"))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_allocator_tab(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) -> None:
+    app = replay_app(tmp_path, streams.allocator_pressure())
+    assert snap_compare(app, terminal_size=size, run_before=before("a"))

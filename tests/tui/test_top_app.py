@@ -225,7 +225,7 @@ async def test_help_screen_lists_every_key() -> None:
         await until(pilot, lambda: "Keys" in screen_text(app), "help screen")
         assert isinstance(app.screen, HelpScreen)
         text = screen_text(app)
-        for key in ("p ", "s / S", "/ ", "g ", "Enter", "q "):
+        for key in ("p ", "s / S", "/ ", "g ", "Enter", "a ", "q "):
             assert f"  {key}" in text, key
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, HelpScreen), "help closed")
@@ -236,7 +236,7 @@ async def test_footer_shows_the_keys() -> None:
     async with app.run_test(size=(100, 24)) as pilot:
         await until(pilot, lambda: "Quit" in screen_text(app), "the footer drawn")
         footer = screen_text(app).splitlines()[-1]
-        for label in ("Detail", "Quit", "Pause", "Sort", "Filter", "Group", "Help"):
+        for label in ("Detail", "Quit", "Pause", "Sort", "Filter", "Group", "Alloc", "Help"):
             assert label in footer
 
 

@@ -31,7 +31,7 @@ def register(subparsers: Any) -> None:
         "--config",
         metavar="FILE",
         help="placement policy (default /etc/numascope/config.yaml when present); "
-        "SIGHUP reloads it",
+        "SIGHUP reloads it while top has its terminal (a hangup ends top)",
     )
     parser.add_argument(
         "--replay",
@@ -69,7 +69,6 @@ def run(args: argparse.Namespace) -> int:
                 "showing the kernel's per-node numastat counters",
             )
         drop_after_attach(args, "top")  # before the feed and screen threads start
-    holder.install_sighup()
     app = TopApp(
         ThreadFeed(source, judge, interval),
         interval=interval,
@@ -78,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         thresholds=holder.config.thresholds,
         policy_reader=reader,
         notes=notes,
+        on_reload=holder.request_reload,
     )
     status = app.run()
     return status or 0

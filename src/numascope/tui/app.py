@@ -7,6 +7,8 @@ thread, so the screen stays responsive whatever the source does.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
@@ -18,6 +20,7 @@ from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, Tab
 
 from numascope.config import Thresholds
 from numascope.snapshot import Snapshot
+from numascope.tui.allocator import allocator_panel
 from numascope.tui.detail import DetailScreen, PolicyReader
 from numascope.tui.feed import Feed, Frame
 from numascope.tui.header import HeaderBar, Status, header_text
@@ -34,13 +37,26 @@ from numascope.tui.rows import (
     matches_filter,
     sort_rows,
 )
+from numascope.tui.terminal import (
+    CHECK_SECONDS,
+    HANGUP_STATUS,
+    TerminalWatch,
+    stdin_fd,
+    terminal_alive,
+)
 from numascope.tui.workloads import WorkloadTable
 
 DEFAULT_SORT = "remote"
 # Filling a DataTable costs about half a millisecond a row; a busy host has thousands
 # of processes. Sorting and filtering see every row, the table shows the top ones.
 MAX_ROWS = 200
-TABS = {"workloads": "Workloads", "matrix": "Matrix", "irqs": "IRQs", "reclaim": "Reclaim"}
+TABS = {
+    "workloads": "Workloads",
+    "matrix": "Matrix",
+    "irqs": "IRQs",
+    "reclaim": "Reclaim",
+    "allocator": "Allocator",
+}
 
 
 class TopApp(App[int]):
@@ -67,6 +83,7 @@ class TopApp(App[int]):
         Binding("m", "tab('matrix')", "Matrix", show=False),
         Binding("i", "tab('irqs')", "IRQs", show=False),
         Binding("r", "tab('reclaim')", "Reclaim", show=False),
+        Binding("a", "tab('allocator')", "Alloc"),
     ]
 
     def __init__(
@@ -80,7 +97,9 @@ class TopApp(App[int]):
         policy_reader: PolicyReader | None = None,
         notes: tuple[str, ...] = (),
         max_rows: int = MAX_ROWS,
+        on_reload: Callable[[], object] | None = None,
     ) -> None:
+        """`on_reload` asks for a policy reload: SIGHUP calls it while the terminal is there."""
         super().__init__()
         self.feed = feed
         self.status = Status(interval=interval, mode=mode, policy=policy)
@@ -97,6 +116,8 @@ class TopApp(App[int]):
         self.notes: tuple[str, ...] = notes
         self.rows: list[Row] = []
         self.max_rows = max_rows
+        self.on_reload = on_reload
+        self.terminal: TerminalWatch | None = None
 
     # ---- layout ---------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -112,6 +133,8 @@ class TopApp(App[int]):
                 yield Static(id="irq-view", classes="panel")
             with TabPane(f"{TABS['reclaim']} (r)", id="reclaim"), VerticalScroll():
                 yield Static(id="reclaim-view", classes="panel")
+            with TabPane(f"{TABS['allocator']} (a)", id="allocator"), VerticalScroll():
+                yield Static(id="allocator-view", classes="panel")
         yield Static(id="status")
         yield Input(
             placeholder="filter: name, pid, cgroup, rule, finding (Enter keeps, Esc clears)",
@@ -123,9 +146,28 @@ class TopApp(App[int]):
         self.query_one(WorkloadTable).focus()
         self._draw_status()
         self.feed.start(self.post_message)
+        self._watch_terminal()
 
     def on_unmount(self) -> None:
-        self.feed.stop()
+        if self.terminal is not None:
+            self.terminal.remove()
+        self.feed.stop()  # a live source detaches its probes here
+
+    def _watch_terminal(self) -> None:
+        fd = stdin_fd()
+        if self.is_headless or fd is None or not terminal_alive(fd):
+            return  # no terminal to lose (tests, the benchmark)
+        self.terminal = TerminalWatch(fd, on_hangup=self._hang_up, on_reload=self._reload)
+        self.terminal.install(asyncio.get_running_loop())
+        self.set_interval(CHECK_SECONDS, self.terminal.check)
+
+    def _hang_up(self) -> None:
+        self.exit(HANGUP_STATUS)
+
+    def _reload(self) -> None:
+        if self.on_reload is not None:
+            self.on_reload()
+            self.feed.refresh()  # a finished replay sleeps until asked: judge it again now
 
     # Keys that act on the workloads table do nothing (and leave the footer) elsewhere.
     _MAIN_ONLY = frozenset({"sort", "reverse", "filter", "group", "detail", "tab"})
@@ -141,8 +183,8 @@ class TopApp(App[int]):
         frame = message.frame
         fresh = self.history.record(frame.snapshot)
         finished = self.feed.finished
-        if not fresh and self.frame is not None and finished == self.status.finished:
-            return  # the same snapshot again (a finished replay): nothing to redraw
+        if not fresh and finished == self.status.finished and frame == self.frame:
+            return  # the same frame again (a finished replay): nothing to redraw
         if fresh:
             self.previous = self.frame.snapshot if self.frame else None
         self.frame = frame
@@ -187,6 +229,7 @@ class TopApp(App[int]):
         self.query_one("#matrix-view", Static).update(matrix_panel(snapshot))
         self.query_one("#irq-view", Static).update(irq_panel(snapshot, self.thresholds))
         self.query_one("#reclaim-view", Static).update(reclaim_panel(snapshot))
+        self.query_one("#allocator-view", Static).update(allocator_panel(snapshot))
         if isinstance(self.screen, DetailScreen) and self.screen.ready:
             row = next((r for r in self.rows if r.key == self.screen.row.key), None)
             if row is not None:

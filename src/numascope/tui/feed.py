@@ -92,6 +92,9 @@ class Feed(abc.ABC):
     @abc.abstractmethod
     def stop(self) -> None: ...
 
+    def refresh(self) -> None:  # noqa: B027 (a feed that never sleeps has nothing to do)
+        """Poll again now, even a finished source (a policy reload judges it again)."""
+
     @property
     @abc.abstractmethod
     def finished(self) -> bool:
@@ -99,7 +102,12 @@ class Feed(abc.ABC):
 
 
 class ThreadFeed(Feed):
-    """Polls `source` every `interval` seconds on a daemon thread."""
+    """Polls `source` every `interval` seconds on a daemon thread.
+
+    Once the source is finished (the end of a replay) the thread sleeps until it
+    is woken (`refresh`, resume, stop): polling the same last snapshot again would
+    only cost CPU while nothing changes.
+    """
 
     def __init__(self, source: SnapshotSource, judge: Judge | None, interval: float) -> None:
         self.source = source
@@ -134,8 +142,10 @@ class ThreadFeed(Feed):
                 post(FeedFailed(f"{type(exc).__name__}: {exc}"))
             else:
                 post(FrameReady(frame))
-            # Sleep out the rest of the interval; `_wake` cuts it short on stop or resume.
-            self._wake.wait(max(0.0, self.interval - (time.monotonic() - started)))
+            # Sleep out the rest of the interval; `_wake` cuts it short on stop, resume or
+            # refresh, and is the only way on from a finished source.
+            rest = max(0.0, self.interval - (time.monotonic() - started))
+            self._wake.wait(None if self.finished else rest)
             self._wake.clear()
 
     def set_paused(self, paused: bool) -> None:
@@ -147,6 +157,9 @@ class ThreadFeed(Feed):
 
     def set_interval(self, seconds: float) -> None:
         self.interval = seconds
+
+    def refresh(self) -> None:
+        self._wake.set()
 
     def stop(self) -> None:
         """Stop polling and close the source (waits for a poll under way to end)."""

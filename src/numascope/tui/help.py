@@ -20,6 +20,8 @@ Keys
   g        group rows by process, cgroup or command name (comm)
   Enter    detail of the selected row (Esc goes back)
   w m i r  tabs: workloads, node matrix, IRQs, reclaim
+  a        allocator tab: per-CPU page lists, failed and high-order
+           allocations with their call sites, slab caches per node
   ?        this help (Esc closes)
   q        quit
 

@@ -1,0 +1,88 @@
+"""SIGHUP reloads while the terminal is there and ends top once it is gone; a finished
+replay is not polled again until something asks."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+from numascope.collectors.replay import ReplaySource
+from numascope.snapshot import Snapshot
+from numascope.tui.feed import ThreadFeed
+from numascope.tui.messages import FeedFailed, FrameReady
+from numascope.tui.terminal import TerminalWatch, terminal_alive
+from tests.fixtures import streams
+
+
+class Calls:
+    def __init__(self) -> None:
+        self.hangups = 0
+        self.reloads = 0
+
+    def hangup(self) -> None:
+        self.hangups += 1
+
+    def reload(self) -> None:
+        self.reloads += 1
+
+
+def test_sighup_reloads_while_the_terminal_is_there_and_hangs_up_after() -> None:
+    controller, terminal = os.openpty()
+    calls = Calls()
+    watch = TerminalWatch(terminal, on_hangup=calls.hangup, on_reload=calls.reload)
+    try:
+        watch.sighup()
+        assert (calls.reloads, calls.hangups) == (1, 0)
+        assert watch.check()
+        os.close(controller)  # the terminal emulator goes away: the kernel hangs up the tty
+        assert not terminal_alive(terminal)
+        watch.sighup()
+        assert not watch.check()
+        assert (calls.reloads, calls.hangups) == (1, 1)  # one hangup, and no reload after it
+    finally:
+        os.close(terminal)
+
+
+class CountingSource:
+    def __init__(self, source: ReplaySource) -> None:
+        self.source = source
+        self.polls = 0
+
+    @property
+    def finished(self) -> bool:
+        return self.source.finished
+
+    def poll(self) -> Snapshot:
+        self.polls += 1
+        return self.source.poll()
+
+    def close(self) -> None:
+        self.source.close()
+
+
+def test_a_finished_replay_is_not_polled_again_until_refreshed(tmp_path: Path) -> None:
+    snapshots = streams.remote_heavy(3)
+    source = CountingSource(
+        ReplaySource.from_file(streams.write_stream(tmp_path / "s.jsonl", snapshots))
+    )
+    feed = ThreadFeed(source, None, interval=0.001)
+    frames: list[FrameReady | FeedFailed] = []
+    arrived = threading.Semaphore(0)
+
+    def post(message: FrameReady | FeedFailed) -> None:
+        frames.append(message)
+        arrived.release()
+
+    feed.start(post)
+    try:
+        for _ in snapshots:
+            assert arrived.acquire(timeout=30)
+        time.sleep(0.3)  # hundreds of intervals: a polling feed would poll again meanwhile
+        assert source.polls == len(snapshots)
+        feed.refresh()
+        assert arrived.acquire(timeout=30)
+        assert source.polls == len(snapshots) + 1
+    finally:
+        feed.stop()
