@@ -447,6 +447,7 @@ def open_live_source(
             "no probe family could be attached: "
             + "; ".join(f"{n}: {why}" for n, why in failed.items())
         )
+    bcc_loader.release_compiler_memory()
     return LiveSource(
         topology,
         probe,

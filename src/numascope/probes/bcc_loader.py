@@ -101,3 +101,16 @@ def load_program(text: str, headers: str | None = None, cflags: list[str] | None
     except Exception as exc:  # bcc raises bare Exception for compile errors
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise NumascopeError(f"compiling the BPF program failed: {first}") from exc
+
+
+def release_compiler_memory() -> None:
+    """Give back to the system the heap that compiling left free.
+
+    Clang and LLVM free most of what they allocate when a program is loaded,
+    but glibc keeps the freed heap: about 45 MB of RSS after compiling the
+    probe families here. A long-running command calls this once after attaching.
+    """
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to trim this way
