@@ -272,7 +272,8 @@ class LiveSource:
         if excess > 0:
             oldest = sorted({k.tgid for k in dead}, key=lambda t: self._dead_since[t])[:excess]
             chosen = set(oldest)
-            stale.extend(k for k in dead if k.tgid in chosen and k not in stale)
+            already = set(stale)  # a set: with thousands of exited rows a list scan is quadratic
+            stale.extend(k for k in dead if k.tgid in chosen and k not in already)
         if stale and self.collector is not None:
             self.collector.retire(stale)
             self.attributor.forget_pids({k.tgid for k in stale})
