@@ -426,11 +426,12 @@ class PageAllocCollector:
         An owner still cached in a CPU's slot stays: its counts have yet to be
         drained, and folding them now would count them twice.
         """
+        rows: list[int] = []
+        targets: list[int] = []
         for key in keys:
             if key in self._last_pending:
                 continue
-            packed = _pack(*key)
-            row = self._row.pop(packed, None)
+            row = self._row.pop(_pack(*key), None)
             if row is None:
                 continue
             folded_key = OwnerKey(0, CTX_EXITED << 16, key.cgroup_id, key.cpu_node)
@@ -438,13 +439,21 @@ class PageAllocCollector:
             into = self._row.get(folded_packed)
             if into is None:
                 into = self._new_row(folded_packed, folded_key)
-            for a in (self._abs_events, self._abs_pages, self._rep_events, self._rep_pages):
-                a[into] += a[row]
-                a[row] = 0
-            self._changed[into] = True
-            self._live[row] = False
+            rows.append(row)
+            targets.append(into)
+        if not rows:
+            return
+        # One array operation per column, however many rows go (a spawn storm
+        # retires thousands per poll).
+        src, dst = np.array(rows, dtype=np.intp), np.array(targets, dtype=np.intp)
+        for a in (self._abs_events, self._abs_pages, self._rep_events, self._rep_pages):
+            np.add.at(a, dst, a[src])
+            a[src] = 0
+        self._changed[dst] = True
+        self._live[src] = False
+        for row in rows:
             self._abs_comm[row] = self._rep_comm[row] = b""
-            self._free.append(row)
+        self._free.extend(rows)
 
 
 def _drain_items(table: Any) -> Iterator[tuple[Any, Any]]:
