@@ -172,3 +172,19 @@ def test_a_process_is_named_by_its_owner_that_moved_last(tmp_path: Path) -> None
     table.changed[:] = [False, True]
     (w,) = attr.attribute_table(table, alive={77}, now=2.0).processes
     assert w.name == "dd" and w.total.pages == 95
+
+
+def test_a_live_process_whose_owners_disagree_is_named_as_proc_says(tmp_path: Path) -> None:
+    # Both owners moved in the same poll (exec between CPU nodes mid-interval):
+    # /proc/PID/comm of the live process settles it.
+    proc = tmp_path / "proc"
+    (proc / "88").mkdir(parents=True)
+    (proc / "88" / "comm").write_bytes(b"thp_toucher\n")
+    (proc / "88" / "stat").write_bytes(b"88 (thp_toucher) S 1 88 88 0 -1 4194560 0 0\n")
+    attr = Attributor(TOPO, LAYOUT, proc=proc, sysfs=tmp_path, cgroups=CgroupResolver(tmp_path))
+    owners = {
+        OwnerKey(88, 0, 0, 0): totals({0: (5, 5)}, b"numactl"),
+        OwnerKey(88, 0, 0, 1): totals({4: (9, 9)}, b"thp_toucher"),
+    }
+    (w,) = attr.attribute(owners, alive={88}, now=1.0).processes
+    assert w.name == "thp_toucher"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from numascope.collectors.names import (
     CgroupResolver,
     decode_comm,
     is_kernel_thread,
+    read_comm,
     softirq_name,
 )
 from numascope.collectors.page_alloc import (
@@ -216,6 +217,7 @@ class Attributor:
         cgroup_of: dict[str, str | None] = {}
         row_changed = table.changed[rows].tolist()
         named_by_changed: set[int] = set()
+        comms_of: dict[int, set[bytes]] = {}
         for i, r in enumerate(rows.tolist()):
             identity = self._identify_cached(keys[r], comms[r])
             w = workload_of.get(identity.key)
@@ -229,7 +231,16 @@ class Attributor:
                 identities[w] = identity
             if row_changed[i]:
                 named_by_changed.add(w)
+            comms_of.setdefault(w, set()).add(comms[r])
             row_workload[i] = w
+        for w, seen in comms_of.items():
+            pid = identities[w].pid
+            if len(seen) > 1 and pid is not None and pid in alive:
+                # Owners disagree on the name (the process exec'd between CPU
+                # nodes in the same poll): a live process says its own.
+                current = read_comm(pid, self.proc)
+                if current is not None:
+                    identities[w] = replace(identities[w], name=decode_comm(current))
             cg = cgroup_ids[i]
             if cg:
                 path = paths.get(cg)

@@ -47,6 +47,14 @@ def live_pids(proc: Path = Path("/proc")) -> set[int]:
         return set()
 
 
+def read_comm(pid: int, proc: Path = Path("/proc")) -> bytes | None:
+    """A live process's current name, None when it is gone."""
+    try:
+        return (proc / str(pid) / "comm").read_bytes().rstrip(b"\n")
+    except OSError:
+        return None
+
+
 def is_kernel_thread(pid: int, proc: Path = Path("/proc")) -> bool | None:
     """True for kernel threads (PF_KTHREAD), None when the process is gone."""
     if pid == 0:
