@@ -188,3 +188,17 @@ def test_a_live_process_whose_owners_disagree_is_named_as_proc_says(tmp_path: Pa
     }
     (w,) = attr.attribute(owners, alive={88}, now=1.0).processes
     assert w.name == "thp_toucher"
+
+
+def test_every_owner_counts_in_its_cgroup(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    ids = {name: (tmp_path / name).stat().st_ino for name in ("a", "b")}
+    owners = {
+        OwnerKey(1, 0, ids["a"], 0): totals({0: (2, 2)}, b"x"),
+        OwnerKey(2, 0, ids["b"], 0): totals({0: (3, 3)}, b"y"),
+        OwnerKey(3, 0, ids["a"], 0): totals({0: (4, 4)}, b"z"),
+    }
+    a = attributor(tmp_path).attribute(owners, {1, 2, 3}, 1.0)
+    assert {c.name: c.total.pages for c in a.cgroups} == {"/a": 6, "/b": 3}
+    assert {w.pid: w.cgroup for w in a.processes} == {1: "/a", 2: "/b", 3: "/a"}

@@ -233,6 +233,12 @@ class Attributor:
                 named_by_changed.add(w)
             comms_of.setdefault(w, set()).add(comms[r])
             row_workload[i] = w
+            cg = cgroup_ids[i]
+            if cg:
+                path = paths.get(cg)
+                if path is None:
+                    path = paths[cg] = self.cgroups.path(cg, now) or f"id:{cg}"
+                cgroup_of[identity.key] = path
         for w, seen in comms_of.items():
             pid = identities[w].pid
             if len(seen) > 1 and pid is not None and pid in alive:
@@ -241,12 +247,6 @@ class Attributor:
                 current = read_comm(pid, self.proc)
                 if current is not None:
                     identities[w] = replace(identities[w], name=decode_comm(current))
-            cg = cgroup_ids[i]
-            if cg:
-                path = paths.get(cg)
-                if path is None:
-                    path = paths[cg] = self.cgroups.path(cg, now) or f"id:{cg}"
-                cgroup_of[identity.key] = path
         changed = _sum_rows(row_workload, table.changed[rows], len(identities))[:, 0] > 0
         processes = self._workloads(
             self._prev_processes,

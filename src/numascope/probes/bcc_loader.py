@@ -7,6 +7,7 @@ asked, because bcc's own errors are multi-line compiler dumps or bare
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import sys
@@ -110,7 +111,5 @@ def release_compiler_memory() -> None:
     but glibc keeps the freed heap: about 45 MB of RSS after compiling the
     probe families here. A long-running command calls this once after attaching.
     """
-    try:
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass  # not glibc: nothing to trim this way
