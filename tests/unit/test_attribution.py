@@ -202,3 +202,15 @@ def test_every_owner_counts_in_its_cgroup(tmp_path: Path) -> None:
     a = attributor(tmp_path).attribute(owners, {1, 2, 3}, 1.0)
     assert {c.name: c.total.pages for c in a.cgroups} == {"/a": 6, "/b": 3}
     assert {w.pid: w.cgroup for w in a.processes} == {1: "/a", 2: "/b", 3: "/a"}
+
+
+def test_a_process_in_two_cgroups_is_shown_in_the_one_with_most_pages(tmp_path: Path) -> None:
+    for name in ("parent", "job"):
+        (tmp_path / name).mkdir()
+    ids = {name: (tmp_path / name).stat().st_ino for name in ("parent", "job")}
+    owners = {
+        OwnerKey(5, 0, ids["job"], 0): totals({0: (900, 900)}, b"w"),
+        OwnerKey(5, 0, ids["parent"], 0): totals({0: (3, 3)}, b"w"),
+    }
+    (w,) = attributor(tmp_path).attribute(owners, {5}, 1.0).processes
+    assert w.cgroup == "/job" and w.total.pages == 903

@@ -218,6 +218,8 @@ class Attributor:
         row_changed = table.changed[rows].tolist()
         named_by_changed: set[int] = set()
         comms_of: dict[int, set[bytes]] = {}
+        row_pages = by_node_pages.sum(axis=1).tolist()
+        cgroup_pages: dict[int, int] = {}
         for i, r in enumerate(rows.tolist()):
             identity = self._identify_cached(keys[r], comms[r])
             w = workload_of.get(identity.key)
@@ -238,7 +240,11 @@ class Attributor:
                 path = paths.get(cg)
                 if path is None:
                     path = paths[cg] = self.cgroups.path(cg, now) or f"id:{cg}"
-                cgroup_of[identity.key] = path
+                # A process that moved between cgroups has an owner in each; its
+                # row names the one that holds most of its pages.
+                if row_pages[i] >= cgroup_pages.get(w, -1):
+                    cgroup_pages[w] = row_pages[i]
+                    cgroup_of[identity.key] = path
         for w, seen in comms_of.items():
             pid = identities[w].pid
             if len(seen) > 1 and pid is not None and pid in alive:

@@ -162,6 +162,19 @@ static __always_inline void count_site(struct page_alloc_args *args, struct cpu_
     __sync_fetch_and_add(&v->pages, pages);
 }
 
+// Flush the cached counts into the buffer they belong to. Counts of the
+// previous generation belong to the buffer being drained, unless that drain is
+// over (this CPU was idle through it) or they are older still: then the
+// current buffer, read at the next poll.
+static __always_inline void close_slot(struct cpu_state *s, u32 epoch_value)
+{
+    u32 generation = epoch_value >> 1;
+    u32 target = generation;
+    if (s->epoch + 1 == generation && !(epoch_value & 1))
+        target = s->epoch;
+    flush(s, target & 1);
+}
+
 int on_page_alloc(struct page_alloc_args *args)
 {
     // A failed allocation is traced with pfn -1; the kernel's numastat does not
@@ -201,16 +214,8 @@ int on_page_alloc(struct page_alloc_args *args)
     if (!s->active || s->owner.tgid != tgid || s->owner.context != context
         || s->epoch != generation) {
         s->seq++;
-        if (s->active) {
-            // Counts of the previous generation belong to the buffer being
-            // drained, unless that drain is over (this CPU was idle through
-            // it) or they are older still: then the current buffer, read at
-            // the next poll.
-            u32 target = generation;
-            if (s->epoch + 1 == generation && !(epoch_value & 1))
-                target = s->epoch;
-            flush(s, target & 1);
-        }
+        if (s->active)
+            close_slot(s, epoch_value);
         s->epoch = generation;
         s->owner.tgid = tgid;
         s->owner.context = context;
@@ -276,14 +281,21 @@ int on_softirq_exit(struct softirq_args *args)
     return 0;
 }
 
-// A forked child allocates under its parent's name until it execs; the owner
-// (tgid) does not change at exec, so refresh the cached name here.
+// A forked child allocates under its parent's name, and often its cgroup,
+// until it execs (a service manager or container runtime moves it in between);
+// the owner (tgid) does not change at exec. Close the cached owner here, so
+// what the new program allocates starts afresh with its name and cgroup.
 int on_exec(void *ctx)
 {
     u32 zero = 0;
     struct cpu_state *s = cpu_state.lookup(&zero);
-    if (s && s->active && s->owner.tgid == (bpf_get_current_pid_tgid() >> 32)
-        && (s->owner.context >> 16) == CTX_TASK)
-        bpf_get_current_comm(&s->counts.comm, sizeof(s->counts.comm));
+    if (!s || !s->active || s->owner.tgid != (bpf_get_current_pid_tgid() >> 32)
+        || (s->owner.context >> 16) != CTX_TASK)
+        return 0;
+    u32 *ep = epoch.lookup(&zero);
+    s->seq++;
+    close_slot(s, ep ? *ep : 0);
+    s->active = 0;
+    s->seq++;
     return 0;
 }

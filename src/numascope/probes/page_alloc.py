@@ -5,7 +5,7 @@ What it measures (kept next to the C in page_alloc.bpf.c):
                                 page node (from the pfn), order class
   irq:irq_handler_entry/_exit   marks hard-IRQ context so allocations made there
   irq:softirq_entry/_exit       are charged to the interrupt, not the task it hit
-  sched:sched_process_exec      renames the cached owner after exec
+  sched:sched_process_exec      closes the cached owner at exec (new name, cgroup)
 Maps (read by numascope.collectors.page_alloc):
   owners0/owners1  (tgid, context, cgroup id, CPU node) -> counts, double-buffered
   cpu_state        per-CPU cached owner and its not-yet-flushed counts
@@ -47,7 +47,7 @@ CONSEQUENCE = {
     "irq:irq_handler_exit": "allocations in hard IRQs count as the interrupted task's",
     "irq:softirq_entry": "allocations in softirqs count as the interrupted task's",
     "irq:softirq_exit": "allocations in softirqs count as the interrupted task's",
-    "sched:sched_process_exec": "a process keeps its pre-exec name until its next flush",
+    "sched:sched_process_exec": "a process keeps its pre-exec name and cgroup until its next flush",
 }
 
 
