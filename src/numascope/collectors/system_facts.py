@@ -151,8 +151,9 @@ def read_process_facts(pid: int, proc: Path = Path("/proc"), seq: int = 0) -> Pr
     base = proc / str(pid)
     try:
         raw = (base / "cmdline").read_bytes()
-        maps = (base / "numa_maps").read_text()
-        status = (base / "status").read_text()
+        # Both name the process (status) and its files (numa_maps): any byte.
+        maps = (base / "numa_maps").read_bytes().decode("utf-8", "backslashreplace")
+        status = (base / "status").read_bytes().decode("utf-8", "backslashreplace")
     except OSError:
         return None
     resident: dict[int, int] = {}
