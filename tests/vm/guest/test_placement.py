@@ -11,7 +11,7 @@ import pytest
 
 from numascope.collectors.live import LiveSource
 from tests.vm.guest.checks import RecordProperty, kernel_misses, report, workload_row
-from tests.vm.guest.window import agree, agree_on_node_totals, measure
+from tests.vm.guest.window import AGREEMENT, agree, agree_on_node_totals, measure
 from tests.vm.guest.workloads import (
     Finished,
     dd_touch,
@@ -152,26 +152,18 @@ def test_preferred_node_nearly_full_falls_back(
     row = workload_row(window, dd)
     fallback = sum(row.total.pages_by_node.get(n, 0) for n in others)
     assert fallback >= PAGES // 4, f"node {preferred} was not full enough: {row.total}"
-    # numa_foreign/numa_miss are judged against each allocation's preferred node:
-    # for dd that is node 1 by policy, for anything else on node 1's CPU it is node
-    # 1 by default. So numascope's figure is every allocation from node 1's CPU
-    # that another node served.
+    # numa_foreign/numa_miss are judged against each allocation's preferred node,
+    # which no tracepoint carries. Every allocation from node 1's CPU prefers node 1
+    # (dd by policy, the rest by default), so numascope's node-1-CPU -> other-node
+    # cell is a part of numa_foreign: the rest are allocations from other CPUs that
+    # also preferred node 1 (kernel work for node 1 under its memory pressure),
+    # seen in one run as about 2,000 of 13,000. The kernel's two counters are the
+    # same events counted at either end, and must agree with each other.
     ours = sum(window.matrix_events(preferred, n) for n in others)
+    foreign = window.kernel(preferred, "numa_foreign")
+    missed = sum(window.kernel(n, "numa_miss") for n in others)
     lines = agree_on_node_totals(window, guest.node_ids, PAGES)
-    lines.append(
-        agree(
-            f"fallback from node {preferred} / numa_foreign",
-            ours,
-            window.kernel(preferred, "numa_foreign"),
-            PAGES,
-        )
-    )
-    lines.append(
-        agree(
-            "fallback / numa_miss elsewhere",
-            ours,
-            sum(window.kernel(n, "numa_miss") for n in others),
-            PAGES,
-        )
-    )
+    lines.append(agree("numa_foreign on node 1 / numa_miss elsewhere", foreign, missed, PAGES))
+    lines.append(f"fallback from node {preferred}'s CPUs: numascope {ours}, numa_foreign {foreign}")
+    assert fallback <= ours <= foreign + AGREEMENT * max(foreign, PAGES), lines[-1]
     report(record_property, row, lines)
