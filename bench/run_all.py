@@ -77,6 +77,18 @@ def machine() -> str:
     )
 
 
+def earlier_sections(text: str) -> dict[str, list[str]]:
+    """The "### title" subsections of the last run's block, by title."""
+    if BEGIN not in text or END not in text:
+        return {}
+    block = text.split(BEGIN, 1)[1].split(END, 1)[0]
+    out: dict[str, list[str]] = {}
+    for chunk in block.split("\n### ")[1:]:
+        title, _, body = chunk.partition("\n")
+        out[title.strip()] = [f"### {title.strip()}", *body.rstrip("\n").split("\n"), ""]
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="comma-separated steps: " + ",".join(STEPS))
@@ -84,17 +96,13 @@ def main() -> int:
     args = parser.parse_args()
     chosen = args.only.split(",") if args.only else list(STEPS)
     today = datetime.date.today().isoformat()
-    out = [
-        BEGIN,
-        "",
-        f"Run by `scripts/bench` on {today}: {machine()}.",
-        "The load average shows what else ran on the machine during each step.",
-        "",
-    ]
+    path = ROOT / "BENCHMARKS.md"
+    kept = earlier_sections(path.read_text()) if args.only else {}
+    sections: dict[str, list[str]] = {}
     for name in chosen:
         title, cmd = STEPS[name]
         if not (ROOT / cmd[1]).exists() and cmd[1] != "-m":
-            out += [f"### {title}", "", f"Not run: `{cmd[1]}` does not exist yet.", ""]
+            sections[title] = [f"### {title}", "", f"Not run: `{cmd[1]}` does not exist.", ""]
             continue
         load = os.getloadavg()[0]
         print(f"== {name}: {' '.join(cmd)}", file=sys.stderr, flush=True)
@@ -102,7 +110,7 @@ def main() -> int:
         body = result.stdout.strip()
         if result.returncode:
             body += f"\n\n(exit status {result.returncode}: {result.stderr.strip()[-400:]})"
-        out += [
+        sections[title] = [
             f"### {title}",
             "",
             "```sh",
@@ -115,12 +123,22 @@ def main() -> int:
             "",
         ]
         print(body, file=sys.stderr, flush=True)
+    out = [
+        BEGIN,
+        "",
+        f"Run by `scripts/bench` on {today}: {machine()}.",
+        "The load average shows what else ran on the machine during each step."
+        + (f" This run re-measured only: {', '.join(chosen)}." if args.only else ""),
+        "",
+    ]
+    # Every step in the suite's order; with --only, the others keep their last figures.
+    for title, _ in STEPS.values():
+        out += sections.get(title) or kept.get(title, [])
     out.append(END)
     text = "\n".join(out) + "\n"
     if args.no_write:
         print(text)
         return 0
-    path = ROOT / "BENCHMARKS.md"
     current = path.read_text()
     if BEGIN in current and END in current:
         head, rest = current.split(BEGIN, 1)
