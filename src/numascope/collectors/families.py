@@ -22,6 +22,7 @@ from numascope.errors import NumascopeError
 from numascope.probes import bcc_loader
 from numascope.probes.allocator import AllocatorProbe, attach_allocator
 from numascope.probes.irq import IrqProbe, attach_irq
+from numascope.probes.programs import LoadedFamily
 from numascope.probes.reclaim import ReclaimProbe, attach_reclaim
 from numascope.probes.slab import SlabProbe, attach_slab
 from numascope.snapshot import (
@@ -84,11 +85,15 @@ class ProbeFamily(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass
-class ReclaimFamily:
-    probe: ReclaimProbe
-    collector: ReclaimCollector
-    name: str = RECLAIM
+class _HasLoadedFamily(Protocol):
+    family: LoadedFamily
+
+
+class _ProgramsInLoadedFamily:
+    """What the families other than page allocation share: their programs are one
+    `LoadedFamily` at `probe.family`; each family adds its own `collect`."""
+
+    probe: _HasLoadedFamily
 
     @property
     def attached(self) -> Mapping[str, str]:
@@ -100,86 +105,51 @@ class ReclaimFamily:
 
     def program_fds(self) -> dict[str, int]:
         return self.probe.family.program_fds()
+
+    def close(self) -> None:
+        self.probe.family.close()
+
+
+@dataclass
+class ReclaimFamily(_ProgramsInLoadedFamily):
+    probe: ReclaimProbe
+    collector: ReclaimCollector
+    name: str = RECLAIM
 
     def collect(self) -> FamilyReading:
         reading = self.collector.read()
         return FamilyReading(reclaim=reading.nodes, direct_reclaim=reading.stalls)
 
-    def close(self) -> None:
-        self.probe.family.close()
-
 
 @dataclass
-class IrqFamily:
+class IrqFamily(_ProgramsInLoadedFamily):
     probe: IrqProbe
     collector: IrqCollector
     name: str = IRQ
-
-    @property
-    def attached(self) -> Mapping[str, str]:
-        return self.probe.family.attached
-
-    @property
-    def missing(self) -> Mapping[str, str]:
-        return self.probe.family.missing
-
-    def program_fds(self) -> dict[str, int]:
-        return self.probe.family.program_fds()
 
     def collect(self) -> FamilyReading:
         irqs, softirqs = self.collector.read()
         return FamilyReading(irqs=irqs, softirqs=softirqs)
 
-    def close(self) -> None:
-        self.probe.family.close()
-
 
 @dataclass
-class AllocatorFamily:
+class AllocatorFamily(_ProgramsInLoadedFamily):
     probe: AllocatorProbe
     collector: AllocatorCollector
     name: str = ALLOCATOR
 
-    @property
-    def attached(self) -> Mapping[str, str]:
-        return self.probe.family.attached
-
-    @property
-    def missing(self) -> Mapping[str, str]:
-        return self.probe.family.missing
-
-    def program_fds(self) -> dict[str, int]:
-        return self.probe.family.program_fds()
-
     def collect(self) -> FamilyReading:
         return FamilyReading(allocator=self.collector.read())
 
-    def close(self) -> None:
-        self.probe.family.close()
-
 
 @dataclass
-class SlabFamily:
+class SlabFamily(_ProgramsInLoadedFamily):
     probe: SlabProbe
     collector: SlabCollector
     name: str = SLAB
 
-    @property
-    def attached(self) -> Mapping[str, str]:
-        return self.probe.family.attached
-
-    @property
-    def missing(self) -> Mapping[str, str]:
-        return self.probe.family.missing
-
-    def program_fds(self) -> dict[str, int]:
-        return self.probe.family.program_fds()
-
     def collect(self) -> FamilyReading:
         return FamilyReading(slab=self.collector.read())
-
-    def close(self) -> None:
-        self.probe.family.close()
 
 
 @dataclass
