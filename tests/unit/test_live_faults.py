@@ -203,3 +203,18 @@ def test_exited_rows_are_capped_oldest_first(tmp_path: Path) -> None:
     assert {"pid:801", "pid:802"}.isdisjoint(rows), "the oldest exited rows are folded"
     assert {"pid:803", "pid:804"} <= rows
     assert pages(snap, "exited") == 2 and sum(n.total.pages for n in snap.nodes) == 4
+
+
+def test_rows_retired_during_a_poll_keep_node_and_matrix_totals(tmp_path: Path) -> None:
+    # Retiring runs after the maps are read; the "[exited processes]" row it makes
+    # must be in the same poll's sums, or totals dip for one poll.
+    tables = FakeTables(LAYOUT.node_slots)
+    src = source(tmp_path, tables, max_exited=1)
+    for pid in (600, 601, 602):
+        tables.flush(key(pid, cgroup_id=0), counts(tables.slots, {4: (10, 10)}, b"gone"))
+    first = src.poll()  # all three exited (no /proc entry): two are folded at once
+    cells = {(c.cpu_node, c.page_node): c.total_events for c in first.matrix}
+    assert cells == {(0, 1): 30}
+    assert sum(n.total.events for n in first.nodes) == 30
+    second = src.poll()
+    assert {(c.cpu_node, c.page_node): c.total_events for c in second.matrix} == {(0, 1): 30}

@@ -150,6 +150,10 @@ class LiveSource:
         self._check_programs()
         alive = live_pids(self.proc)
         self._retire(owners, alive, started)
+        if self.collector is not None:
+            # Retiring folds rows into "[exited processes]", which may be a row the
+            # table read before it did not have: attribute the table as it is now.
+            owners = self.collector.table()
         attribution = self.attributor.attribute_table(owners, alive, started)
         self._seq += 1
         interval = started - self._last

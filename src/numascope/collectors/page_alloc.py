@@ -279,18 +279,8 @@ class PageAllocCollector:
         self._drain_overflow(old)
         pending = self._pending()
         self._report(pending)
-        n = len(self._keys)
-        table = OwnerTable(
-            self._keys,
-            self._columns[:n],
-            self._live[:n],
-            self._rep_events[:n],
-            self._rep_pages[:n],
-            self._rep_comm,
-            self._changed[:n],
-        )
         return PageAllocReading(
-            table=table,
+            table=self.table(),
             drained_entries=drained,
             pending_owners=len(pending[0]),
             seconds=time.monotonic() - started,
@@ -414,6 +404,19 @@ class PageAllocCollector:
                 self._rep_comm[row] = name
         self._pending_rows = rows
         self._last_pending = {self._keys[r] for r in rows}
+
+    def table(self) -> OwnerTable:
+        """The owner columns as they stand now (after any `retire`)."""
+        n = len(self._keys)
+        return OwnerTable(
+            self._keys,
+            self._columns[:n],
+            self._live[:n],
+            self._rep_events[:n],
+            self._rep_pages[:n],
+            self._rep_comm,
+            self._changed[:n],
+        )
 
     def owner_keys(self) -> list[OwnerKey]:
         """Every owner with a row of running totals."""
