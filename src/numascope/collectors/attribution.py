@@ -32,6 +32,7 @@ from numascope.collectors.page_alloc import (
     OwnerTable,
     OwnerTotals,
 )
+from numascope.collectors.tally import LocalityTally
 from numascope.probes.page_alloc import PageAllocLayout
 from numascope.snapshot import (
     ORDER_CLASSES,
@@ -64,36 +65,6 @@ def _sum_rows(group: npt.NDArray[np.intp], values: npt.NDArray[Any], groups: int
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
     out[ordered[starts]] = np.add.reduceat(values[order], starts, axis=0)
     return out
-
-
-@dataclass
-class _Acc:
-    pages_by_node: dict[int, int] = field(default_factory=dict)
-    events_by_node: dict[int, int] = field(default_factory=dict)
-    local_pages: int = 0
-    remote_pages: int = 0
-    local_events: int = 0
-    remote_events: int = 0
-
-    def add(self, page_node: int, pages: int, events: int, local: bool) -> None:
-        self.pages_by_node[page_node] = self.pages_by_node.get(page_node, 0) + pages
-        self.events_by_node[page_node] = self.events_by_node.get(page_node, 0) + events
-        if local:
-            self.local_pages += pages
-            self.local_events += events
-        else:
-            self.remote_pages += pages
-            self.remote_events += events
-
-    def locality(self) -> Locality:
-        return Locality(
-            pages_by_node=self.pages_by_node,
-            events_by_node=self.events_by_node,
-            local_pages=self.local_pages,
-            remote_pages=self.remote_pages,
-            local_events=self.local_events,
-            remote_events=self.remote_events,
-        )
 
 
 def subtract(now: Locality, before: Locality | None) -> Locality:
@@ -303,7 +274,7 @@ class Attributor:
         cp, ce = cell_pages.tolist(), cell_events.tolist()
         nodes = []
         for k, node_id in enumerate(self.topology.node_ids):
-            acc = _Acc()
+            acc = LocalityTally()
             for j, cpu_node in enumerate(cpu_list):
                 if ce[j][k]:
                     acc.add(cpu_node, cp[j][k], ce[j][k], cpu_node == node_id)
@@ -459,7 +430,7 @@ class Attributor:
         return f"[irq:{irq} {actions}]" if actions else f"[irq:{irq}]"
 
     def _workload(
-        self, identity: _Identity, acc: _Acc, cgroup: str | None, alive: bool
+        self, identity: _Identity, acc: LocalityTally, cgroup: str | None, alive: bool
     ) -> Workload:
         total = acc.locality()
         delta = subtract(total, self._previous.get(identity.key))
@@ -475,7 +446,7 @@ class Attributor:
             alive=alive,
         )
 
-    def _node(self, node_id: int, acc: _Acc, orders: list[int]) -> NodeStats:
+    def _node(self, node_id: int, acc: LocalityTally, orders: list[int]) -> NodeStats:
         # For a node, pages_by_node holds pages by *requesting CPU node*.
         total = acc.locality()
         key = f"node:{node_id}"

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from numascope.collectors.attribution import subtract
 from numascope.collectors.freebsd.dtrace_output import Interval, parse_intervals
+from numascope.collectors.tally import LocalityTally
 from numascope.snapshot import (
     ORDER_CLASSES,
     Count,
@@ -33,36 +34,6 @@ from numascope.topology_freebsd import FreebsdTopology
 _DEVICE_IN_NAME = re.compile(r"\b([A-Za-z_][A-Za-z_-]*?\d+)\b")
 
 
-@dataclass
-class _Totals:
-    pages: dict[int, int] = field(default_factory=dict)
-    events: dict[int, int] = field(default_factory=dict)
-    local_pages: int = 0
-    remote_pages: int = 0
-    local_events: int = 0
-    remote_events: int = 0
-
-    def add(self, node: int, pages: int, events: int, local: bool) -> None:
-        self.pages[node] = self.pages.get(node, 0) + pages
-        self.events[node] = self.events.get(node, 0) + events
-        if local:
-            self.local_pages += pages
-            self.local_events += events
-        else:
-            self.remote_pages += pages
-            self.remote_events += events
-
-    def locality(self) -> Locality:
-        return Locality(
-            dict(self.pages),
-            dict(self.events),
-            self.local_pages,
-            self.remote_pages,
-            self.local_events,
-            self.remote_events,
-        )
-
-
 def _count(total: dict[object, float], key: object, delta: float) -> Count:
     total[key] = total.get(key, 0) + delta
     return Count(total=total[key], delta=delta)
@@ -78,9 +49,9 @@ class FreebsdSnapshotBuilder:
     probes_missing: dict[str, str] = field(default_factory=dict)
     _seq: int = 0
     _last_ns: int | None = None
-    _workloads: dict[str, _Totals] = field(default_factory=dict)
+    _workloads: dict[str, LocalityTally] = field(default_factory=dict)
     _names: dict[str, tuple[str, int]] = field(default_factory=dict)
-    _nodes: dict[int, _Totals] = field(default_factory=dict)
+    _nodes: dict[int, LocalityTally] = field(default_factory=dict)
     _orders: dict[int, list[int]] = field(default_factory=dict)
     _matrix: dict[tuple[int, int], list[int]] = field(default_factory=dict)
     _previous: dict[str, Locality] = field(default_factory=dict)
@@ -104,9 +75,11 @@ class FreebsdSnapshotBuilder:
             local = page_dom == cpu_dom
             wkey = f"pid:{pid}"
             self._names[wkey] = (str(name), pid)
-            self._workloads.setdefault(wkey, _Totals()).add(page_dom, n_pages, n_events, local)
+            self._workloads.setdefault(wkey, LocalityTally()).add(
+                page_dom, n_pages, n_events, local
+            )
             if page_dom >= 0:
-                node = self._nodes.setdefault(page_dom, _Totals())
+                node = self._nodes.setdefault(page_dom, LocalityTally())
                 node.add(cpu_dom, n_pages, n_events, local)
             cell = matrix_delta.setdefault((cpu_dom, page_dom), [0, 0])
             cell[0] += n_pages
@@ -142,7 +115,7 @@ class FreebsdSnapshotBuilder:
     def _node_stats(self) -> tuple[NodeStats, ...]:
         out = []
         for node in self.topo.topology.nodes:
-            total = self._nodes.get(node.id, _Totals()).locality()
+            total = self._nodes.get(node.id, LocalityTally()).locality()
             orders = self._orders.get(node.id, [0] * len(ORDER_CLASSES))
             out.append(
                 NodeStats(
