@@ -82,7 +82,18 @@ def guest() -> GuestTopology:
     return topology
 
 
+def _require_numpy_baseline_loops() -> None:
+    # tests/vm/guest_runner.py turns numpy's AVX2 loops off in the guest: under
+    # qemu's software emulation they summed the node matrix wrongly now and then.
+    from numpy._core._multiarray_umath import __cpu_features__
+
+    assert not __cpu_features__.get("X86_V3"), (
+        "numpy's x86-64-v3 loops are on in the guest (NPY_DISABLE_CPU_FEATURES not set)"
+    )
+
+
 def _quiet_the_guest(topology: GuestTopology) -> None:
+    _require_numpy_baseline_loops()
     # numastat counts allocation events, and a transparent huge page is one event
     # for 512 pages: a 64 MiB toucher would make 32 events, lost in the noise of
     # a 1% comparison. Base pages make every touched page one event.
