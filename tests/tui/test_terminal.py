@@ -170,8 +170,10 @@ def quit_and_check_terminal(tmux: Tmux) -> None:
     """`q` ends numascope with status 0 and hands back a working, sane terminal."""
     tmux.send("q")
     tmux.wait_for("EXIT=0", patience=30)
+    # The marker is typed split ("SA""NE"), so the echoed command line cannot match
+    # before the shell has run it.
     tmux.send(
-        "clear; stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(echo|icanon)'; echo SANE", "Enter"
+        "clear; stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(echo|icanon)'; echo SA\"\"NE", "Enter"
     )
     screen = tmux.wait_for("SANE\n")
     lines = screen.split()
