@@ -16,7 +16,7 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
 from numascope.config import Thresholds
 from numascope.snapshot import Snapshot
@@ -47,8 +47,8 @@ from numascope.tui.terminal import (
 from numascope.tui.workloads import WorkloadTable
 
 DEFAULT_SORT = "remote"
-# Filling a DataTable costs about half a millisecond a row; a busy host has thousands
-# of processes. Sorting and filtering see every row, the table shows the top ones.
+# Sorting and filtering see every row; the table lists the top ones (the status line
+# says how many of how many).
 MAX_ROWS = 200
 TABS = {
     "workloads": "Workloads",
@@ -294,9 +294,9 @@ class TopApp(App[int]):
         self.reverse = not self.reverse
         self._draw_table()
 
-    @on(DataTable.HeaderSelected)
-    def _header_selected(self, event: DataTable.HeaderSelected) -> None:
-        name = str(event.column_key.value)
+    @on(WorkloadTable.HeaderSelected)
+    def _header_selected(self, event: WorkloadTable.HeaderSelected) -> None:
+        name = event.column
         if name == self.sort:
             self.reverse = not self.reverse
         else:
@@ -345,7 +345,7 @@ class TopApp(App[int]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
-    @on(DataTable.RowSelected)
+    @on(WorkloadTable.RowSelected)
     def _row_selected(self) -> None:
         self.action_detail()
 
