@@ -37,12 +37,11 @@ class History:
             # Kernel-counter snapshots count allocation events, not pages.
             amount = node.delta.pages or node.delta.events
             rates[node.node] = amount / interval
-        workloads = {
-            w.key: dict(w.delta.pages_by_node) for w in snapshot.processes if w.delta.pages
-        }
+        # A snapshot is immutable, so its mappings are kept as they are, not copied.
+        workloads = {w.key: w.delta.pages_by_node for w in snapshot.processes if w.delta.pages}
         for w in snapshot.cgroups:
             if w.delta.pages:
-                workloads[f"cgroup:{w.cgroup or w.name}"] = dict(w.delta.pages_by_node)
+                workloads[f"cgroup:{w.cgroup or w.name}"] = w.delta.pages_by_node
         self._times.append(snapshot.time)
         self._node_rates.append(rates)
         self._workloads.append(workloads)

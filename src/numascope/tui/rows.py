@@ -34,7 +34,9 @@ class Placements:
     mempolicies: Mapping[int, str] = field(default_factory=dict)  # pid -> dominant policy
 
 
-@dataclass(frozen=True)
+# Slots: a frame builds a row per workload, and rows without a __dict__ are half the
+# objects for the garbage collector to walk.
+@dataclass(frozen=True, slots=True)
 class Row:
     key: str
     name: str
@@ -102,20 +104,23 @@ def _rule(configured: str, findings: tuple[Finding, ...]) -> str:
 def _process_row(
     w: Workload, interval: float, placements: Placements, found: Mapping[str, tuple[Finding, ...]]
 ) -> Row:
+    # Positional arguments, in Row's field order: this runs for every workload every frame.
+    findings = found.get(w.key, ())
+    rule = placements.rules.get(w.key, "")
     return Row(
-        key=w.key,
-        name=w.name,
-        kind=w.kind.value,
-        delta=w.delta,
-        total=w.total,
-        interval=interval,
-        members=(w.key,),
-        pid=w.pid if w.kind is not WorkloadKind.OTHER else None,
-        cgroup=w.cgroup,
-        alive=w.alive,
-        rule=_rule(placements.rules.get(w.key, ""), found.get(w.key, ())),
-        mempolicy=placements.mempolicies.get(w.pid, "") if w.pid is not None else "",
-        findings=found.get(w.key, ()),
+        w.key,
+        w.name,
+        w.kind.value,
+        w.delta,
+        w.total,
+        interval,
+        (w.key,),
+        w.pid if w.kind is not WorkloadKind.OTHER else None,
+        w.cgroup,
+        w.alive,
+        _rule(rule, findings) if findings else rule,
+        placements.mempolicies.get(w.pid, "") if w.pid is not None else "",
+        findings,
     )
 
 

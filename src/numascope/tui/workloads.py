@@ -22,7 +22,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -138,6 +138,8 @@ class WorkloadTable(ScrollView, can_focus=True):
         self._strips: dict[tuple[object, ...], Strip] = {}
         self._last_strips: dict[tuple[object, ...], Strip] = {}
         self._look: tuple[Style, ...] = ()  # the styles the kept lines were drawn with
+        self._styles: dict[tuple[int, bool, bool], tuple[list[tuple[Style, Style]], Style, Style]]
+        self._styles = {}
 
     # ---- what the app calls --------------------------------------------------------
     def show(
@@ -176,13 +178,18 @@ class WorkloadTable(ScrollView, can_focus=True):
         return "▼" if column.descending != reverse else "▲"
 
     # ---- drawing -------------------------------------------------------------------
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._check_look()  # once per update: the styles cost more to look up than a line
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
+        if not self._look:
+            self._check_look()
         scroll_x, scroll_y = self.scroll_offset
         width = self.size.width
-        self._check_look()
         index = HEADER if y == 0 else y - 1 + scroll_y
         if index >= len(self.rows_shown):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self._look[0])
         if index == HEADER:
             cells = self._header
         else:
@@ -214,8 +221,32 @@ class WorkloadTable(ScrollView, can_focus=True):
 
     def _forget_lines(self) -> None:
         self._strips, self._last_strips = {}, {}
+        self._styles = {}
 
     def _draw(self, index: int, cells: tuple[Cell, ...], hover: bool, width: int) -> Strip:
+        styles, post, extend = self._line_styles(index, hover, index == self.cursor_row)
+        pad = " " * PADDING
+        segments = []
+        for (text, style), column, (pre, blank) in zip(cells, self._columns, styles, strict=True):
+            body = text if cell_len(text) <= column.width else set_cell_size(text, column.width)
+            segments.append(Segment(pad, blank))
+            if body:
+                segments.append(Segment(body, pre + Style.parse(style) + post if style else blank))
+            segments.append(Segment(" " * (column.width - cell_len(body)) + pad, blank))
+        table_width = sum(column.width + 2 * PADDING for column in self._columns)
+        segments.append(Segment(" " * max(0, width - table_width), extend))
+        return Strip(segments).simplify()
+
+    def _line_styles(
+        self, index: int, hover: bool, cursor: bool
+    ) -> tuple[list[tuple[Style, Style]], Style, Style]:
+        """Per cell (style under the text, style of the blanks), the highlight's colours,
+        and the style of the rest of the line; kept, as building a Style with the cell's
+        position in it (for the mouse) costs more than drawing the line."""
+        key = (index, hover, cursor)
+        found = self._styles.get(key)
+        if found is not None:
+            return found
         base, header, cursor_style, hover_style, header_hover = self._look
         row_style = header if index == HEADER else base
         # As DataTable layers them: highlight over the row, the cell's own style, then
@@ -225,26 +256,17 @@ class WorkloadTable(ScrollView, can_focus=True):
             component += hover_style
             if index == HEADER:
                 component += header_hover
-        if index == self.cursor_row:
+        if cursor:
             component += cursor_style
         post = Style.from_color(color=component.color) + Style.from_color(bgcolor=component.bgcolor)
-        pad = " " * PADDING
-        segments = []
-        for column_index, ((text, style), column) in enumerate(
-            zip(cells, self._columns, strict=True)
-        ):
+        cells = []
+        for column_index in range(len(self._columns)):
             pre = row_style + Style.from_meta({"row": index, "column": column_index}) + component
-            blank = pre + post
-            body = text if cell_len(text) <= column.width else set_cell_size(text, column.width)
-            segments.append(Segment(pad, blank))
-            if body:
-                segments.append(Segment(body, pre + Style.parse(style) + post if style else blank))
-            segments.append(Segment(" " * (column.width - cell_len(body)) + pad, blank))
-        table_width = sum(column.width + 2 * PADDING for column in self._columns)
+            cells.append((pre, pre + post))
         extend = row_style + component
         extend += Style.from_meta({"row": index, "column": 0, "out_of_bounds": True})
-        segments.append(Segment(" " * max(0, width - table_width), extend))
-        return Strip(segments).simplify()
+        found = self._styles[key] = (cells, post, extend)
+        return found
 
     # ---- the cursor ----------------------------------------------------------------
     def _move_cursor(self, row: int) -> None:
