@@ -8,11 +8,13 @@ handed to the terminal driver): building rows, sorting, the table, the panels,
 layout and rendering. Every workload's page counts change in every frame, the
 worst case for the table.
 
-Also printed: the process's CPU time per frame, the steadier figure on a busy
-machine, and "until idle", the time until Textual's test driver saw the process
-idle (`pilot.pause()`). That last one is what earlier versions of this script
-reported as the frame: it includes at least one 20 ms idle window by construction,
-so it cannot fall below about 30 ms even for an empty frame.
+Also printed: the first screen update's median (a frame's last update is often
+the scroll bar alone, one screen tick after the rest), the process's CPU time per
+frame, the steadier figure on a busy machine, and "until idle", the time until
+Textual's test driver saw the process idle (`pilot.pause()`). That last one is
+what earlier versions of this script reported as the frame: it includes at least
+one 20 ms idle window by construction, so it cannot fall below about 30 ms even
+for an empty frame.
 
 Each snapshot is built before its frame's clock starts, right after the previous
 frame, as the feed thread builds one per poll; only the snapshots the app keeps
@@ -55,6 +57,7 @@ class IdleFeed(Feed):
 @dataclass(frozen=True)
 class Timing:
     frame: float  # arrival to the end of the last screen update, seconds
+    first: float  # arrival to the end of the first screen update
     cpu: float  # the process's CPU time over the frame and the idle check after it
     until_idle: float  # arrival to pilot.pause() returning
 
@@ -87,8 +90,8 @@ async def measure(workloads: int, frames: int, size: tuple[int, int]) -> list[Ti
             await pilot.pause()  # processes the message, then waits for the screen to settle
             idle, used = time.perf_counter() - started, time.process_time() - cpu
             if seq > 1:
-                end = painted[-1] if painted else started + idle
-                times.append(Timing(end - started, used, idle))
+                first, last = (painted[0], painted[-1]) if painted else (started + idle,) * 2
+                times.append(Timing(last - started, first - started, used, idle))
             snap = many_workloads(workloads, seq + 1)  # the next poll: not timed
     return times
 
@@ -112,6 +115,7 @@ def main() -> None:
             f"{args.workloads} workloads, {size[0]}x{size[1]}, {len(frame)} frames: "
             f"median {1000 * statistics.median(frame):.0f} ms, p95 {1000 * p95:.0f} ms, "
             f"max {1000 * frame[-1]:.0f} ms; "
+            f"first update median {1000 * statistics.median(t.first for t in measured):.0f} ms; "
             f"CPU median {1000 * statistics.median(t.cpu for t in measured):.0f} ms; "
             f"until idle median {1000 * statistics.median(t.until_idle for t in measured):.0f} ms"
         )
