@@ -6,7 +6,7 @@ tests/kernel/test_faults_live.py repeats the detach case on real programs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -122,6 +122,9 @@ class BrokenFamily:
 
     def program_fds(self) -> dict[str, int]:
         return self.fds
+
+    def detachers(self) -> list[Callable[[], None]]:
+        return []
 
     def collect(self) -> FamilyReading:
         self.polls += 1

@@ -8,7 +8,7 @@ an entry in the snapshot's health; the others keep running.
 from __future__ import annotations
 
 import sys
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -80,6 +80,8 @@ class ProbeFamily(Protocol):
 
     def program_fds(self) -> dict[str, int]: ...
 
+    def detachers(self) -> list[Callable[[], None]]: ...  # one per attached tracepoint
+
     def collect(self) -> FamilyReading: ...
 
     def close(self) -> None: ...
@@ -105,6 +107,9 @@ class _ProgramsInLoadedFamily:
 
     def program_fds(self) -> dict[str, int]:
         return self.probe.family.program_fds()
+
+    def detachers(self) -> list[Callable[[], None]]:
+        return self.probe.family.detachers()
 
     def close(self) -> None:
         self.probe.family.close()

@@ -13,6 +13,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -341,7 +342,17 @@ class LiveSource:
         )
 
     def close(self) -> None:
-        """Detach every probe; one that fails to close does not keep the rest attached."""
+        """Detach every probe; one that fails to close does not keep the rest attached.
+
+        The tracepoints are detached all at once first: each waits for an RCU grace
+        period in the kernel, and waited for one by one they took 1.6 s here."""
+        detachers = [d for fam in self.families for d in fam.detachers()]
+        if self.probe is not None:
+            detachers += self.probe.detachers()
+        if detachers:
+            with ThreadPoolExecutor(max_workers=len(detachers)) as pool:
+                for done in [pool.submit(_close_quietly, d) for d in detachers]:
+                    done.result()
         for fam in self.families:
             _close_quietly(fam.close)
         if self.probe is not None:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +104,15 @@ def load_program(text: str, headers: str | None = None, cflags: list[str] | None
     except Exception as exc:  # bcc raises bare Exception for compile errors
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise NumascopeError(f"compiling the BPF program failed: {first}") from exc
+
+
+def tracepoint_detachers(bpf: Any) -> list[Callable[[], None]]:
+    """One call per tracepoint attached through the bcc object `bpf`, detaching it.
+
+    Detaching the last program from a tracepoint waits in the kernel for an RCU
+    grace period (about 70 ms here), so a caller with many runs them together,
+    where they share grace periods; `bpf.cleanup()` then finds them gone."""
+    return [functools.partial(bpf.detach_tracepoint, tp) for tp in list(bpf.tracepoint_fds)]
 
 
 def release_compiler_memory() -> None:

@@ -16,6 +16,7 @@ Maps (read by numascope.collectors.page_alloc):
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -178,6 +179,9 @@ class PageAllocProbe:
 
     def program_fds(self) -> dict[str, int]:
         return {fn: self.bpf.funcs[fn.encode()].fd for fn in self.attached}
+
+    def detachers(self) -> list[Callable[[], None]]:
+        return bcc_loader.tracepoint_detachers(self.bpf)
 
     def close(self) -> None:
         self.bpf.cleanup()

@@ -10,7 +10,7 @@ family, and every other family, keeps running.
 from __future__ import annotations
 
 import sys
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,6 +97,9 @@ class LoadedFamily:
 
     def program_fds(self) -> dict[str, int]:
         return {fn: self.bpf.funcs[fn.encode()].fd for fn in self.attached}
+
+    def detachers(self) -> list[Callable[[], None]]:
+        return bcc_loader.tracepoint_detachers(self.bpf)
 
     def close(self) -> None:
         self.bpf.cleanup()
