@@ -222,21 +222,27 @@ def test_live_top_finds_a_running_workload(tmux: Tmux) -> None:
 
 
 @pytest.mark.parametrize(
-    ("source", "shown"),
+    ("source", "shown", "leader"),
     [
-        pytest.param("replay", "replay ended", id="replay"),
-        pytest.param("live", "probes)", id="live-bpf", marks=pytest.mark.kernel),
+        pytest.param("replay", "replay ended", False, id="replay"),
+        pytest.param("live", "probes)", False, id="live-bpf", marks=pytest.mark.kernel),
+        # Run as the session leader (`exec`, as in `tmux new-session numascope top` or
+        # `ssh -t host numascope top`), top gets the hangup's SIGCONT itself.
+        pytest.param("replay", "replay ended", True, id="replay-leader"),
+        pytest.param("live", "probes)", True, id="live-bpf-leader", marks=pytest.mark.kernel),
     ],
 )
-def test_closing_the_terminal_ends_top(tmux: Tmux, tmp_path: Path, source: str, shown: str) -> None:
+def test_closing_the_terminal_ends_top(
+    tmux: Tmux, tmp_path: Path, source: str, shown: str, leader: bool
+) -> None:
     """A killed pane hangs up the terminal: top ends (and a live one detaches its probes)."""
     if source == "live":
         require_root()
-        command = f"{NUMASCOPE} top --source bpf --interval 0.5"
+        command = f"{NUMASCOPE} top --source bpf --interval 0.2"
     else:
         stream = streams.write_stream(tmp_path / "remote.jsonl", streams.remote_heavy())
         command = f"{NUMASCOPE} top --replay {stream} --interval 0.2"
-    tmux.send(command, "Enter")
+    tmux.send(f"exec {command}" if leader else command, "Enter")
     tmux.wait_for(shown)
     pid = tmux.numascope_pid()
     tmux.hang_up()

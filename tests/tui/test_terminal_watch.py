@@ -3,7 +3,9 @@ replay is not polled again until something asks."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -86,3 +88,29 @@ def test_a_finished_replay_is_not_polled_again_until_refreshed(tmp_path: Path) -
         assert source.polls == len(snapshots) + 1
     finally:
         feed.stop()
+
+
+def test_sigcont_reaches_textual_only_while_the_terminal_is_there() -> None:
+    """A hangup sends SIGCONT too; passed on, Textual would resume its screen on the dead
+    tty and its shutdown would wait forever for a writer thread that died on EIO."""
+    controller, terminal = os.openpty()
+    calls = Calls()
+    watch = TerminalWatch(terminal, on_hangup=calls.hangup, on_reload=calls.reload)
+    resumed: list[int] = []
+    loop = asyncio.new_event_loop()
+    before = signal.signal(signal.SIGCONT, lambda signum, frame: resumed.append(signum))
+    try:
+        watch.install(loop)
+        watch.sigcont(signal.SIGCONT, None)
+        assert resumed == [signal.SIGCONT] and calls.hangups == 0  # a real ^Z and fg
+        os.close(controller)
+        watch.sigcont(signal.SIGCONT, None)
+        loop.run_until_complete(asyncio.sleep(0))  # the hangup is acted on from the loop
+        assert resumed == [signal.SIGCONT]  # not passed on after the hangup
+        assert calls.hangups == 1
+        watch.remove()
+        assert signal.getsignal(signal.SIGCONT) is not watch.sigcont  # Textual's is back
+    finally:
+        signal.signal(signal.SIGCONT, before)
+        loop.close()
+        os.close(terminal)
