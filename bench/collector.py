@@ -1,9 +1,10 @@
 """Collector cost per poll at 1 s with N live owner keys in the real kernel maps.
 
-Before each poll, N distinct owners (tgid, cgroup, CPU node) are written into
-the owners buffer the programs currently fill, with new counts every interval,
-so every poll drains, absorbs and attributes N changed owners: the worst case
-for N keys. Everything numascope attaches by default runs meanwhile. CPU time is
+N live processes are started (`sleep`, so every owner has a real pid that /proc
+names); before each poll, an owner (tgid, cgroup, CPU node) for each of them is
+written into the owners buffer the programs currently fill, with new counts every
+interval, so every poll drains, absorbs and attributes N changed live owners: the
+worst case for N keys. Everything numascope attaches by default runs meanwhile. CPU time is
 the process's own (time.process_time) around `LiveSource.poll()`; the filling
 is not counted.
 
@@ -17,12 +18,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from numascope.collectors.live import open_live_source
+from numascope.collectors.live import LiveSource, open_live_source
 
 
 def own_cgroup_id() -> int:
@@ -33,17 +37,73 @@ def own_cgroup_id() -> int:
         return 0
 
 
-def fill(table: object, keys: int, round_no: int, cgroup_id: int) -> None:
+def fill(table: object, pids: list[int], round_no: int, cgroup_id: int) -> None:
     t = table  # a bcc table
+    keys = len(pids)
     key_array = (t.Key * keys)()  # type: ignore[attr-defined]
     value_array = (t.Leaf * keys)()  # type: ignore[attr-defined]
     for i in range(keys):
         k = key_array[i]
-        k.tgid, k.context, k.cgroup_id, k.cpu_node = 4_000_000 + i, 0, cgroup_id, 0
+        k.tgid, k.context, k.cgroup_id, k.cpu_node = pids[i], 0, cgroup_id, 0
         v = value_array[i]
-        v.comm = f"w{i}".encode()
+        v.comm = b"sleep"
         v.events[0] = v.pages[0] = round_no + 1 + i % 7
     t.items_update_batch(key_array, value_array)  # type: ignore[attr-defined]
+
+
+@contextmanager
+def sleepers(count: int) -> Iterator[list[int]]:
+    """`count` live processes that do nothing, killed on the way out."""
+    pids: list[int] = []
+    try:
+        for _ in range(count):
+            pids.append(os.posix_spawn("/bin/sleep", ["sleep", "3600"], {}))
+        yield pids
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        for pid in pids:
+            os.waitpid(pid, 0)
+
+
+def measure(
+    source: LiveSource, pids: list[int], sizes: list[int], polls: int, interval: float
+) -> None:
+    assert source.collector is not None and source.probe is not None
+    tables = source.probe.tables
+    cgroup_id = own_cgroup_id()
+    print(
+        f"kernel {os.uname().release}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; "
+        f"{polls} polls per size at {interval:g} s (first 2 dropped: warm-up)"
+    )
+    print()
+    print(
+        "| live owner keys | CPU per poll, ms (median, min..max) | wall per poll, ms "
+        "| % of one core |"
+    )
+    print("|---:|---:|---:|---:|")
+    for keys in sizes:
+        cpu: list[float] = []
+        wall: list[float] = []
+        next_at = time.monotonic() + interval
+        for round_no in range(polls + 2):
+            fill(tables[f"owners{source.collector._epoch}"], pids[:keys], round_no, cgroup_id)
+            time.sleep(max(0.0, next_at - time.monotonic()))
+            next_at += interval
+            c0, w0 = time.process_time(), time.perf_counter()
+            source.poll()
+            c1, w1 = time.process_time(), time.perf_counter()
+            if round_no >= 2:
+                cpu.append((c1 - c0) * 1000)
+                wall.append((w1 - w0) * 1000)
+        med = statistics.median(cpu)
+        print(
+            f"| {keys:,} | {med:.1f} ({min(cpu):.1f}..{max(cpu):.1f}) | "
+            f"{statistics.median(wall):.1f} | {med / (interval * 1000) * 100:.2f}% |"
+        )
+        sys.stdout.flush()
+        # Let these owners' rows go before the next size.
+        source.collector.retire(list(source.collector._keys))
 
 
 def main() -> int:
@@ -55,43 +115,13 @@ def main() -> int:
     if os.geteuid() != 0:
         print("collector: run as root", file=sys.stderr)
         return 2
-    source = open_live_source(max_owners=16384)
-    assert source.collector is not None and source.probe is not None
-    tables = source.probe.tables
-    cgroup_id = own_cgroup_id()
-    print(
-        f"kernel {os.uname().release}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; "
-        f"{args.polls} polls per size at {args.interval:g} s (first 2 dropped: warm-up)"
-    )
-    print()
-    print(
-        "| live owner keys | CPU per poll, ms (median, min..max) | wall per poll, ms "
-        "| % of one core |"
-    )
-    print("|---:|---:|---:|---:|")
-    for keys in (int(k) for k in args.keys.split(",")):
-        cpu: list[float] = []
-        wall: list[float] = []
-        next_at = time.monotonic() + args.interval
-        for round_no in range(args.polls + 2):
-            fill(tables[f"owners{source.collector._epoch}"], keys, round_no, cgroup_id)
-            time.sleep(max(0.0, next_at - time.monotonic()))
-            next_at += args.interval
-            c0, w0 = time.process_time(), time.perf_counter()
-            source.poll()
-            c1, w1 = time.process_time(), time.perf_counter()
-            if round_no >= 2:
-                cpu.append((c1 - c0) * 1000)
-                wall.append((w1 - w0) * 1000)
-        med = statistics.median(cpu)
-        print(
-            f"| {keys:,} | {med:.1f} ({min(cpu):.1f}..{max(cpu):.1f}) | "
-            f"{statistics.median(wall):.1f} | {med / (args.interval * 1000) * 100:.2f}% |"
-        )
-        sys.stdout.flush()
-        # Let these owners' rows go before the next size.
-        source.collector.retire(list(source.collector._keys))
-    source.close()
+    sizes = [int(k) for k in args.keys.split(",")]
+    with sleepers(max(sizes)) as pids:
+        source = open_live_source(max_owners=16384)
+        try:
+            measure(source, pids, sizes, args.polls, args.interval)
+        finally:
+            source.close()
     return 0
 
 
