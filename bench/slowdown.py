@@ -1,13 +1,16 @@
 """Page-fault workload slowdown: numascope attached vs nothing, perf and bpftrace.
 
-bench/fault.c maps 64 MiB, touches every 4 KiB page and unmaps it. Each pair
-runs it once with nothing attached and once with a tracer, in alternating order,
-and the slowdown of a pair is (traced / bare - 1). Tracers, each in its own
-block of pairs: numascope (open_live_source with the default families plus the
-allocator), numascope with the opt-in slab family too, `perf record -e
-kmem:mm_page_alloc`, and bpftrace `@[pid, numaid] = count()`.
+bench/fault.c maps 64 MiB, touches every 4 KiB page and unmaps it, 16 times per
+run. Each pair runs it once with nothing attached and once with a tracer, in
+alternating order, and the slowdown of a pair is (traced / bare - 1). Tracers, each in its own
+block of pairs: numascope's probes alone (open_live_source with the default
+families plus the allocator, nothing polling), the same with the opt-in slab
+family, `numascope export` as a user runs it (the default probes, a poll every
+second, its own cost measured through bpf_stats), `perf record -e
+kmem:mm_page_alloc`, bpftrace `@[pid, numaid] = count()`, and an empty BPF
+program on the tracepoint and on the raw tracepoint (the floor any tool pays).
 
-    sudo .venv/bin/python bench/slowdown.py [--pairs 10] [--mib 64] [--rounds 4]
+    sudo .venv/bin/python bench/slowdown.py [--pairs 10] [--mib 64] [--rounds 16]
 
 Prints a Markdown table: median slowdown over the pairs and its spread.
 """
@@ -28,13 +31,24 @@ from pathlib import Path
 
 from numascope.collectors.families import DEFAULT_FAMILIES
 from numascope.collectors.live import open_live_source
+from numascope.probes import bcc_loader
 
 Tracer = Callable[[], Iterator[str]]
+NUMASCOPE = str(Path(sys.executable).with_name("numascope"))
 
 
 def run_fault(binary: Path, mib: int, rounds: int) -> float:
     out = subprocess.run([str(binary), str(mib), str(rounds)], capture_output=True, text=True)
     return float(out.stdout)
+
+
+def timed_fault(binary: Path, mib: int, rounds: int) -> float:
+    """ns per page, after one untimed round. Attaching a tracer compiles it, and
+    the compiler frees a hundred MB on its way out: a run right after faults in
+    freshly freed, cache-warm pages, 15% faster here than one after a pause. The
+    untimed round puts both sides of a pair on the same footing."""
+    run_fault(binary, mib, 1)
+    return run_fault(binary, mib, rounds)
 
 
 @contextmanager
@@ -44,6 +58,21 @@ def numascope(families: tuple[str, ...]) -> Iterator[str]:
         yield "attached: " + ",".join(families)
     finally:
         source.close()
+
+
+@contextmanager
+def empty_program(raw: bool) -> Iterator[str]:
+    """A program that does nothing, on the perf tracepoint or the raw one: the floor
+    any tool pays on this event before it counts anything."""
+    if raw:
+        bpf = bcc_loader.load_program("RAW_TRACEPOINT_PROBE(mm_page_alloc) { return 0; }")
+    else:
+        bpf = bcc_loader.load_program("int on_alloc(void *ctx) { return 0; }")
+        bpf.attach_tracepoint(tp=b"kmem:mm_page_alloc", fn_name=b"on_alloc")
+    try:
+        yield "attached: empty program" + (" (raw)" if raw else "")
+    finally:
+        bpf.cleanup()
 
 
 @contextmanager
@@ -64,7 +93,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=10)
     parser.add_argument("--mib", type=int, default=64)
-    parser.add_argument("--rounds", type=int, default=4)
+    # 1 GiB per run: what compiling a tracer leaves behind (freed, cache-warm pages)
+    # is then a small part of the pages a run faults.
+    parser.add_argument("--rounds", type=int, default=16)
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("slowdown: run as root", file=sys.stderr)
@@ -79,6 +110,11 @@ def main() -> int:
     tracers: dict[str, Callable[[], object]] = {
         f"numascope ({','.join(every)})": lambda: numascope(tuple(every)),
         f"numascope ({','.join(every)},slab)": lambda: numascope((*every, "slab")),
+        "numascope export (polling at 1 s, self-measurement on)": lambda: external(
+            [NUMASCOPE, "export", "--web.listen-address", "127.0.0.1:19480"], 8.0
+        ),
+        "empty BPF program on tracepoint kmem:mm_page_alloc": lambda: empty_program(raw=False),
+        "empty BPF program on raw tracepoint mm_page_alloc": lambda: empty_program(raw=True),
         "perf record -e kmem:mm_page_alloc": lambda: external(
             ["perf", "record", "-q", "-a", "-e", "kmem:mm_page_alloc", "-o", str(tmp / "p.data")],
             3.0,
@@ -103,12 +139,11 @@ def main() -> int:
                 # Attach and detach for every pair, and alternate which run goes
                 # first, so drift in the machine's load hits both sides alike.
                 if pair % 2:
-                    bare.append(run_fault(binary, args.mib, args.rounds))
+                    bare.append(timed_fault(binary, args.mib, args.rounds))
                 with make():  # type: ignore[attr-defined]
-                    run_fault(binary, args.mib, 1)  # warm-up, not counted
-                    traced.append(run_fault(binary, args.mib, args.rounds))
+                    traced.append(timed_fault(binary, args.mib, args.rounds))
                 if not pair % 2:
-                    bare.append(run_fault(binary, args.mib, args.rounds))
+                    bare.append(timed_fault(binary, args.mib, args.rounds))
         except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
             print(f"| {label} | | | not measured: {exc} | |")
             continue
