@@ -335,3 +335,16 @@ async def test_detail_reads_the_real_numa_maps_of_a_live_process() -> None:
         assert "dominant default" in text  # pytest runs without a memory policy
         assert "mems_allowed 0" in text
         assert "Nothing stands out" in text
+
+
+async def test_a_panel_that_grows_between_frames_is_laid_out_again(tmp_path: Path) -> None:
+    """Frames update the panels in place and lay the screen out only when a panel's
+    height changes: a node that appears mid-replay still gets its line."""
+    full = streams.remote_heavy()
+    two_nodes = [dataclasses.replace(s, nodes=s.nodes[:2]) for s in full[:3]]
+    app = replay_app(tmp_path, [*two_nodes, *full[3:]])
+    async with app.run_test(size=(120, 30)) as pilot:
+        await played(pilot)
+        nodes = app.query_one("#nodes")
+        assert nodes.size.height == 4  # the heading and three nodes
+        assert "2 (no cpus)" in screen_text(app)
