@@ -150,8 +150,9 @@ class LiveSource:
             kernel = self.kernel.read()
         readings = self._collect_families()
         self._check_programs()
-        alive = live_pids(self.proc)
-        self._listed = len(alive)
+        # Only the owners' pids matter, and on a host with many more processes than
+        # owners, asking for each costs less than listing /proc (12 ms at 10,000).
+        alive = self._alive_among(set(owners.columns["tgid"][owners.rows()].tolist()))
         self._retire(owners, alive, started)
         if self.collector is not None:
             # Retiring folds rows into "[exited processes]", which may be a row the
@@ -228,11 +229,13 @@ class LiveSource:
     def _alive_among(self, pids: Collection[int]) -> set[int]:
         """Which of `pids` are alive now.
 
-        Listing /proc costs about a microsecond per process (8 ms on a host with
-        10,000); asking for a few pids one by one is cheaper. One stat is about
-        three times one listed entry, hence the factor."""
+        Listing /proc costs about a microsecond per process (12 ms here on a host
+        with 10,000); asking for a few pids one by one is cheaper. One stat is
+        about three times one listed entry, hence the factor."""
         if len(pids) * 3 >= self._listed:
-            return live_pids(self.proc) & set(pids)
+            listed = live_pids(self.proc)
+            self._listed = len(listed)
+            return listed & set(pids)
         return {pid for pid in pids if os.path.exists(os.path.join(self.proc, str(pid)))}
 
     def _split_reused_pids(self, alive: set[int]) -> None:
