@@ -50,6 +50,14 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
         "env NUMASCOPE_KERNEL_HEADERS)",
     )
     parser.add_argument(
+        "--no-self-cost",
+        dest="self_cost",
+        action="store_false",
+        help="do not measure the probes' own cost: that switches on the kernel's BPF "
+        "run-time statistics, which then time every BPF program on the host (see "
+        "BENCHMARKS.md for what that costs)",
+    )
+    parser.add_argument(
         "--probes",
         metavar="LIST",
         help=f"probe families to attach, comma-separated, from {','.join(FAMILY_NAMES)} "
@@ -75,7 +83,10 @@ def open_source(
     probes = parse_probe_list(cli_probes) if cli_probes else default
     try:
         return open_live_source(
-            max_owners=args.max_owners, headers=args.kernel_headers, probes=probes
+            max_owners=args.max_owners,
+            headers=args.kernel_headers,
+            probes=probes,
+            measure_overhead=args.self_cost,
         )
     except NumascopeError as exc:
         if args.source == "bpf":
