@@ -27,7 +27,7 @@ END = "<!-- bench:end -->"
 STEPS: dict[str, tuple[str, list[str]]] = {
     "bpf_cost": (
         "Per-event cost on kmem:mm_page_alloc, next to an empty program and bpftrace",
-        [PY, "bench/bpf_cost.py", "--rounds", "7", "--mib", "128"],
+        [PY, "bench/bpf_cost.py", "--loads", "3", "--rounds", "5", "--mib", "128"],
     ),
     "reclaim_irq": (
         "Per-event cost of the reclaim and interrupt programs",
