@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.vm.host_requests import QMP_SOCKET, serve_requests
 from tests.vm.topologies import HELPERS_ENV, RESULTS_ENV, TOPOLOGY_ENV, GuestTopology
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -239,6 +240,8 @@ def vng_command(
     if accel == "tcg":
         args.append("--disable-kvm")
     args += topology.vng_args()
+    if topology.max_memory:  # memory can be plugged in: the host does it through QMP
+        args.append(f"--qemu-opts=-qmp unix:{workdir / QMP_SOCKET},server=on,wait=off")
     args += ["--rwdir", str(workdir), "--exec", f"sh {shlex.quote(str(workdir / 'guest.sh'))}"]
     return args
 
@@ -275,10 +278,12 @@ def run_guest(
     for attempt, accel in enumerate(accels):
         for leftover in ("booted", "progress.jsonl", "exitcode", "pytest.out", "pytest.err"):
             (workdir / leftover).unlink(missing_ok=True)
+        for exchanged in (*workdir.glob("request-*"), *workdir.glob("reply-*")):
+            exchanged.unlink()
         run.accel = accel
         boot_limit = KVM_BOOT_SECONDS if accel == "kvm" else TCG_BOOT_SECONDS
         argv = vng_command(topology, kernel, accel, workdir)
-        why = _launch(argv, workdir, accel, boot_limit, limit)
+        why = _launch(argv, workdir, accel, boot_limit, limit, run.notes)
         booted = (workdir / "booted").exists()
         if booted:
             run.boot_seconds = _boot_seconds(workdir)
@@ -297,8 +302,11 @@ def run_guest(
     return run
 
 
-def _launch(argv: list[str], workdir: Path, accel: str, boot_limit: float, limit: float) -> str:
-    """Run vng to the end or to a limit; returns why it was stopped ("" if it ended)."""
+def _launch(
+    argv: list[str], workdir: Path, accel: str, boot_limit: float, limit: float, notes: list[str]
+) -> str:
+    """Run vng to the end or to a limit, carrying out the guest's requests meanwhile
+    (tests/vm/host_requests.py); returns why it was stopped ("" if it ended)."""
     env = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}")
     (workdir / "launched").write_text(f"{time.time()}\n{shlex.join(argv)}\n")
     with (
@@ -328,6 +336,8 @@ def _launch(argv: list[str], workdir: Path, accel: str, boot_limit: float, limit
             if elapsed > limit:
                 _stop(proc)
                 return f"time limit of {limit:.0f} s reached ({TIMEOUT_ENV} sets it)"
+            if booted:
+                notes += serve_requests(workdir)
             time.sleep(0.5)
     if not (workdir / "exitcode").exists():
         return f"vng exited with status {proc.returncode} before the guest tests finished"

@@ -38,6 +38,12 @@ class GuestTopology:
     # (a, b) with a < b; qemu fills in (b, a). Pairs left out keep the default.
     distances: Mapping[tuple[int, int], int] = field(default_factory=dict)
     qemu_opts: str = ""  # extra devices, e.g. a PCI device placed on a node
+    # Room for memory plugged in at run time (qemu's -m slots/maxmem; the host
+    # plugs it in through QMP when a guest test asks: tests/vm/host_requests.py).
+    memory_slots: int = 0
+    max_memory: str = ""
+    # Whether guest tests that name no topology run here too.
+    runs_unmarked: bool = True
 
     @property
     def cpus(self) -> int:
@@ -67,6 +73,10 @@ class GuestTopology:
             args += ["--numa-distance", f"{a},{b}={value}"]
         if self.qemu_opts:
             args.append(f"--qemu-opts={self.qemu_opts}")
+        if self.max_memory:  # qemu merges this -m with vng's own
+            args.append(
+                f"--qemu-opts=-m {self.memory},slots={self.memory_slots},maxmem={self.max_memory}"
+            )
         return args
 
 
@@ -97,7 +107,20 @@ THREE_NODE = GuestTopology(
     distances={(0, 1): 21, (0, 2): 31, (1, 2): 41},
 )
 
-TOPOLOGIES: dict[str, GuestTopology] = {t.name: t for t in (TWO_NODE, THREE_NODE)}
+# two_node's nodes with room for 1 GiB more: memory is plugged into node 1 while
+# numascope runs. A topology of its own, because the new memory stays for the rest
+# of the boot and every other scenario expects the nodes the guest booted with.
+HOTPLUG = GuestTopology(
+    name="hotplug",
+    summary="2 nodes, one CPU and 1 GiB each, room for 1 GiB of DIMMs plugged in at run time",
+    nodes=(GuestNode("1G", (0,)), GuestNode("1G", (1,))),
+    memory="2G",
+    memory_slots=2,
+    max_memory="3G",
+    runs_unmarked=False,
+)
+
+TOPOLOGIES: dict[str, GuestTopology] = {t.name: t for t in (TWO_NODE, THREE_NODE, HOTPLUG)}
 
 
 def current_topology() -> GuestTopology | None:
@@ -107,11 +130,12 @@ def current_topology() -> GuestTopology | None:
 
 
 def topologies_of(marks: Iterable[pytest.Mark]) -> tuple[str, ...]:
-    """Topologies a guest test asked for with @pytest.mark.topologies(...); all if none."""
+    """Topologies a guest test asked for with @pytest.mark.topologies(...); if none, all
+    but those that run only the tests naming them."""
     for mark in marks:
         if mark.name == "topologies":
             unknown = [a for a in mark.args if a not in TOPOLOGIES]
             if unknown:
                 raise ValueError(f"unknown topology {unknown}; known: {sorted(TOPOLOGIES)}")
             return tuple(mark.args)
-    return tuple(TOPOLOGIES)
+    return tuple(name for name, t in TOPOLOGIES.items() if t.runs_unmarked)
