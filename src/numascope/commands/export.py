@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import signal
 import sys
 import threading
@@ -85,7 +87,28 @@ def _reload(holder: PolicyHolder) -> None:
         print(f"numascope export: {error or 'policy reloaded'}", file=sys.stderr, flush=True)
 
 
+# glibc's mallopt() parameter for the most malloc arenas a process may have.
+M_ARENA_MAX = -8
+MALLOC_ARENAS = 2
+
+
+def limit_malloc_arenas(count: int = MALLOC_ARENAS) -> bool:
+    """Cap glibc's malloc arenas; False where that is not possible (not glibc).
+
+    The metrics server answers each scrape on a thread of its own, and glibc gives
+    threads arenas of their own (up to 8 per core): in the soak, scraped 10 times a
+    second, the exporter's RSS jumped by 50 MiB after minutes of standing still
+    while the Python heap (tracemalloc) stayed flat. With two arenas it stays flat.
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(M_ARENA_MAX, count))
+    except (OSError, AttributeError):
+        return False
+
+
 def run(args: argparse.Namespace) -> int:
+    limit_malloc_arenas()  # before any thread starts
     if args.interval <= 0:
         raise NumascopeError("--interval: must be more than 0 seconds")
     holder = PolicyHolder.open(args.config)
