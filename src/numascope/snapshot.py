@@ -97,6 +97,9 @@ class Workload:
     pid: int | None = None
     cgroup: str | None = None
     alive: bool = True
+    # The memory policy the kernel applied, in numa_maps' words (default, local,
+    # prefer, bind, interleave); "" when the collector did not see it.
+    mempolicy: str = ""
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,8 @@ class ReclaimNode:
     direct_reclaim_pages: Count = field(default_factory=Count)
     node_reclaim_events: Count = field(default_factory=Count)
     compaction_stalls: Count = field(default_factory=Count)
+    # Dirty pages the page daemon cleaned for reuse (FreeBSD's laundry thread).
+    laundered_pages: Count = field(default_factory=Count)
     free_bytes: int = 0
     file_bytes: int = 0
     anon_bytes: int = 0

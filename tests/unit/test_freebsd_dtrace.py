@@ -193,6 +193,10 @@ def script_symbols() -> dict[str, str]:
         "it",
         "it_ts",
         "d",
+        "pd_vmd",
+        "pd_freed0",
+        "freed",
+        "uma_in",
     ):
         found.pop(word, None)
     return found

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from numascope.errors import NumascopeError
 
-SCRIPTS = ("page_alloc.d", "pagedaemon.d", "intr.d", "interval.d")
+SCRIPTS = ("page_alloc.d", "pagedaemon.d", "uma.d", "intr.d", "interval.d")
 _PROBE = re.compile(r"^\s*fbt::(\w+):(entry|return)", re.MULTILINE)
 
 Run = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]

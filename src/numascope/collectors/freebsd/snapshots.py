@@ -11,10 +11,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from numascope.collectors.attribution import subtract
+from numascope.collectors.freebsd.domainset import policy_word
 from numascope.collectors.freebsd.dtrace_output import Interval, parse_intervals
+from numascope.collectors.freebsd.uma import UmaZones
 from numascope.collectors.tally import LocalityTally
 from numascope.snapshot import (
     ORDER_CLASSES,
+    AllocatorSection,
     Count,
     Health,
     HostInfo,
@@ -56,6 +59,9 @@ class FreebsdSnapshotBuilder:
     _matrix: dict[tuple[int, int], list[int]] = field(default_factory=dict)
     _previous: dict[str, Locality] = field(default_factory=dict)
     _counts: dict[object, float] = field(default_factory=dict)
+    # pages per (workload, domainset policy): a workload shows the policy most of its pages had
+    _policy_pages: dict[str, dict[int, int]] = field(default_factory=dict)
+    _uma: UmaZones = field(default_factory=UmaZones)
 
     def page_domain(self, segind: int) -> int:
         return self.topo.seg_domain.get(segind, -1)
@@ -68,13 +74,16 @@ class FreebsdSnapshotBuilder:
         pages = interval.table("pages")
         matrix_delta: dict[tuple[int, int], list[int]] = {}
         for key in set(events) | set(pages):
-            pid, cpu_dom, segind, _policy, name = key
+            pid, cpu_dom, segind, policy, name = key
             assert isinstance(pid, int) and isinstance(cpu_dom, int) and isinstance(segind, int)
+            assert isinstance(policy, int)
             page_dom = self.page_domain(segind)
             n_pages, n_events = pages.get(key, 0), events.get(key, 0)
             local = page_dom == cpu_dom
             wkey = f"pid:{pid}"
             self._names[wkey] = (str(name), pid)
+            by_policy = self._policy_pages.setdefault(wkey, {})
+            by_policy[policy] = by_policy.get(policy, 0) + max(n_pages, n_events)
             self._workloads.setdefault(wkey, LocalityTally()).add(
                 page_dom, n_pages, n_events, local
             )
@@ -100,6 +109,7 @@ class FreebsdSnapshotBuilder:
             processes=self._processes(),
             reclaim=self._reclaim(interval),
             irqs=self._irqs(interval),
+            allocator=self._allocator(interval),
             health=Health(
                 probes_attached=self.probes_attached,
                 probes_missing=dict(self.probes_missing),
@@ -147,12 +157,31 @@ class FreebsdSnapshotBuilder:
             total = totals.locality()
             # pid 0 is FreeBSD's kernel process: its threads are kernel threads.
             kind = WorkloadKind.KTHREAD if pid == 0 else WorkloadKind.PROCESS
-            out.append(Workload(key, kind, name, total, self._delta(key, total), pid=pid))
+            policies = self._policy_pages.get(key, {})
+            policy = max(policies, key=lambda p: policies[p]) if policies else 0
+            out.append(
+                Workload(
+                    key,
+                    kind,
+                    name,
+                    total,
+                    self._delta(key, total),
+                    pid=pid,
+                    mempolicy=policy_word(policy),
+                )
+            )
         return tuple(out)
+
+    def _allocator(self, interval: Interval) -> AllocatorSection | None:
+        zones = self._uma.update(interval.table("uma"))
+        return AllocatorSection(slab_caches=zones) if zones else None
 
     def _reclaim(self, interval: Interval) -> tuple[ReclaimNode, ...]:
         wake = interval.table("pdwake")
         scan_ns = interval.table("pdns")
+        target = interval.table("pdtarget")
+        freed = interval.table("pdfreed")
+        laundered = interval.table("launder")
         out = []
         for node in self.topo.topology.nodes:
             d = node.id
@@ -162,6 +191,10 @@ class FreebsdSnapshotBuilder:
                     node=d,
                     kswapd_wakeups=_count(self._counts, ("pdwake", d), wake.get((d,), 0)),
                     kswapd_awake_seconds=_count(self._counts, ("pdns", d), ns / 1e9),
+                    # the inactive scan's target stands in for pages scanned (see pagedaemon.d)
+                    pages_scanned=_count(self._counts, ("pdtarget", d), target.get((d,), 0)),
+                    pages_reclaimed=_count(self._counts, ("pdfreed", d), freed.get((d,), 0)),
+                    laundered_pages=_count(self._counts, ("launder", d), laundered.get((d,), 0)),
                     free_bytes=node.mem_free_bytes,
                 )
             )

@@ -14,6 +14,9 @@ tick-NUMASCOPE_INTERVAL
 	printa("pdwake %d %@d\n", @pd_wakeups);
 	printa("pdns %d %@d %s\n", @pd_ns);
 	printa("launder %d %@d\n", @pd_laundered);
+	printa("pdtarget %d %@d\n", @pd_target);
+	printa("pdfreed %d %@d\n", @pd_freed);
+	printa("uma %d %d %@d %s\n", @uma_allocs);
 	printa("irq %d %d %d %@d %s\n", @ie_count);
 	printa("irqns %d %d %d %@d %s\n", @ie_ns);
 	printa("ithreadns %d %d %d %@d %s\n", @it_ns);
@@ -23,6 +26,9 @@ tick-NUMASCOPE_INTERVAL
 	trunc(@pd_wakeups);
 	trunc(@pd_ns);
 	trunc(@pd_laundered);
+	trunc(@pd_target);
+	trunc(@pd_freed);
+	trunc(@uma_allocs);
 	trunc(@ie_count);
 	trunc(@ie_ns);
 	trunc(@it_ns);
