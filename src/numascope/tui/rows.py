@@ -119,7 +119,8 @@ def _process_row(
         w.cgroup,
         w.alive,
         _rule(rule, findings) if findings else rule,
-        placements.mempolicies.get(w.pid, "") if w.pid is not None else "",
+        # /proc's numa_maps on Linux; the collector's own word (FreeBSD's domainset) otherwise
+        (placements.mempolicies.get(w.pid, "") if w.pid is not None else "") or w.mempolicy,
         findings,
     )
 
