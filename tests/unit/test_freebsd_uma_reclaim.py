@@ -6,20 +6,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
-from prometheus_client import CollectorRegistry, generate_latest
 
 from numascope.collectors.freebsd.domainset import policy_word
 from numascope.collectors.freebsd.dtrace_output import DtraceOutputError, parse_intervals
 from numascope.collectors.freebsd.snapshots import snapshots_from_dtrace
 from numascope.collectors.freebsd.uma import UmaZones
-from numascope.collectors.replay import open_replay
 from numascope.commands import report
-from numascope.config import Config
-from numascope.exporters.prometheus.collector import SnapshotCollector
-from numascope.exporters.prometheus.families import ScrapeState
 from numascope.snapshot import Snapshot
 from numascope.snapshot_codec import snapshot_from_json, snapshot_to_json
 from numascope.topology_freebsd import FreebsdTopology, parse_sysctl_dump, read_freebsd_topology
@@ -142,17 +142,44 @@ def replayed(tmp_path: Path) -> Path:
     return write_stream(tmp_path / "freebsd.jsonl", snapshots())
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def scrape_until(url: str, needle: str, process: subprocess.Popen[str]) -> str:
+    """The metrics page once it holds `needle` (the replay has reached the end)."""
+    for _ in range(200):
+        if process.poll() is not None:
+            pytest.fail(f"numascope export exited: {process.communicate()[1]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                text = str(response.read().decode())
+        except OSError:
+            text = ""
+        if needle in text:
+            return text
+        time.sleep(0.05)
+    pytest.fail(f"{url} never showed {needle}")
+
+
 def test_export_replay_exposes_uma_zones_and_pagedaemon_figures(tmp_path: Path) -> None:
-    source = open_replay(replayed(tmp_path))
-    last = None
-    for _ in range(2):
-        last = source.poll()
-    registry = CollectorRegistry()
-    registry.register(SnapshotCollector(lambda: ScrapeState(last, Config())))
-    text = generate_latest(registry).decode()
+    address = f"127.0.0.1:{free_port()}"
+    argv = [sys.executable, "-m", "numascope", "export", "--replay", str(replayed(tmp_path))]
+    argv += ["--interval", "0.05", "--web.listen-address", address]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as p:
+        try:
+            text = scrape_until(
+                f"http://{address}/metrics",
+                'numascope_reclaim_scanned_pages_total{node="1"} 6000',
+                p,
+            )
+        finally:
+            p.terminate()
+            p.communicate(timeout=10)
     assert 'numascope_slab_objects_total{cache="mbuf",cpu_node="0",requested="any"} 10000.0' in text
     assert 'cache="256 Bucket",cpu_node="0",requested="remote"} 300.0' in text
-    assert 'numascope_reclaim_scanned_pages_total{node="1"} 6000.0' in text
     assert 'numascope_reclaim_reclaimed_pages_total{node="1"} 5000.0' in text
 
 
