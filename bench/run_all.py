@@ -26,8 +26,12 @@ END = "<!-- bench:end -->"
 
 STEPS: dict[str, tuple[str, list[str]]] = {
     "bpf_cost": (
-        "Per-event cost on kmem:mm_page_alloc, next to an empty program and bpftrace",
-        [PY, "bench/bpf_cost.py", "--loads", "3", "--rounds", "5", "--mib", "128"],
+        "Per-event cost on kmem:mm_page_alloc: numascope, an empty program and bpftrace, each alone",
+        [PY, "bench/bpf_cost.py", "--loads", "5", "--rounds", "5", "--mib", "128"],
+    ),
+    "position": (
+        "Identical empty programs on one tracepoint, by position",
+        [PY, "bench/bpf_position.py", "--programs", "8", "--rounds", "3"],
     ),
     "reclaim_irq": (
         "Per-event cost of the reclaim and interrupt programs",
