@@ -26,7 +26,7 @@ END = "<!-- bench:end -->"
 
 STEPS: dict[str, tuple[str, list[str]]] = {
     "bpf_cost": (
-        "Per-event cost on kmem:mm_page_alloc: numascope, an empty program and bpftrace, each alone",
+        "Per-event cost on kmem:mm_page_alloc: numascope, empty, bpftrace, each alone",
         [PY, "bench/bpf_cost.py", "--loads", "5", "--rounds", "5", "--mib", "128"],
     ),
     "position": (
