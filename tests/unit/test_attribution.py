@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from numascope.collectors.attribution import Attributor
+from numascope.collectors.attribution import RENAMES_PER_POLL, Attributor
 from numascope.collectors.names import CgroupResolver, decode_comm, is_kernel_thread
 from numascope.collectors.page_alloc import (
     CTX_OVERFLOW,
@@ -214,3 +214,72 @@ def test_a_process_in_two_cgroups_is_shown_in_the_one_with_most_pages(tmp_path: 
     }
     (w,) = attributor(tmp_path).attribute(owners, {5}, 1.0).processes
     assert w.cgroup == "/job" and w.total.pages == 903
+
+
+def test_a_live_process_is_named_by_its_leader_not_the_allocating_thread(tmp_path: Path) -> None:
+    # The program reads the allocating thread's comm: a JVM's GC thread, or a
+    # thread renamed by prctl(PR_SET_NAME). ps and top name the process by its
+    # leader, and so does numascope while /proc has it; once gone, the
+    # program's name is all there is.
+    proc = tmp_path / "proc"
+    for pid, name in ((5000, b"java"), (5001, b"renamed (main)")):
+        (proc / str(pid)).mkdir(parents=True)
+        (proc / str(pid) / "stat").write_bytes(
+            str(pid).encode() + b" (" + name + b") S 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0"
+        )
+    attr = Attributor(TOPO, LAYOUT, proc=proc, sysfs=tmp_path, cgroups=CgroupResolver(tmp_path))
+    owners = {
+        OwnerKey(5000, 0, 0, 0): totals({0: (1, 1)}, b"GC Thread#0"),
+        OwnerKey(5001, 0, 0, 0): totals({0: (1, 1)}, b"python3"),
+        OwnerKey(5002, 0, 0, 0): totals({0: (1, 1)}, b"gone"),
+    }
+    names = {w.key: w.name for w in attr.attribute(owners, {5000, 5001}, 1.0).processes}
+    assert names == {"pid:5000": "java", "pid:5001": "renamed (main)", "pid:5002": "gone"}
+    # Another thread of the same process allocating next poll: still the leader's name.
+    owners[OwnerKey(5000, 0, 0, 0)] = totals({0: (2, 2)}, b"C2 CompilerThre")
+    rows = {w.key: w for w in attr.attribute(owners, {5000, 5001}, 2.0).processes}
+    assert rows["pid:5000"].name == "java" and rows["pid:5000"].kind is WorkloadKind.PROCESS
+
+
+def test_a_leader_renamed_after_it_was_named_shows_its_new_name(tmp_path: Path) -> None:
+    # The program's comm for the owner does not change (its CPU cache opened
+    # before the rename), so only /proc can tell; a moving process asks again.
+    stat = tmp_path / "proc" / "6000" / "stat"
+    stat.parent.mkdir(parents=True)
+    stat.write_bytes(b"6000 (before) S 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0")
+    attr = Attributor(
+        TOPO, LAYOUT, proc=tmp_path / "proc", sysfs=tmp_path, cgroups=CgroupResolver(tmp_path)
+    )
+    owner = OwnerKey(6000, 0, 0, 0)
+    (w,) = attr.attribute({owner: totals({0: (1, 1)}, b"before")}, {6000}, 1.0).processes
+    assert w.name == "before"
+    stat.write_bytes(b"6000 (after) S 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0")
+    (w,) = attr.attribute({owner: totals({0: (2, 2)}, b"before")}, {6000}, 2.0).processes
+    assert w.name == "after"
+    # A poll in which it does not move keeps the row as it was; the next move keeps the name.
+    (w,) = attr.attribute({owner: totals({0: (2, 2)}, b"before")}, {6000}, 3.0).processes
+    assert w.name == "after"
+    (w,) = attr.attribute({owner: totals({0: (3, 3)}, b"before")}, {6000}, 4.0).processes
+    assert w.name == "after"
+
+
+def test_names_are_read_again_for_a_bounded_number_of_processes_per_poll(
+    tmp_path: Path,
+) -> None:
+    proc = tmp_path / "proc"
+    pids = range(7000, 7000 + 3 * RENAMES_PER_POLL)
+    for pid in pids:
+        (proc / str(pid)).mkdir(parents=True)
+        (proc / str(pid) / "stat").write_bytes(b"%d (old) S 1 1 1 0 -1 0 0" % pid)
+    attr = Attributor(TOPO, LAYOUT, proc=proc, sysfs=tmp_path, cgroups=CgroupResolver(tmp_path))
+    alive = set(pids)
+    attr.attribute({OwnerKey(p, 0, 0, 0): totals({0: (1, 1)}) for p in pids}, alive, 1.0)
+    for pid in pids:
+        (proc / str(pid) / "stat").write_bytes(b"%d (new) S 1 1 1 0 -1 0 0" % pid)
+    renamed = []
+    for poll in range(3):
+        owners = {OwnerKey(p, 0, 0, 0): totals({0: (poll + 2, poll + 2)}) for p in pids}
+        names = [w.name for w in attr.attribute(owners, alive, 2.0 + poll).processes]
+        renamed.append(names.count("new"))
+    # A third more every poll, until all of them.
+    assert renamed == [RENAMES_PER_POLL, 2 * RENAMES_PER_POLL, 3 * RENAMES_PER_POLL]

@@ -19,7 +19,7 @@ import numpy.typing as npt
 from numascope.collectors.names import (
     CgroupResolver,
     decode_comm,
-    is_kernel_thread,
+    process_stat,
     read_comm,
     softirq_name,
 )
@@ -45,6 +45,10 @@ from numascope.snapshot import (
 from numascope.topology import Topology
 
 Counts = npt.NDArray[np.int64]
+
+# Processes whose names are read again from /proc per poll (see
+# Attributor._refresh_leader_names): about 5 us each.
+RENAMES_PER_POLL = 32
 
 
 def _sum_rows(group: npt.NDArray[np.intp], values: npt.NDArray[Any], groups: int) -> Counts:
@@ -127,6 +131,10 @@ class Attributor:
     _prev_processes: _Previous = field(default_factory=_Previous)
     _prev_cgroups: _Previous = field(default_factory=_Previous)
     _kept: dict[str, Workload] = field(default_factory=dict)
+    # A leader's name read again after its first naming (prctl, a write to
+    # /proc/PID/comm), by pid, and where the next round of re-reading starts.
+    _leader_names: dict[int, str] = field(default_factory=dict)
+    _rename_cursor: int = 0
 
     def __post_init__(self) -> None:
         layout = self.layout
@@ -224,6 +232,7 @@ class Attributor:
                 current = read_comm(pid, self.proc)
                 if current is not None:
                     identities[w] = replace(identities[w], name=decode_comm(current))
+        self._refresh_leader_names(identities, named_by_changed, alive)
         changed = _sum_rows(row_workload, table.changed[rows], len(identities))[:, 0] > 0
         processes = self._workloads(
             self._prev_processes,
@@ -413,14 +422,48 @@ class Attributor:
         if kind == CTX_EXITED:
             return _Identity("exited", WorkloadKind.OTHER, "[exited processes]", None)
         pid = owner.tgid
-        kthread = self._kthread.get(pid)
-        if kthread is None:
-            found = is_kernel_thread(pid, self.proc)
-            kthread = bool(found)
-            if found is not None:  # a vanished pid may be reused: ask again later
-                self._kthread[pid] = kthread
+        # The comm the program saw is the allocating thread's (a JVM's "GC
+        # Thread#0", a thread renamed by prctl): a live process is named by its
+        # leader, as ps and top name it, read once per new owner and comm.
+        found = None if pid == 0 else process_stat(pid, self.proc)
+        if found is not None:
+            self._kthread[pid] = found.kernel_thread
+            kthread, name = found.kernel_thread, decode_comm(found.name)
+            self._leader_names.pop(pid, None)  # this read is the newest
+        else:  # the idle task, or gone: the program's name is all there is
+            kthread, name = pid == 0 or self._kthread.get(pid, False), decode_comm(comm)
         kind_name = WorkloadKind.KTHREAD if kthread else WorkloadKind.PROCESS
-        return _Identity(f"pid:{pid}", kind_name, decode_comm(comm) or "?", pid)
+        return _Identity(f"pid:{pid}", kind_name, name or "?", pid)
+
+    def _refresh_leader_names(
+        self, identities: list[_Identity], moved: set[int], alive: set[int]
+    ) -> None:
+        """Ask /proc again for the names of some of the processes that moved.
+
+        A process is named when numascope first sees one of its threads' names;
+        a leader renamed later keeps allocating under the name its thread had
+        when the CPU's cache opened. Up to RENAMES_PER_POLL moving processes are
+        read again per poll, in turn, so the cost stays flat on a host where
+        thousands move, and a renamed busy process shows its name within a poll
+        or a few."""
+        candidates = [w for w in moved if identities[w].kind is WorkloadKind.PROCESS]
+        if candidates:
+            start = self._rename_cursor % len(candidates)
+            self._rename_cursor = start + RENAMES_PER_POLL
+            for w in (candidates[start:] + candidates[:start])[:RENAMES_PER_POLL]:
+                pid = identities[w].pid
+                if not pid or pid not in alive:
+                    continue
+                found = process_stat(pid, self.proc)
+                if found is not None:
+                    self._leader_names[pid] = decode_comm(found.name)
+        if not self._leader_names:
+            return
+        for w in moved:
+            pid = identities[w].pid
+            name = None if pid is None else self._leader_names.get(pid)
+            if name is not None and name != identities[w].name:
+                identities[w] = replace(identities[w], name=name)
 
     def _irq_name(self, irq: int) -> str:
         try:
@@ -485,6 +528,7 @@ class Attributor:
         self.forget({f"pid:{p}" for p in pids})
         for pid in pids:
             self._kthread.pop(pid, None)
+            self._leader_names.pop(pid, None)
         for cached in [k for k in self._identities if k[0].tgid in pids]:
             del self._identities[cached]
 

@@ -55,20 +55,35 @@ def read_comm(pid: int, proc: Path = Path("/proc")) -> bytes | None:
         return None
 
 
-def is_kernel_thread(pid: int, proc: Path = Path("/proc")) -> bool | None:
-    """True for kernel threads (PF_KTHREAD), None when the process is gone."""
-    if pid == 0:
-        return True  # the idle task
+@dataclass(frozen=True)
+class ProcessStat:
+    kernel_thread: bool  # PF_KTHREAD
+    name: bytes  # the thread group leader's comm: the process's own name
+
+
+def process_stat(pid: int, proc: Path = Path("/proc")) -> ProcessStat | None:
+    """What /proc/PID/stat says of a live process, None when it is gone."""
     try:
         stat = (proc / str(pid) / "stat").read_bytes()
     except OSError:
         return None
-    # comm may hold spaces and parentheses: fields resume after the last ')'.
-    fields = stat[stat.rfind(b")") + 2 :].split()
+    # comm may hold spaces and parentheses: it runs from the first '(' to the
+    # last ')', and the fields resume after that.
+    close = stat.rfind(b")")
+    fields = stat[close + 2 :].split()
     try:
-        return bool(int(fields[6]) & PF_KTHREAD)
+        flags = int(fields[6])
     except (IndexError, ValueError):
         return None
+    return ProcessStat(bool(flags & PF_KTHREAD), stat[stat.find(b"(") + 1 : close])
+
+
+def is_kernel_thread(pid: int, proc: Path = Path("/proc")) -> bool | None:
+    """True for kernel threads (PF_KTHREAD), None when the process is gone."""
+    if pid == 0:
+        return True  # the idle task
+    found = process_stat(pid, proc)
+    return None if found is None else found.kernel_thread
 
 
 def cgroup2_mount(proc: Path = Path("/proc")) -> Path:
