@@ -232,7 +232,7 @@ class Attributor:
                 current = read_comm(pid, self.proc)
                 if current is not None:
                     identities[w] = replace(identities[w], name=decode_comm(current))
-        self._refresh_leader_names(identities, named_by_changed, alive)
+        self._refresh_leader_names(identities, named_by_changed, alive, workload_of)
         changed = _sum_rows(row_workload, table.changed[rows], len(identities))[:, 0] > 0
         processes = self._workloads(
             self._prev_processes,
@@ -436,34 +436,42 @@ class Attributor:
         return _Identity(f"pid:{pid}", kind_name, name or "?", pid)
 
     def _refresh_leader_names(
-        self, identities: list[_Identity], moved: set[int], alive: set[int]
+        self,
+        identities: list[_Identity],
+        moved: set[int],
+        alive: set[int],
+        workload_of: dict[str, int],
     ) -> None:
         """Ask /proc again for the names of some of the processes that moved.
 
         A process is named when numascope first sees one of its threads' names;
         a leader renamed later keeps allocating under the name its thread had
-        when the CPU's cache opened. Up to RENAMES_PER_POLL moving processes are
+        when the CPU's cache opened. Up to RENAMES_PER_POLL moving workloads are
         read again per poll, in turn, so the cost stays flat on a host where
         thousands move, and a renamed busy process shows its name within a poll
-        or a few."""
-        candidates = [w for w in moved if identities[w].kind is WorkloadKind.PROCESS]
-        if candidates:
-            start = self._rename_cursor % len(candidates)
+        or a few. Only names that differ are kept: the renamed are few."""
+        picks = list(moved)
+        if picks:
+            start = self._rename_cursor % len(picks)
             self._rename_cursor = start + RENAMES_PER_POLL
-            for w in (candidates[start:] + candidates[:start])[:RENAMES_PER_POLL]:
-                pid = identities[w].pid
-                if not pid or pid not in alive:
+            wrapped = max(0, start + RENAMES_PER_POLL - len(picks))
+            for w in picks[start : start + RENAMES_PER_POLL] + picks[:wrapped]:
+                identity = identities[w]
+                pid = identity.pid
+                if identity.kind is not WorkloadKind.PROCESS or not pid or pid not in alive:
                     continue
                 found = process_stat(pid, self.proc)
-                if found is not None:
-                    self._leader_names[pid] = decode_comm(found.name)
-        if not self._leader_names:
-            return
-        for w in moved:
-            pid = identities[w].pid
-            name = None if pid is None else self._leader_names.get(pid)
-            if name is not None and name != identities[w].name:
-                identities[w] = replace(identities[w], name=name)
+                if found is None:
+                    continue
+                name = decode_comm(found.name)
+                if name != identity.name:
+                    self._leader_names[pid] = name
+                else:
+                    self._leader_names.pop(pid, None)
+        for renamed, name in self._leader_names.items():
+            row = workload_of.get(f"pid:{renamed}")
+            if row is not None and identities[row].name != name:
+                identities[row] = replace(identities[row], name=name)
 
     def _irq_name(self, irq: int) -> str:
         try:
