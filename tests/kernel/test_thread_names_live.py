@@ -52,6 +52,13 @@ sys.stdin.readline()
 """
 
 
+def tell(child: subprocess.Popen[str], line: str, reply: str) -> None:
+    assert child.stdin is not None and child.stdout is not None
+    child.stdin.write(line + "\n")
+    child.stdin.flush()
+    assert child.stdout.readline().strip() == reply
+
+
 def test_a_process_row_carries_its_leaders_name(tmp_path: Path) -> None:
     require_root()
     link = tmp_path / "nsc-leader"
@@ -64,17 +71,13 @@ def test_a_process_row_carries_its_leaders_name(tmp_path: Path) -> None:
         assert child.stdout is not None and child.stdin is not None
         assert child.stdout.readline().strip() == "ready"
         source.poll()
-        child.stdin.write("go\n")
-        child.stdin.flush()
-        assert child.stdout.readline().strip() == "worker done"
+        tell(child, "go", "worker done")
         first = source.poll().process(f"pid:{child.pid}")
         assert first is not None and first.total.pages >= 8192
         # The worker thread asked for the pages; the process is still "nsc-leader".
         assert first.name == "nsc-leader", first.name
 
-        child.stdin.write("rename\n")
-        child.stdin.flush()
-        assert child.stdout.readline().strip() == "leader done"
+        tell(child, "rename", "leader done")
         second = source.poll().process(f"pid:{child.pid}")
         assert second is not None and second.total.pages >= 16384
         assert second.name == "nsc-renamed", second.name

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import inspect
 import os
+import shutil
 import signal
 import time
 import uuid
@@ -20,7 +21,9 @@ from numascope.config import Config, PolicyHolder
 from numascope.snapshot import Snapshot
 from numascope.tui.app import TopApp
 from numascope.tui.feed import Judge, ThreadFeed
+from tests.conftest import require
 from tests.fixtures.streams import write_stream
+from tests.tui.terminal import Tmux
 
 # Feed interval for tests: fast enough that a stream plays out in a few frames.
 FAST = 0.01
@@ -116,3 +119,13 @@ async def played(pilot: Pilot[int]) -> None:
 def screen_text(app: TopApp) -> str:
     """What the terminal shows now, as plain text lines."""
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+@pytest.fixture
+def tmux() -> Iterator[Tmux]:
+    require(shutil.which("tmux") is not None, "needs tmux (scripts/setup --test installs it)")
+    session = Tmux()
+    try:
+        yield session
+    finally:
+        session.close()

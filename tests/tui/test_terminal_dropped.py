@@ -11,19 +11,17 @@ import contextlib
 import os
 import pwd
 import re
-import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from numascope.privileges import KEPT_CAPABILITIES
 from tests.conftest import require, require_root
-from tests.tui.test_terminal import NUMASCOPE, PATIENCE, Tmux, quit_and_check_terminal
+from tests.tui.terminal import NUMASCOPE, PATIENCE, Tmux, quit_and_check_terminal
 
 pytestmark = pytest.mark.kernel
 
@@ -41,16 +39,6 @@ print("touched", flush=True)
 sys.stdin.read()
 """
 _UNITS = {"": 1, "k": 1e3, "M": 1e6, "G": 1e9}
-
-
-@pytest.fixture
-def tmux() -> Iterator[Tmux]:
-    require(shutil.which("tmux") is not None, "needs tmux (scripts/setup --test installs it)")
-    session = Tmux()
-    try:
-        yield session
-    finally:
-        session.close()
 
 
 def ids(status: str, field: str) -> set[int]:
