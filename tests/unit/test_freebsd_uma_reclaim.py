@@ -181,6 +181,7 @@ def test_export_replay_exposes_uma_zones_and_pagedaemon_figures(tmp_path: Path) 
     assert 'numascope_slab_objects_total{cache="mbuf",cpu_node="0",requested="any"} 10000.0' in text
     assert 'cache="256 Bucket",cpu_node="0",requested="remote"} 300.0' in text
     assert 'numascope_reclaim_reclaimed_pages_total{node="1"} 5000.0' in text
+    assert 'numascope_laundered_pages_total{node="1"} 40.0' in text
 
 
 def test_report_shows_uma_zones_and_pagedaemon_figures(
@@ -210,6 +211,10 @@ def test_top_replay_shows_policy_zones_and_pagedaemon(tmp_path: Path) -> None:
     memcached = next(line for line in workloads.splitlines() if "memcached" in line)
     assert "prefer" in memcached
     assert "mbuf" in allocator
-    # the last interval on domain 1: 1,000 pages aimed at, 900 freed, over one second
+    # FreeBSD's names: UMA zones, one page daemon per domain and its laundry.
+    assert "UMA zones" in allocator and "Slab caches" not in allocator
+    assert "PAGEDAEMON" in reclaim and "LAUNDER/s" in reclaim
+    # the last interval on domain 1: 1,000 pages aimed at, 900 freed, 8 laundered, over
+    # one second
     rows = [line.split() for line in reclaim.splitlines()]
-    assert any(r[:1] == ["1"] and "1.0k" in r and "900" in r for r in rows), reclaim
+    assert any(r[:1] == ["1"] and r[3:6] == ["1.0k", "900", "8"] for r in rows), reclaim

@@ -131,17 +131,31 @@ def _sites(section: AllocatorSection, interval: float) -> list[RenderableType]:
     return parts
 
 
-def _slab(section: AllocatorSection, interval: float) -> list[RenderableType]:
+def _slab(section: AllocatorSection, interval: float, freebsd: bool) -> list[RenderableType]:
     ranked = sorted(
         section.slab_caches, key=lambda c: (c.objects.delta, c.objects.total), reverse=True
     )[:TOP_CACHES]
-    parts: list[RenderableType] = [_title("Slab caches (objects/s by the allocating CPU's node)")]
+    # FreeBSD's kernel allocator is UMA, its caches zones, its nodes domains.
+    kind = "UMA zones" if freebsd else "Slab caches"
+    parts: list[RenderableType] = [_title(f"{kind} (objects/s by the allocating CPU's node)")]
     if not ranked:
         parts.append(
-            Text("No slab data in this snapshot: the slab family is asked for by name (--probes).")
+            Text(
+                "No UMA zone data in this snapshot: uma.d did not run."
+                if freebsd
+                else "No slab data in this snapshot: the slab family is asked for by name "
+                "(--probes)."
+            )
         )
         return parts
-    table = _table("CACHE", "CPU NODE", "OBJ/s", "ANY NODE/s", "REMOTE", left=("CACHE",))
+    table = _table(
+        "ZONE" if freebsd else "CACHE",
+        "CPU NODE",
+        "OBJ/s",
+        "ANY NODE/s",
+        "REMOTE",
+        left=("ZONE", "CACHE"),
+    )
     for c in ranked:
         table.add_row(
             c.cache[:24],
@@ -165,8 +179,10 @@ def allocator_panel(snapshot: Snapshot) -> RenderableType:
         )
     interval = snapshot.interval
     parts: list[RenderableType] = []
-    for block in (_page_lists, _failures, _sites, _slab):
+    for block in (_page_lists, _failures, _sites):
         if parts:
             parts.append(Text(""))
         parts += block(section, interval)
+    parts.append(Text(""))
+    parts += _slab(section, interval, snapshot.host.platform == "freebsd")
     return Group(*parts)

@@ -25,7 +25,7 @@ def _table(*headers: str) -> Table:
         table.add_column(
             name,
             justify="left"
-            if i == 0 or name in ("NAME", "DEVICE", "WORKLOAD", "KSWAPD")
+            if i == 0 or name in ("NAME", "DEVICE", "WORKLOAD", "KSWAPD", "PAGEDAEMON")
             else "right",
             no_wrap=True,
         )
@@ -165,12 +165,15 @@ def reclaim_panel(snapshot: Snapshot) -> RenderableType:
     interval = snapshot.interval
     parts: list[RenderableType] = []
     if snapshot.reclaim:
+        # FreeBSD: one page daemon per domain, whose laundry cleans dirty pages.
+        freebsd = snapshot.host.platform == "freebsd"
         table = _table(
             "NODE",
-            "KSWAPD",
+            "PAGEDAEMON" if freebsd else "KSWAPD",
             "WAKE/s",
             "SCAN/s",
             "RECL/s",
+            *(("LAUNDER/s",) if freebsd else ()),
             "DIRECT/s",
             "COMPACT/s",
             "FREE",
@@ -184,6 +187,7 @@ def reclaim_panel(snapshot: Snapshot) -> RenderableType:
                 rate(r.kswapd_wakeups.delta, interval),
                 rate(r.pages_scanned.delta, interval),
                 rate(r.pages_reclaimed.delta, interval),
+                *((rate(r.laundered_pages.delta, interval),) if freebsd else ()),
                 Text(
                     rate(r.direct_reclaim_stalls.delta, interval)
                     + ("!" if r.direct_reclaim_stalls.delta else " "),

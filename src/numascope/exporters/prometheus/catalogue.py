@@ -152,6 +152,12 @@ _METRICS = (
     Metric("numascope_reclaim_scanned_pages", "counter", ("node",), "Pages reclaim scanned."),
     Metric("numascope_reclaim_reclaimed_pages", "counter", ("node",), "Pages reclaim freed."),
     Metric(
+        "numascope_laundered_pages",
+        "counter",
+        ("node",),
+        "Dirty pages the page daemon's laundry cleaned for reuse (FreeBSD; 0 on Linux).",
+    ),
+    Metric(
         "numascope_direct_reclaim_stalls",
         "counter",
         ("node",),

@@ -158,6 +158,7 @@ def _reclaim(s: Samples, snap: Snapshot) -> None:
         s.set("numascope_kswapd_awake", node, 1.0 if r.kswapd_awake else 0.0)
         s.add("numascope_reclaim_scanned_pages", node, r.pages_scanned.total)
         s.add("numascope_reclaim_reclaimed_pages", node, r.pages_reclaimed.total)
+        s.add("numascope_laundered_pages", node, r.laundered_pages.total)
         s.add("numascope_direct_reclaim_stalls", node, r.direct_reclaim_stalls.total)
         s.add("numascope_direct_reclaim_pages", node, r.direct_reclaim_pages.total)
         s.add("numascope_node_reclaim_events", node, r.node_reclaim_events.total)
