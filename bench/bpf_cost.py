@@ -16,7 +16,7 @@ this VM the same program measures either about 40 ns or 120-200 ns per event,
 and which one mostly holds for as long as it stays loaded: each load's median is
 printed, and the lowest (the program's own work) next to the median.
 
-    sudo .venv/bin/python bench/bpf_cost.py [--loads 5] [--rounds 5] [--mib 128]
+    sudo .venv/bin/python bench/bpf_cost.py [--loads 9] [--rounds 5] [--mib 128]
 
 Prints a Markdown table: each program's median ns per event in each load, the
 median and the lowest of those, each next to the empty program's.
@@ -153,7 +153,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds per program per load")
     parser.add_argument(
-        "--loads", type=int, default=5, help="times each program is loaded and attached afresh"
+        "--loads", type=int, default=9, help="times each program is loaded and attached afresh"
     )
     parser.add_argument("--mib", type=int, default=128, help="MiB faulted per round")
     args = parser.parse_args()

@@ -27,7 +27,7 @@ END = "<!-- bench:end -->"
 STEPS: dict[str, tuple[str, list[str]]] = {
     "bpf_cost": (
         "Per-event cost on kmem:mm_page_alloc: numascope, empty, bpftrace, each alone",
-        [PY, "bench/bpf_cost.py", "--loads", "5", "--rounds", "5", "--mib", "128"],
+        [PY, "bench/bpf_cost.py", "--loads", "9", "--rounds", "5", "--mib", "128"],
     ),
     "position": (
         "Identical empty programs on one tracepoint, by position",
