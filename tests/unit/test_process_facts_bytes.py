@@ -6,6 +6,8 @@ import shutil
 from pathlib import Path
 
 from numascope.collectors.system_facts import read_process_facts
+from numascope.collectors.top_workloads import TopWorkloadFacts
+from tests.fixtures import streams
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "proc"
 
@@ -24,3 +26,22 @@ def test_invalid_utf8_in_status_and_numa_maps(tmp_path: Path) -> None:
     facts = read_process_facts(4242, proc)
     assert facts is not None
     assert facts.cmdline == ("prog", "--name=\\xff")
+
+
+def test_a_process_caught_exiting_keeps_the_facts_read_while_it_ran(tmp_path: Path) -> None:
+    # Captured while it ran, then refreshed at the end as a zombie: its command
+    # line and numa_maps are empty by then, and must not replace what was read.
+    proc = tmp_path / "proc"
+    shutil.copytree(FIXTURES / "4242", proc / "4242", symlinks=True)
+    (proc / "4242" / "cmdline").write_bytes(b"dd\0if=/dev/zero\0")
+    snapshot = streams.snapshot(1, [streams.process(4242, "dd", {0: 100}, 1)])
+    facts = TopWorkloadFacts(proc=proc)
+    facts.observe(snapshot)
+    (proc / "4242" / "cmdline").write_bytes(b"")
+    (proc / "4242" / "numa_maps").write_bytes(b"")
+    (final,) = facts.final(snapshot)
+    assert final.cmdline == ("dd", "if=/dev/zero")
+    # A live process's fresh facts still win when they say something.
+    (proc / "4242" / "cmdline").write_bytes(b"dd\0of=/dev/null\0")
+    (final,) = facts.final(snapshot)
+    assert final.cmdline == ("dd", "of=/dev/null")

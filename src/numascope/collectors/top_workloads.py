@@ -59,7 +59,17 @@ class TopWorkloadFacts:
         out = []
         for pid in ranked_pids(snapshot, self.limit):
             fresh = read_process_facts(pid, self.proc, snapshot.seq) if pid in alive else None
-            facts = fresh or self._facts.get(pid)
+            facts = _newest_telling(fresh, self._facts.get(pid))
             if facts is not None:
                 out.append(facts)
         return tuple(out)
+
+
+def _newest_telling(
+    fresh: ProcessFacts | None, earlier: ProcessFacts | None
+) -> ProcessFacts | None:
+    """The fresh facts, unless the process was caught exiting: a zombie's command
+    line and mappings are gone, and what was read while it ran says more."""
+    if fresh is None or (earlier is not None and earlier.cmdline and not fresh.cmdline):
+        return earlier
+    return fresh
