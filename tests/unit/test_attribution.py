@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from numascope.collectors import attribution
 from numascope.collectors.attribution import RENAMES_PER_POLL, Attributor
-from numascope.collectors.names import CgroupResolver, decode_comm, is_kernel_thread
+from numascope.collectors.names import CgroupResolver, decode_comm, process_stat
 from numascope.collectors.page_alloc import (
     CTX_OVERFLOW,
     CTX_SOFTIRQ,
@@ -100,9 +103,11 @@ def test_cgroup_ids_resolve_to_paths(tmp_path: Path) -> None:
 
 def test_kernel_thread_flag_and_odd_comm() -> None:
     proc = FIXTURES / "proc"
-    assert is_kernel_thread(2, proc) is True
-    assert is_kernel_thread(4242, proc) is False  # "(my app)" has a space in it
-    assert is_kernel_thread(99999, proc) is None
+    kthreadd, app = process_stat(2, proc), process_stat(4242, proc)
+    assert kthreadd is not None and kthreadd.kernel_thread is True
+    assert app is not None and app.kernel_thread is False  # "(my app)" has a space in it
+    assert app.name == b"my app"
+    assert process_stat(99999, proc) is None
 
 
 def test_an_unmoved_workload_is_the_same_object_and_a_moved_one_is_new(tmp_path: Path) -> None:
@@ -188,6 +193,31 @@ def test_a_live_process_whose_owners_disagree_is_named_as_proc_says(tmp_path: Pa
     }
     (w,) = attr.attribute(owners, alive={88}, now=1.0).processes
     assert w.name == "thp_toucher"
+
+
+def test_owners_disagreeing_on_the_name_are_read_again_beyond_the_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # numactl was named at an earlier poll; it then exec'd dd on the other CPU
+    # node and both owners moved in this poll. Their names disagree, so /proc is
+    # asked even when no rename budget is left.
+    monkeypatch.setattr(attribution, "RENAMES_PER_POLL", 0)
+    stat = tmp_path / "proc" / "89" / "stat"
+    stat.parent.mkdir(parents=True)
+    stat.write_bytes(b"89 (numactl) S 1 89 89 0 -1 4194560 0 0\n")
+    attr = Attributor(
+        TOPO, LAYOUT, proc=tmp_path / "proc", sysfs=tmp_path, cgroups=CgroupResolver(tmp_path)
+    )
+    attr.attribute({OwnerKey(89, 0, 0, 0): totals({0: (5, 5)}, b"numactl")}, {89}, 1.0)
+    stat.write_bytes(b"89 (dd) S 1 89 89 0 -1 4194560 0 0\n")
+    owners = {
+        OwnerKey(89, 0, 0, 0): totals({0: (6, 6)}, b"numactl"),
+        OwnerKey(89, 0, 0, 1): totals({4: (9, 9)}, b"dd"),
+    }
+    table = OwnerTable.from_mapping(owners, SLOTS)
+    table.changed[:] = [True, True]
+    (w,) = attr.attribute_table(table, alive={89}, now=2.0).processes
+    assert w.name == "dd"
 
 
 def test_every_owner_counts_in_its_cgroup(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from numascope.collectors.capture_file import read_capture
 from numascope.collectors.freebsd.dtrace_output import parse_intervals
 from numascope.collectors.kernel_counters import parse_key_values
 from numascope.collectors.mempolicy import parse_numa_maps, read_process_policy
-from numascope.collectors.names import decode_comm, is_kernel_thread
+from numascope.collectors.names import ProcessStat, decode_comm, process_stat
 from numascope.config.loader import parse_config
 from numascope.errors import NumascopeError
 from numascope.snapshot_codec import snapshot_from_json
@@ -167,7 +167,8 @@ def test_odd_proc_stat_is_an_answer(tmp_path_factory: pytest.TempPathFactory, ra
     proc = tmp_path_factory.mktemp("proc")
     (proc / "77").mkdir()
     (proc / "77" / "stat").write_bytes(raw)
-    assert is_kernel_thread(77, proc) in (True, False, None)
+    found = process_stat(77, proc)
+    assert found is None or (isinstance(found, ProcessStat) and isinstance(found.name, bytes))
 
 
 def test_proc_entries_that_vanish_or_deny_are_answers(tmp_path: Path) -> None:
@@ -176,8 +177,8 @@ def test_proc_entries_that_vanish_or_deny_are_answers(tmp_path: Path) -> None:
     (proc / "88" / "numa_maps").symlink_to(proc / "88" / "gone")  # dangling: exited mid-read
     (proc / "88" / "stat").write_bytes(zlib.compress(b"x"))
     assert read_process_policy(88, proc) is None
-    assert is_kernel_thread(88, proc) in (True, False, None)
-    assert is_kernel_thread(99, proc) is None  # never there
+    assert process_stat(88, proc) is None  # no fields after a ')'
+    assert process_stat(99, proc) is None  # never there
 
 
 def test_a_mapped_file_named_with_undecodable_bytes_is_read(tmp_path: Path) -> None:

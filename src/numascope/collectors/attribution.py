@@ -20,7 +20,6 @@ from numascope.collectors.names import (
     CgroupResolver,
     decode_comm,
     process_stat,
-    read_comm,
     softirq_name,
 )
 from numascope.collectors.page_alloc import (
@@ -196,7 +195,8 @@ class Attributor:
         cgroup_of: dict[str, str | None] = {}
         row_changed = table.changed[rows].tolist()
         named_by_changed: set[int] = set()
-        comms_of: dict[int, set[bytes]] = {}
+        first_comms: list[bytes] = []  # per workload, the name its first owner carried
+        disagree: set[int] = set()  # workloads whose owners carry different names
         row_pages = by_node_pages.sum(axis=1).tolist()
         cgroup_pages: dict[int, int] = {}
         for i, r in enumerate(rows.tolist()):
@@ -205,14 +205,17 @@ class Attributor:
             if w is None:
                 w = workload_of[identity.key] = len(identities)
                 identities.append(identity)
-            elif row_changed[i] and w not in named_by_changed:
-                # A process that exec'd on another CPU node has an owner per
-                # node, each named as it was then; the one that moved this poll
-                # carries its current name ("numactl" before, "dd" after).
-                identities[w] = identity
+                first_comms.append(comms[r])
+            else:
+                if comms[r] != first_comms[w]:
+                    disagree.add(w)
+                if row_changed[i] and w not in named_by_changed:
+                    # A process that exec'd on another CPU node has an owner per
+                    # node, each named as it was then; the one that moved this
+                    # poll carries its current name ("numactl" before, "dd" after).
+                    identities[w] = identity
             if row_changed[i]:
                 named_by_changed.add(w)
-            comms_of.setdefault(w, set()).add(comms[r])
             row_workload[i] = w
             cg = cgroup_ids[i]
             if cg:
@@ -224,15 +227,7 @@ class Attributor:
                 if row_pages[i] >= cgroup_pages.get(w, -1):
                     cgroup_pages[w] = row_pages[i]
                     cgroup_of[identity.key] = path
-        for w, seen in comms_of.items():
-            pid = identities[w].pid
-            if len(seen) > 1 and pid is not None and pid in alive:
-                # Owners disagree on the name (the process exec'd between CPU
-                # nodes in the same poll): a live process says its own.
-                current = read_comm(pid, self.proc)
-                if current is not None:
-                    identities[w] = replace(identities[w], name=decode_comm(current))
-        self._refresh_leader_names(identities, named_by_changed, alive, workload_of)
+        self._refresh_leader_names(identities, named_by_changed, disagree, alive, workload_of)
         changed = _sum_rows(row_workload, table.changed[rows], len(identities))[:, 0] > 0
         processes = self._workloads(
             self._prev_processes,
@@ -439,39 +434,45 @@ class Attributor:
         self,
         identities: list[_Identity],
         moved: set[int],
+        disagree: set[int],
         alive: set[int],
         workload_of: dict[str, int],
     ) -> None:
-        """Ask /proc again for the names of some of the processes that moved.
+        """Ask /proc again for the names of the processes that may have changed it.
 
-        A process is named when numascope first sees one of its threads' names;
-        a leader renamed later keeps allocating under the name its thread had
-        when the CPU's cache opened. Up to RENAMES_PER_POLL moving workloads are
-        read again per poll, in turn, so the cost stays flat on a host where
-        thousands move, and a renamed busy process shows its name within a poll
-        or a few. Only names that differ are kept: the renamed are few."""
+        A process is named when numascope first sees one of its threads' names.
+        Its owners disagreeing on the name (it exec'd between CPU nodes in this
+        poll) says it changed: those are read every time. A leader renamed by
+        prctl keeps allocating under the name its thread had when the CPU's cache
+        opened, which nothing here shows: up to RENAMES_PER_POLL moving processes
+        are read again per poll, in turn, so the cost stays flat on a host where
+        thousands move. Only names that differ are kept: the renamed are few."""
+        due = set(disagree)
         picks = list(moved)
         if picks:
             start = self._rename_cursor % len(picks)
             self._rename_cursor = start + RENAMES_PER_POLL
             wrapped = max(0, start + RENAMES_PER_POLL - len(picks))
-            for w in picks[start : start + RENAMES_PER_POLL] + picks[:wrapped]:
-                identity = identities[w]
-                pid = identity.pid
-                if identity.kind is not WorkloadKind.PROCESS or not pid or pid not in alive:
-                    continue
-                found = process_stat(pid, self.proc)
-                if found is None:
-                    continue
-                name = decode_comm(found.name)
-                if name != identity.name:
-                    self._leader_names[pid] = name
-                else:
-                    self._leader_names.pop(pid, None)
+            due.update(picks[start : start + RENAMES_PER_POLL] + picks[:wrapped])
+        for w in due:
+            self._read_leader_name(identities[w], alive)
         for renamed, name in self._leader_names.items():
             row = workload_of.get(f"pid:{renamed}")
             if row is not None and identities[row].name != name:
                 identities[row] = replace(identities[row], name=name)
+
+    def _read_leader_name(self, identity: _Identity, alive: set[int]) -> None:
+        pid = identity.pid
+        if identity.kind is not WorkloadKind.PROCESS or not pid or pid not in alive:
+            return
+        found = process_stat(pid, self.proc)
+        if found is None:
+            return
+        name = decode_comm(found.name)
+        if name != identity.name:
+            self._leader_names[pid] = name
+        else:
+            self._leader_names.pop(pid, None)
 
     def _irq_name(self, irq: int) -> str:
         try:

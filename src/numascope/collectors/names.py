@@ -47,14 +47,6 @@ def live_pids(proc: Path = Path("/proc")) -> set[int]:
         return set()
 
 
-def read_comm(pid: int, proc: Path = Path("/proc")) -> bytes | None:
-    """A live process's current name, None when it is gone."""
-    try:
-        return (proc / str(pid) / "comm").read_bytes().rstrip(b"\n")
-    except OSError:
-        return None
-
-
 @dataclass(frozen=True)
 class ProcessStat:
     kernel_thread: bool  # PF_KTHREAD
@@ -76,14 +68,6 @@ def process_stat(pid: int, proc: Path = Path("/proc")) -> ProcessStat | None:
     except (IndexError, ValueError):
         return None
     return ProcessStat(bool(flags & PF_KTHREAD), stat[stat.find(b"(") + 1 : close])
-
-
-def is_kernel_thread(pid: int, proc: Path = Path("/proc")) -> bool | None:
-    """True for kernel threads (PF_KTHREAD), None when the process is gone."""
-    if pid == 0:
-        return True  # the idle task
-    found = process_stat(pid, proc)
-    return None if found is None else found.kernel_thread
 
 
 def cgroup2_mount(proc: Path = Path("/proc")) -> Path:
