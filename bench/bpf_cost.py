@@ -112,19 +112,24 @@ def bpftrace_starter(bpftrace: str, script: str) -> Starter:
     return start
 
 
-def measure(prog_id: int, fault: Path, rounds: int, mib: int) -> tuple[list[float], list[float]]:
-    """ns per event of `prog_id` in each round, and the workload's ns per page."""
+def measure(
+    prog_ids: list[int], fault: Path, rounds: int, mib: int
+) -> tuple[dict[int, list[float]], list[float]]:
+    """ns per event of each program in each round, and the workload's ns per page."""
     subprocess.run([str(fault), str(mib), "1"], capture_output=True)  # untimed: warm caches
-    per_event, per_page = [], []
+    per_event: dict[int, list[float]] = {prog_id: [] for prog_id in prog_ids}
+    per_page = []
     for _ in range(rounds):
-        start = bpftool_progs().get(prog_id, {})
+        before = bpftool_progs()
         result = subprocess.run([str(fault), str(mib), "1"], capture_output=True, text=True)
-        end = bpftool_progs().get(prog_id, {})
+        after = bpftool_progs()
         per_page.append(float(result.stdout))
-        runs = int(end.get("run_cnt", 0)) - int(start.get("run_cnt", 0))  # type: ignore[call-overload]
-        ns = int(end.get("run_time_ns", 0)) - int(start.get("run_time_ns", 0))  # type: ignore[call-overload]
-        if runs:
-            per_event.append(ns / runs)
+        for prog_id in prog_ids:
+            a, b = before.get(prog_id, {}), after.get(prog_id, {})
+            runs = int(b.get("run_cnt", 0)) - int(a.get("run_cnt", 0))  # type: ignore[call-overload]
+            ns = int(b.get("run_time_ns", 0)) - int(a.get("run_time_ns", 0))  # type: ignore[call-overload]
+            if runs:
+                per_event[prog_id].append(ns / runs)
     return per_event, per_page
 
 
@@ -178,12 +183,12 @@ def main() -> int:
         for name in names[load % len(names) :] + names[: load % len(names)]:
             prog_id, stop = starters[name]()
             try:
-                per_event, per_page = measure(prog_id, fault, args.rounds, args.mib)
+                per_prog, per_page = measure([prog_id], fault, args.rounds, args.mib)
             finally:
                 stop()
             fault_ns += per_page
-            if per_event:
-                figures[name] = statistics.median(per_event)
+            if per_prog[prog_id]:
+                figures[name] = statistics.median(per_prog[prog_id])
         loads.append(figures)
     stats.close()
     print(

@@ -17,12 +17,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from bpf_cost import bpftool_progs, build_fault
+from bpf_cost import build_fault, measure
 
 from numascope.probes import bcc_loader
 from numascope.probes.prog_stats import StatsSession, prog_stats
@@ -60,17 +59,8 @@ def main() -> int:
         assert info is not None
         loaded.append((name, info.prog_id, program))
     addresses = jit_addresses()
-    rows: dict[str, list[float]] = {name: [] for name, _, _ in loaded}
-    subprocess.run([str(fault), str(args.mib), "1"], capture_output=True)  # untimed: warm caches
-    for _ in range(args.rounds):
-        before = bpftool_progs()
-        subprocess.run([str(fault), str(args.mib), "1"], capture_output=True)
-        after = bpftool_progs()
-        for name, prog_id, _ in loaded:
-            a, b = before.get(prog_id, {}), after.get(prog_id, {})
-            runs = int(b.get("run_cnt", 0)) - int(a.get("run_cnt", 0))  # type: ignore[call-overload]
-            ns = int(b.get("run_time_ns", 0)) - int(a.get("run_time_ns", 0))  # type: ignore[call-overload]
-            rows[name].append(ns / runs if runs else float("nan"))
+    per_prog, _ = measure([prog_id for _, prog_id, _ in loaded], fault, args.rounds, args.mib)
+    rows = {name: per_prog[prog_id] for name, prog_id, _ in loaded}
     for _, _, program in loaded:
         program.cleanup()
     stats.close()
