@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from numascope.collectors import attribution
-from numascope.collectors.attribution import RENAMES_PER_POLL, Attributor
+from numascope.collectors.attribution import RENAMES_PER_POLL, Attribution, Attributor
 from numascope.collectors.names import CgroupResolver, decode_comm, process_stat
 from numascope.collectors.page_alloc import (
     CTX_OVERFLOW,
@@ -33,10 +33,17 @@ def totals(values: dict[int, tuple[int, int]], comm: bytes = b"") -> OwnerTotals
     return OwnerTotals(events, pages, comm)
 
 
-def attributor(tmp_path: Path) -> Attributor:
-    return Attributor(
-        TOPO, LAYOUT, proc=FIXTURES / "proc", sysfs=tmp_path, cgroups=CgroupResolver(tmp_path)
-    )
+def attributor(tmp_path: Path, proc: Path = FIXTURES / "proc") -> Attributor:
+    return Attributor(TOPO, LAYOUT, proc=proc, sysfs=tmp_path, cgroups=CgroupResolver(tmp_path))
+
+
+def attribute_moved(
+    attr: Attributor, owners: dict[OwnerKey, OwnerTotals], moved: list[bool], now: float
+) -> Attribution:
+    """One poll in which only the owners marked in `moved` changed."""
+    table = OwnerTable.from_mapping(owners, SLOTS)
+    table.changed[:] = moved
+    return attr.attribute_table(table, alive={k.tgid for k in owners}, now=now)
 
 
 def test_remote_and_local_pages(tmp_path: Path) -> None:
@@ -173,9 +180,7 @@ def test_a_process_is_named_by_its_owner_that_moved_last(tmp_path: Path) -> None
         OwnerKey(77, 0, 0, 0): totals({0: (5, 5)}, b"numactl"),
         OwnerKey(77, 0, 0, 1): totals({4: (90, 90)}, b"dd"),
     }
-    table = OwnerTable.from_mapping(after, SLOTS)
-    table.changed[:] = [False, True]
-    (w,) = attr.attribute_table(table, alive={77}, now=2.0).processes
+    (w,) = attribute_moved(attr, after, [False, True], now=2.0).processes
     assert w.name == "dd" and w.total.pages == 95
 
 
@@ -186,7 +191,7 @@ def test_a_live_process_whose_owners_disagree_is_named_as_proc_says(tmp_path: Pa
     (proc / "88").mkdir(parents=True)
     (proc / "88" / "comm").write_bytes(b"thp_toucher\n")
     (proc / "88" / "stat").write_bytes(b"88 (thp_toucher) S 1 88 88 0 -1 4194560 0 0\n")
-    attr = Attributor(TOPO, LAYOUT, proc=proc, sysfs=tmp_path, cgroups=CgroupResolver(tmp_path))
+    attr = attributor(tmp_path, proc)
     owners = {
         OwnerKey(88, 0, 0, 0): totals({0: (5, 5)}, b"numactl"),
         OwnerKey(88, 0, 0, 1): totals({4: (9, 9)}, b"thp_toucher"),
@@ -205,18 +210,14 @@ def test_owners_disagreeing_on_the_name_are_read_again_beyond_the_budget(
     stat = tmp_path / "proc" / "89" / "stat"
     stat.parent.mkdir(parents=True)
     stat.write_bytes(b"89 (numactl) S 1 89 89 0 -1 4194560 0 0\n")
-    attr = Attributor(
-        TOPO, LAYOUT, proc=tmp_path / "proc", sysfs=tmp_path, cgroups=CgroupResolver(tmp_path)
-    )
+    attr = attributor(tmp_path, tmp_path / "proc")
     attr.attribute({OwnerKey(89, 0, 0, 0): totals({0: (5, 5)}, b"numactl")}, {89}, 1.0)
     stat.write_bytes(b"89 (dd) S 1 89 89 0 -1 4194560 0 0\n")
     owners = {
         OwnerKey(89, 0, 0, 0): totals({0: (6, 6)}, b"numactl"),
         OwnerKey(89, 0, 0, 1): totals({4: (9, 9)}, b"dd"),
     }
-    table = OwnerTable.from_mapping(owners, SLOTS)
-    table.changed[:] = [True, True]
-    (w,) = attr.attribute_table(table, alive={89}, now=2.0).processes
+    (w,) = attribute_moved(attr, owners, [True, True], now=2.0).processes
     assert w.name == "dd"
 
 
@@ -257,7 +258,7 @@ def test_a_live_process_is_named_by_its_leader_not_the_allocating_thread(tmp_pat
         (proc / str(pid) / "stat").write_bytes(
             str(pid).encode() + b" (" + name + b") S 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0"
         )
-    attr = Attributor(TOPO, LAYOUT, proc=proc, sysfs=tmp_path, cgroups=CgroupResolver(tmp_path))
+    attr = attributor(tmp_path, proc)
     owners = {
         OwnerKey(5000, 0, 0, 0): totals({0: (1, 1)}, b"GC Thread#0"),
         OwnerKey(5001, 0, 0, 0): totals({0: (1, 1)}, b"python3"),
@@ -277,9 +278,7 @@ def test_a_leader_renamed_after_it_was_named_shows_its_new_name(tmp_path: Path) 
     stat = tmp_path / "proc" / "6000" / "stat"
     stat.parent.mkdir(parents=True)
     stat.write_bytes(b"6000 (before) S 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0")
-    attr = Attributor(
-        TOPO, LAYOUT, proc=tmp_path / "proc", sysfs=tmp_path, cgroups=CgroupResolver(tmp_path)
-    )
+    attr = attributor(tmp_path, tmp_path / "proc")
     owner = OwnerKey(6000, 0, 0, 0)
     (w,) = attr.attribute({owner: totals({0: (1, 1)}, b"before")}, {6000}, 1.0).processes
     assert w.name == "before"
@@ -301,7 +300,7 @@ def test_names_are_read_again_for_a_bounded_number_of_processes_per_poll(
     for pid in pids:
         (proc / str(pid)).mkdir(parents=True)
         (proc / str(pid) / "stat").write_bytes(b"%d (old) S 1 1 1 0 -1 0 0" % pid)
-    attr = Attributor(TOPO, LAYOUT, proc=proc, sysfs=tmp_path, cgroups=CgroupResolver(tmp_path))
+    attr = attributor(tmp_path, proc)
     alive = set(pids)
     attr.attribute({OwnerKey(p, 0, 0, 0): totals({0: (1, 1)}) for p in pids}, alive, 1.0)
     for pid in pids:
