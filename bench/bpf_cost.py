@@ -34,7 +34,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from numascope.probes import bcc_loader
 from numascope.probes.page_alloc import attach_page_alloc
@@ -56,9 +58,11 @@ BPFTRACE = {
 
 OURS = "numascope page_alloc"
 EMPTY_LABEL = "empty program"
+NONE_LABEL = "no program"
 
-# Attaches one program; returns its kernel program id and how to detach it.
-Starter = Callable[[], tuple[int, Callable[[], None]]]
+# Attaches one program; returns its kernel program id (None: nothing attached)
+# and how to detach it.
+Starter = Callable[[], tuple[int | None, Callable[[], None]]]
 
 
 def build_fault(tmp: Path) -> Path:
@@ -79,6 +83,10 @@ def start_ours() -> tuple[int, Callable[[], None]]:
     stats = prog_stats(probe.program_fds()["on_page_alloc"])
     assert stats is not None
     return stats.prog_id, probe.close
+
+
+def start_nothing() -> tuple[int | None, Callable[[], None]]:
+    return None, lambda: None
 
 
 def start_empty() -> tuple[int, Callable[[], None]]:
@@ -112,38 +120,84 @@ def bpftrace_starter(bpftrace: str, script: str) -> Starter:
     return start
 
 
-def measure(
-    prog_ids: list[int], fault: Path, rounds: int, mib: int
-) -> tuple[dict[int, list[float]], list[float]]:
-    """ns per event of each program in each round, and the workload's ns per page."""
+class Measured(NamedTuple):
+    ns_per_event: dict[int, list[float]]  # per program, per round (kernel bpf_stats)
+    ns_per_page: list[float]  # the workload's own time per page touched, per round
+    events_per_page: dict[int, list[float]]  # per program, per round
+
+
+def measure(prog_ids: list[int], fault: Path, rounds: int, mib: int) -> Measured:
+    """Time the fault workload, and each program's runs in it, over `rounds` rounds."""
     subprocess.run([str(fault), str(mib), "1"], capture_output=True)  # untimed: warm caches
-    per_event: dict[int, list[float]] = {prog_id: [] for prog_id in prog_ids}
-    per_page = []
+    measured = Measured({p: [] for p in prog_ids}, [], {p: [] for p in prog_ids})
+    pages = mib * 256
     for _ in range(rounds):
         before = bpftool_progs()
         result = subprocess.run([str(fault), str(mib), "1"], capture_output=True, text=True)
         after = bpftool_progs()
-        per_page.append(float(result.stdout))
+        measured.ns_per_page.append(float(result.stdout))
         for prog_id in prog_ids:
             a, b = before.get(prog_id, {}), after.get(prog_id, {})
             runs = int(b.get("run_cnt", 0)) - int(a.get("run_cnt", 0))  # type: ignore[call-overload]
             ns = int(b.get("run_time_ns", 0)) - int(a.get("run_time_ns", 0))  # type: ignore[call-overload]
             if runs:
-                per_event[prog_id].append(ns / runs)
-    return per_event, per_page
+                measured.ns_per_event[prog_id].append(ns / runs)
+                measured.events_per_page[prog_id].append(runs / pages)
+    return measured
 
 
-def print_table(title: str, loads: list[dict[str, float]], names: list[str]) -> None:
+@dataclass
+class LoadFigures:
+    """One load: each program's median over its rounds."""
+
+    ns_per_event: dict[str, float] = field(default_factory=dict)
+    ns_per_page: dict[str, float] = field(default_factory=dict)
+    events_per_page: dict[str, float] = field(default_factory=dict)
+
+
+def run_loads(starters: dict[str, Starter], loads: int, rounds: int, mib: int) -> list[LoadFigures]:
+    """Attach each program alone, in turn, `loads` times, the order rotated each time."""
+    tmp = Path(tempfile.mkdtemp(prefix="numascope-bench-"))
+    fault = build_fault(tmp)
+    names = list(starters)
+    figures: list[LoadFigures] = []
+    for load in range(loads):
+        this = LoadFigures()
+        for name in names[load % len(names) :] + names[: load % len(names)]:
+            prog_id, stop = starters[name]()
+            ids = [prog_id] if prog_id is not None else []
+            try:
+                got = measure(ids, fault, rounds, mib)
+            finally:
+                stop()
+            this.ns_per_page[name] = statistics.median(got.ns_per_page)
+            if prog_id is not None and got.ns_per_event[prog_id]:
+                this.ns_per_event[name] = statistics.median(got.ns_per_event[prog_id])
+                this.events_per_page[name] = statistics.median(got.events_per_page[prog_id])
+        figures.append(this)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return figures
+
+
+def print_bpf_stats_table(title: str, loads: list[LoadFigures], names: list[str]) -> None:
+    """Each program's ns per event as the kernel timed it, against the empty program's."""
+    per_load = [load.ns_per_event for load in loads]
     n = len(loads)
     heads = " | ".join(f"load {i + 1}" for i in range(n))
     print(f"| {title} | {heads} | median | above empty | lowest | above empty |")
     print("|---|" + "---:|" * (n + 4))
     seen = {
-        name: values for name in names if (values := [load[name] for load in loads if name in load])
+        name: values
+        for name in names
+        if (values := [load[name] for load in per_load if name in load])
     }
     empty = seen.get(EMPTY_LABEL)
     for name in names:
-        cells = " | ".join(f"{load[name]:.1f}" if name in load else "no events" for load in loads)
+        if name == NONE_LABEL:
+            continue
+        cells = " | ".join(
+            f"{load[name]:.1f}" if name in load else "no events" for load in per_load
+        )
         if name not in seen:
             print(f"| {name} | {cells} | | | | |")
             continue
@@ -151,6 +205,44 @@ def print_table(title: str, loads: list[dict[str, float]], names: list[str]) -> 
         above_med = f"{med - statistics.median(empty):+.1f}" if empty else ""
         above_low = f"{low - min(empty):+.1f}" if empty else ""
         print(f"| {name} | {cells} | {med:.1f} | {above_med} | {low:.1f} | {above_low} |")
+    print()
+    print(
+        "ns per event; each load's figure is the median of its rounds "
+        "(kernel bpf_stats run_time_ns / run_cnt)"
+    )
+    print()
+
+
+def paired(loads: list[LoadFigures], name: str, reference: str) -> str:
+    """Median over loads of (name - reference) in the same load: the drift cancels."""
+    diffs = [
+        load.ns_per_page[name] - load.ns_per_page[reference]
+        for load in loads
+        if name in load.ns_per_page and reference in load.ns_per_page
+    ]
+    return f"{statistics.median(diffs):+.1f}" if diffs else ""
+
+
+def print_workload_table(title: str, loads: list[LoadFigures], names: list[str]) -> None:
+    """What the fault workload paid per page with each program attached."""
+    n = len(loads)
+    heads = " | ".join(f"load {i + 1}" for i in range(n))
+    print(f"| {title} | {heads} | median | above no program | above empty |")
+    print("|---|" + "---:|" * (n + 3))
+    for name in names:
+        cells = " | ".join(f"{load.ns_per_page[name]:.0f}" for load in loads)
+        med = statistics.median(load.ns_per_page[name] for load in loads)
+        print(
+            f"| {name} | {cells} | {med:.0f} | {paired(loads, name, NONE_LABEL)} "
+            f"| {paired(loads, name, EMPTY_LABEL)} |"
+        )
+    print()
+    events = [v for load in loads for v in load.events_per_page.values()]
+    print(
+        "ns per page touched by bench/fault.c, each load's figure the median of its rounds; "
+        '"above" columns are medians of the differences within each load; '
+        f"page-allocation events per page touched: {statistics.median(events):.3f}"
+    )
     print()
 
 
@@ -165,44 +257,28 @@ def main() -> int:
     if os.geteuid() != 0:
         print("bpf_cost: run as root", file=sys.stderr)
         return 2
-    tmp = Path(tempfile.mkdtemp(prefix="numascope-bench-"))
-    fault = build_fault(tmp)
     stats = StatsSession()
     if not stats.active:
         print("bpf_cost: bpf_enable_stats failed", file=sys.stderr)
         return 2
-    starters: dict[str, Starter] = {OURS: start_ours, EMPTY_LABEL: start_empty}
+    starters: dict[str, Starter] = {
+        OURS: start_ours,
+        EMPTY_LABEL: start_empty,
+        NONE_LABEL: start_nothing,
+    }
     bpftrace = shutil.which("bpftrace")
     for label, script in BPFTRACE.items() if bpftrace else ():
         starters[label] = bpftrace_starter(str(bpftrace), script)
     names = list(starters)
-    loads: list[dict[str, float]] = []
-    fault_ns: list[float] = []
-    for load in range(args.loads):
-        figures: dict[str, float] = {}
-        for name in names[load % len(names) :] + names[: load % len(names)]:
-            prog_id, stop = starters[name]()
-            try:
-                per_prog, per_page = measure([prog_id], fault, args.rounds, args.mib)
-            finally:
-                stop()
-            fault_ns += per_page
-            if per_prog[prog_id]:
-                figures[name] = statistics.median(per_prog[prog_id])
-        loads.append(figures)
+    loads = run_loads(starters, args.loads, args.rounds, args.mib)
     stats.close()
     print(
         f"kernel {os.uname().release}, {os.cpu_count()} CPUs, {args.loads} loads x "
-        f"{args.rounds} rounds of {args.mib} MiB faulted per program; "
-        f"fault workload {statistics.median(fault_ns):.0f} ns/page"
+        f"{args.rounds} rounds of {args.mib} MiB faulted per program"
     )
     print()
-    print_table("program on kmem:mm_page_alloc, alone", loads, names)
-    print(
-        "ns per event; each load's figure is the median of its rounds "
-        "(kernel bpf_stats run_time_ns / run_cnt)"
-    )
-    shutil.rmtree(tmp, ignore_errors=True)
+    print_bpf_stats_table("program on kmem:mm_page_alloc, alone", loads, names)
+    print_workload_table("fault workload, ns per page, with", loads, names)
     return 0
 
 

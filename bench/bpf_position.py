@@ -59,7 +59,9 @@ def main() -> int:
         assert info is not None
         loaded.append((name, info.prog_id, program))
     addresses = jit_addresses()
-    per_prog, _ = measure([prog_id for _, prog_id, _ in loaded], fault, args.rounds, args.mib)
+    per_prog = measure(
+        [prog_id for _, prog_id, _ in loaded], fault, args.rounds, args.mib
+    ).ns_per_event
     rows = {name: per_prog[prog_id] for name, prog_id, _ in loaded}
     for _, _, program in loaded:
         program.cleanup()

@@ -29,6 +29,10 @@ STEPS: dict[str, tuple[str, list[str]]] = {
         "Per-event cost on kmem:mm_page_alloc: numascope, empty, bpftrace, each alone",
         [PY, "bench/bpf_cost.py", "--loads", "9", "--rounds", "5", "--mib", "128"],
     ),
+    "stats_check": (
+        "Does bpf_stats measure a program's work here? Near-identical pairs, behind a lead",
+        [PY, "bench/bpf_stats_check.py", "--lead", "--loads", "6", "--rounds", "3"],
+    ),
     "position": (
         "Identical empty programs on one tracepoint, by position",
         [PY, "bench/bpf_position.py", "--programs", "8", "--rounds", "3"],
