@@ -1,8 +1,11 @@
 """Per-event cost of numascope's BPF programs, measured by the kernel (bpf_stats).
 
-In one run, on the same tracepoint under the same workload: numascope's
-page-allocation program, an empty program, and bpftrace's
-`@[pid, numaid] = count()` (and the same keyed with comm). Each program is
+In one run, under the same workload: numascope's page-allocation program (on the
+raw tracepoint mm_page_alloc, where numascope attaches it), an empty program on
+the raw tracepoint and one on the perf tracepoint kmem:mm_page_alloc, and
+bpftrace's `@[pid, numaid] = count()` (and the same keyed with comm) on the perf
+tracepoint. Each program is compared with the empty program on its own
+tracepoint. Each program is
 attached alone, as a user would run it, loaded afresh for each of --loads, and
 the programs take turns within a load (the order rotates between loads).
 Statistics are on only while this runs (bpf_enable_stats), not through the
@@ -18,8 +21,9 @@ printed, and the lowest (the program's own work) next to the median.
 
     sudo .venv/bin/python bench/bpf_cost.py [--loads 9] [--rounds 5] [--mib 128]
 
-Prints a Markdown table: each program's median ns per event in each load, the
-median and the lowest of those, each next to the empty program's.
+Prints two Markdown tables: each program's median ns per event in each load (the
+median and the lowest of those, each next to the empty program's), and what the
+fault workload took per page with each attached.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ BPFTRACE = {
 
 OURS = "numascope page_alloc"
 EMPTY_LABEL = "empty program"
+EMPTY_RAW_LABEL = "empty program, raw tracepoint"
 NONE_LABEL = "no program"
 
 # Attaches one program; returns its kernel program id (None: nothing attached)
@@ -80,13 +85,26 @@ def bpftool_progs() -> dict[int, dict[str, object]]:
 
 def start_ours() -> tuple[int, Callable[[], None]]:
     probe = attach_page_alloc(read_topology())
-    stats = prog_stats(probe.program_fds()["on_page_alloc"])
+    stats = prog_stats(probe.program_fds()[probe.entry])
     assert stats is not None
     return stats.prog_id, probe.close
 
 
 def start_nothing() -> tuple[int | None, Callable[[], None]]:
     return None, lambda: None
+
+
+def start_empty_raw() -> tuple[int, Callable[[], None]]:
+    empty = bcc_loader.load_program(EMPTY)
+    empty.attach_raw_tracepoint(tp=b"mm_page_alloc", fn_name=b"on_page_alloc_empty")
+    stats = prog_stats(empty.funcs[b"on_page_alloc_empty"].fd)  # type: ignore[union-attr]
+    assert stats is not None
+    return stats.prog_id, empty.cleanup
+
+
+def empty_for(name: str) -> str:
+    """The empty program on the same tracepoint as `name`'s."""
+    return EMPTY_RAW_LABEL if name in (OURS, EMPTY_RAW_LABEL) else EMPTY_LABEL
 
 
 def start_empty() -> tuple[int, Callable[[], None]]:
@@ -180,7 +198,8 @@ def run_loads(starters: dict[str, Starter], loads: int, rounds: int, mib: int) -
 
 
 def print_bpf_stats_table(title: str, loads: list[LoadFigures], names: list[str]) -> None:
-    """Each program's ns per event as the kernel timed it, against the empty program's."""
+    """Each program's ns per event as the kernel timed it, against the empty
+    program's on the same tracepoint."""
     per_load = [load.ns_per_event for load in loads]
     n = len(loads)
     heads = " | ".join(f"load {i + 1}" for i in range(n))
@@ -191,10 +210,10 @@ def print_bpf_stats_table(title: str, loads: list[LoadFigures], names: list[str]
         for name in names
         if (values := [load[name] for load in per_load if name in load])
     }
-    empty = seen.get(EMPTY_LABEL)
     for name in names:
         if name == NONE_LABEL:
             continue
+        empty = seen.get(empty_for(name))
         cells = " | ".join(
             f"{load[name]:.1f}" if name in load else "no events" for load in per_load
         )
@@ -234,7 +253,7 @@ def print_workload_table(title: str, loads: list[LoadFigures], names: list[str])
         med = statistics.median(load.ns_per_page[name] for load in loads)
         print(
             f"| {name} | {cells} | {med:.0f} | {paired(loads, name, NONE_LABEL)} "
-            f"| {paired(loads, name, EMPTY_LABEL)} |"
+            f"| {paired(loads, name, empty_for(name))} |"
         )
     print()
     events = [v for load in loads for v in load.events_per_page.values()]
@@ -263,6 +282,7 @@ def main() -> int:
         return 2
     starters: dict[str, Starter] = {
         OURS: start_ours,
+        EMPTY_RAW_LABEL: start_empty_raw,
         EMPTY_LABEL: start_empty,
         NONE_LABEL: start_nothing,
     }
@@ -277,7 +297,7 @@ def main() -> int:
         f"{args.rounds} rounds of {args.mib} MiB faulted per program"
     )
     print()
-    print_bpf_stats_table("program on kmem:mm_page_alloc, alone", loads, names)
+    print_bpf_stats_table("program on mm_page_alloc, alone", loads, names)
     print_workload_table("fault workload, ns per page, with", loads, names)
     return 0
 

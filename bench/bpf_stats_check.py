@@ -27,6 +27,7 @@ from collections.abc import Callable
 
 from bpf_cost import (
     EMPTY_LABEL,
+    EMPTY_RAW_LABEL,
     NONE_LABEL,
     OURS,
     Starter,
@@ -34,6 +35,7 @@ from bpf_cost import (
     print_workload_table,
     run_loads,
     start_empty,
+    start_empty_raw,
     start_nothing,
     start_ours,
 )
@@ -125,7 +127,8 @@ def main() -> int:
     starters: dict[str, Starter] = {EMPTY_LABEL: start_empty, NONE_LABEL: start_nothing}
     for label, tail in PAIRS.items():
         starters[label] = starter(HEAD + tail if tail else CPU_INDEX)
-    starters[OURS] = start_ours
+    starters[OURS] = start_ours  # on the raw tracepoint, next to an empty one there
+    starters[EMPTY_RAW_LABEL] = start_empty_raw
     if args.lead:
         starters = {name: behind_lead(start) for name, start in starters.items()}
     names = list(starters)

@@ -7,8 +7,10 @@ block of pairs: numascope's probes alone (open_live_source with the default
 families plus the allocator, nothing polling), the same with the opt-in slab
 family, `numascope export` as a user runs it (the default probes, a poll every
 second, its own cost measured through bpf_stats), `perf record -e
-kmem:mm_page_alloc`, bpftrace `@[pid, numaid] = count()`, and an empty BPF
-program on the tracepoint and on the raw tracepoint (the floor any tool pays).
+kmem:mm_page_alloc`, bpftrace `@[pid, numaid] = count()`, an empty BPF program on
+the tracepoint and on the raw tracepoint (the floor any tool pays), and numascope
+counting page allocations from the perf tracepoint's record, its fallback when
+the raw tracepoint's page pointers cannot be translated to pfns.
 
     sudo .venv/bin/python bench/slowdown.py [--pairs 10] [--mib 64] [--rounds 16]
         [--only numascope,empty]
@@ -34,6 +36,7 @@ from pathlib import Path
 from numascope.collectors.families import DEFAULT_FAMILIES
 from numascope.collectors.live import open_live_source
 from numascope.probes import bcc_loader
+from numascope.probes.page_alloc import RAW_PAGE_ALLOC
 
 Tracer = Callable[[], Iterator[str]]
 NUMASCOPE = str(Path(sys.executable).with_name("numascope"))
@@ -54,8 +57,8 @@ def timed_fault(binary: Path, mib: int, rounds: int) -> float:
 
 
 @contextmanager
-def numascope(families: tuple[str, ...]) -> Iterator[str]:
-    source = open_live_source(probes=families, measure_overhead=False)
+def numascope(families: tuple[str, ...], absent: frozenset[str] = frozenset()) -> Iterator[str]:
+    source = open_live_source(probes=families, measure_overhead=False, absent=absent)
     try:
         yield "attached: " + ",".join(families)
     finally:
@@ -121,6 +124,8 @@ def main() -> int:
         "numascope export (polling at 1 s, self-measurement on)": lambda: external(
             [NUMASCOPE, "export", "--web.listen-address", "127.0.0.1:19480"], 8.0
         ),
+        f"numascope ({','.join(every)}), page allocations from the perf tracepoint's "
+        "record (the fallback)": lambda: numascope(tuple(every), frozenset({RAW_PAGE_ALLOC})),
         "empty BPF program on tracepoint kmem:mm_page_alloc": lambda: empty_program(raw=False),
         "empty BPF program on raw tracepoint mm_page_alloc": lambda: empty_program(raw=True),
         "perf record -e kmem:mm_page_alloc": lambda: external(

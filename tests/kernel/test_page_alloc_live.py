@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import ctypes
+import mmap
 import subprocess
+import threading
 import time
 
 import pytest
 
 from numascope.collectors.live import LiveSource, open_live_source
+from numascope.probes import bcc_loader
+from numascope.probes.page_alloc import RAW_ENTRY, RAW_PAGE_ALLOC, RECORD_ENTRY
+from numascope.probes.page_pfn import pagemap_pfn
 from numascope.snapshot import Snapshot
 from tests.conftest import require_root
 
@@ -52,24 +58,23 @@ def settle(source: LiveSource, polls: int = 3) -> list[Snapshot]:
     return out
 
 
-def test_touching_64_mib_is_attributed_to_its_pid_and_comm(live_source: LiveSource) -> None:
-    base = first_poll(live_source)
+def assert_dd_is_attributed(source: LiveSource) -> None:
+    """dd's 64 MiB lands on its pid and comm, and node totals match numastat."""
+    base = first_poll(source)
     child = subprocess.run(
         ["dd", "if=/dev/zero", "of=/dev/null", f"bs={TOUCH_BYTES}", "count=1"],
         capture_output=True,
         check=True,
     )
     assert child.returncode == 0
-    pid = None
-    polls = settle(live_source)
+    polls = settle(source)
     final = polls[-1]
     rows = [w for w in final.processes if w.name == "dd" and w.total.pages >= 16384]
     assert rows, (
         f"no dd row with >= 16384 pages: {[(w.name, w.total.pages) for w in final.processes][:20]}"
     )
     row = rows[0]
-    pid = row.pid
-    assert pid is not None and not row.alive
+    assert row.pid is not None and not row.alive
     node0 = final.nodes[0].node
     assert row.total.pages_by_node.get(node0, 0) >= 16384
     # Node totals against numastat over the same window.
@@ -78,6 +83,103 @@ def test_touching_64_mib_is_attributed_to_its_pid_and_comm(live_source: LiveSour
     for node, kernel_count in kernels.items():
         assert kernel_count > 16384
         assert abs(ours[node] - kernel_count) <= 0.01 * kernel_count, (node, ours, kernels)
+
+
+def test_touching_64_mib_is_attributed_to_its_pid_and_comm(live_source: LiveSource) -> None:
+    assert live_source.probe is not None
+    # On this kernel the cheaper raw tracepoint entry must be the one counting.
+    assert live_source.probe.entry == RAW_ENTRY, live_source.probe.why_record
+    assert_dd_is_attributed(live_source)
+
+
+def test_the_record_entry_counts_the_same_when_the_raw_one_cannot_run() -> None:
+    require_root()
+    source = open_live_source(probes=("page_alloc",), absent={RAW_PAGE_ALLOC})
+    try:
+        assert source.probe is not None
+        assert source.probe.entry == RECORD_ENTRY
+        assert RAW_PAGE_ALLOC in source.probe.why_record
+        assert_dd_is_attributed(source)
+    finally:
+        source.close()
+
+
+# Both tracepoints, for this thread's allocations only: the pfn the raw entry's
+# translation gives, and the pfn the kernel put in the record.
+BOTH_SIDES = """
+#define SLOTS 256
+struct seen { u64 tid; u64 base; u64 shift; u32 raw_n; u32 record_n;
+              u64 raw[SLOTS]; u64 record[SLOTS]; };
+BPF_ARRAY(seen, struct seen, 1);
+struct record_args { u64 common; u64 pfn; };
+
+int from_raw(struct bpf_raw_tracepoint_args *ctx)
+{
+    u32 zero = 0;
+    struct seen *s = seen.lookup(&zero);
+    if (!s || s->tid != (u32)bpf_get_current_pid_tgid() || !ctx->args[0])
+        return 0;
+    u32 i = s->raw_n;
+    if (i < SLOTS) {
+        s->raw[i] = (ctx->args[0] - s->base) >> (s->shift & 63);
+        s->raw_n = i + 1;
+    }
+    return 0;
+}
+
+int from_record(struct record_args *args)
+{
+    u32 zero = 0;
+    struct seen *s = seen.lookup(&zero);
+    if (!s || s->tid != (u32)bpf_get_current_pid_tgid() || args->pfn == (u64)-1)
+        return 0;
+    u32 i = s->record_n;
+    if (i < SLOTS) {
+        s->record[i] = args->pfn;
+        s->record_n = i + 1;
+    }
+    return 0;
+}
+"""
+
+
+def test_the_calibrated_translation_gives_the_pfns_the_kernel_records(
+    live_source: LiveSource,
+) -> None:
+    """The same allocations, seen from both tracepoints: every pfn the kernel
+    recorded is one the raw side's translation gave, and so is the pfn of every
+    page touched (from /proc/self/pagemap). The raw side also sees what this
+    thread allocates while the record side is being attached and detached."""
+    probe = live_source.probe
+    assert probe is not None and probe.page_map is not None, probe and probe.why_record
+    bpf = bcc_loader.load_program(BOTH_SIDES)
+    try:
+        table = bpf["seen"]
+        leaf = table.Leaf()
+        leaf.tid = threading.get_native_id()
+        leaf.base, leaf.shift = probe.page_map.base, probe.page_map.shift
+        table[table.Key(0)] = leaf
+        bpf.attach_raw_tracepoint(tp=b"mm_page_alloc", fn_name=b"from_raw")
+        bpf.attach_tracepoint(tp=b"kmem:mm_page_alloc", fn_name=b"from_record")
+        area = mmap.mmap(-1, 128 * mmap.PAGESIZE)
+        start = ctypes.c_char.from_buffer(area)
+        address = ctypes.addressof(start)
+        del start
+        for offset in range(0, len(area), mmap.PAGESIZE):
+            area[offset] = 1
+        touched = {pagemap_pfn(address + offset) for offset in range(0, len(area), mmap.PAGESIZE)}
+        area.close()
+        bpf.detach_tracepoint(tp=b"kmem:mm_page_alloc")
+        bpf.detach_raw_tracepoint(tp=b"mm_page_alloc")
+        got = table[table.Key(0)]
+        raw = sorted(got.raw[i] for i in range(got.raw_n))
+        record = sorted(got.record[i] for i in range(got.record_n))
+    finally:
+        bpf.cleanup()
+    assert len(record) >= 128
+    assert set(record) <= set(raw)
+    assert touched <= set(raw)
+    assert len(raw) - len(record) <= 32, (len(raw), len(record))
 
 
 def test_more_owners_than_the_map_holds_still_add_up() -> None:

@@ -454,7 +454,9 @@ def open_live_source(
     probe = None
     if PAGE_ALLOC in names:
         try:
-            probe = attach_page_alloc(topology, max_owners=max_owners, headers=headers)
+            probe = attach_page_alloc(
+                topology, max_owners=max_owners, headers=headers, absent=absent
+            )
         except NumascopeError as exc:
             if len(names) == 1:
                 raise

@@ -112,7 +112,9 @@ def tracepoint_detachers(bpf: Any) -> list[Callable[[], None]]:
     Detaching the last program from a tracepoint waits in the kernel for an RCU
     grace period (about 70 ms here), so a caller with many runs them together,
     where they share grace periods; `bpf.cleanup()` then finds them gone."""
-    return [functools.partial(bpf.detach_tracepoint, tp) for tp in list(bpf.tracepoint_fds)]
+    return [functools.partial(bpf.detach_tracepoint, tp) for tp in list(bpf.tracepoint_fds)] + [
+        functools.partial(bpf.detach_raw_tracepoint, tp) for tp in list(bpf.raw_tracepoint_fds)
+    ]
 
 
 def release_compiler_memory() -> None:

@@ -1,8 +1,11 @@
 """The page-allocation probe: source generation, loading and attaching.
 
 What it measures (kept next to the C in page_alloc.bpf.c):
-  kmem:mm_page_alloc            every successful page allocation: owner, CPU node,
-                                page node (from the pfn), order class
+  mm_page_alloc                 every successful page allocation: owner, CPU node,
+                                page node (from the pfn), order class; on the raw
+                                tracepoint once the page pointer -> pfn translation
+                                is calibrated (numascope.probes.page_pfn), else on
+                                the perf tracepoint kmem:mm_page_alloc
   irq:irq_handler_entry/_exit   marks hard-IRQ context so allocations made there
   irq:softirq_entry/_exit       are charged to the interrupt, not the task it hit
   sched:sched_process_exec      closes the cached owner at exec (new name, cgroup)
@@ -24,6 +27,7 @@ from typing import Any
 
 from numascope.errors import NumascopeError
 from numascope.probes import bcc_loader
+from numascope.probes.page_pfn import PageMap, calibrate, write_page_map
 from numascope.probes.tracepoints import Tracepoint, c_struct, read_format
 from numascope.topology import PfnRange, Topology
 
@@ -34,6 +38,10 @@ MAX_SITES = 2048
 NAME = "page_alloc"
 
 PAGE_ALLOC = Tracepoint("kmem", "mm_page_alloc")
+# What `absent` names to play a kernel whose raw tracepoint cannot be used.
+RAW_PAGE_ALLOC = "raw_tracepoint:mm_page_alloc"
+RAW_ENTRY = "on_page_alloc"
+RECORD_ENTRY = "on_page_alloc_record"
 CONTEXT_TRACEPOINTS = {
     "on_irq_entry": (Tracepoint("irq", "irq_handler_entry"), "irq_entry_args", ["irq"]),
     "on_irq_exit": (Tracepoint("irq", "irq_handler_exit"), "irq_exit_args", ["irq"]),
@@ -124,10 +132,10 @@ def build_source(
     tracefs: Path = bcc_loader.TRACEFS,
     with_context: bool = True,
 ) -> tuple[str, dict[str, Tracepoint], dict[str, str]]:
-    """The program text, the functions to attach, and tracepoints left out (why)."""
+    """The program text, the context functions to attach, and tracepoints left out (why)."""
     template = resources.files("numascope.probes").joinpath("page_alloc.bpf.c").read_text()
     structs = [c_struct("page_alloc_args", read_format(PAGE_ALLOC, tracefs), ["pfn", "order"])]
-    attach = {"on_page_alloc": PAGE_ALLOC}
+    attach: dict[str, Tracepoint] = {}
     missing: dict[str, str] = {}
     for fn, (tp, struct_name, wanted) in CONTEXT_TRACEPOINTS.items():
         if not with_context:
@@ -172,6 +180,14 @@ class PageAllocProbe:
     max_owners: int
     attached: dict[str, str] = field(default_factory=dict)  # function -> tracepoint
     missing: dict[str, str] = field(default_factory=dict)  # tracepoint -> why
+    # The raw entry's translation; None when the record entry runs (see why_record).
+    page_map: PageMap | None = None
+    why_record: str = ""
+
+    @property
+    def entry(self) -> str:
+        """The function counting page allocations: RAW_ENTRY or RECORD_ENTRY."""
+        return RAW_ENTRY if RAW_ENTRY in self.attached else RECORD_ENTRY
 
     @property
     def tables(self) -> Any:
@@ -192,22 +208,28 @@ def attach_page_alloc(
     max_owners: int = DEFAULT_MAX_OWNERS,
     headers: str | None = None,
     with_context: bool = True,
+    absent: frozenset[str] = frozenset(),
 ) -> PageAllocProbe:
-    """Compile, load and attach the page-allocation probe."""
+    """Compile, load and attach the page-allocation probe.
+
+    `absent` naming RAW_PAGE_ALLOC plays a kernel where the raw tracepoint entry
+    cannot be used (the perf tracepoint's record entry counts instead)."""
     bcc = bcc_loader.import_bcc()
     bcc_loader.check_privileges()
     bcc_loader.ensure_tracefs()
     text, attach, missing = build_source(topology, max_owners, with_context=with_context)
     bpf = bcc_loader.load_program(text, headers)
     probe = PageAllocProbe(bpf, PageAllocLayout(topology.node_ids), max_owners, missing=missing)
+    try:
+        _attach_entry(probe, absent)
+    except NumascopeError:
+        bpf.cleanup()
+        raise
     for fn, tp in attach.items():
         try:
             bpf.load_func(fn.encode(), bcc.BPF.TRACEPOINT)
             bpf.attach_tracepoint(tp=tp.name.encode(), fn_name=fn.encode())
         except Exception as exc:  # bcc raises bare Exception on attach failure
-            if tp == PAGE_ALLOC:
-                bpf.cleanup()
-                raise NumascopeError(f"attaching to {tp.name} failed: {exc}") from exc
             probe.missing[tp.name] = str(exc)
             continue
         probe.attached[fn] = tp.name
@@ -217,3 +239,31 @@ def attach_page_alloc(
             file=sys.stderr,
         )
     return probe
+
+
+def _attach_entry(probe: PageAllocProbe, absent: frozenset[str]) -> None:
+    """The raw tracepoint entry when the page pointer -> pfn translation
+    calibrates, else the perf tracepoint's record entry (said on stderr)."""
+    bpf = probe.bpf
+    found = f"{RAW_PAGE_ALLOC} treated as absent" if RAW_PAGE_ALLOC in absent else calibrate(bpf)
+    if isinstance(found, PageMap):
+        write_page_map(bpf, found)
+        try:
+            bpf.attach_raw_tracepoint(tp=b"mm_page_alloc", fn_name=RAW_ENTRY.encode())
+        except Exception as exc:  # bcc raises bare Exception on attach failure
+            found = f"attaching to the raw tracepoint failed: {str(exc).strip()}"
+        else:
+            probe.page_map = found
+            probe.attached[RAW_ENTRY] = PAGE_ALLOC.name
+            return
+    probe.why_record = found
+    print(
+        f"numascope: counting page allocations through {PAGE_ALLOC.name}'s record, "
+        f"which costs each allocation more than the raw tracepoint: {found}",
+        file=sys.stderr,
+    )
+    try:
+        bpf.attach_tracepoint(tp=PAGE_ALLOC.name.encode(), fn_name=RECORD_ENTRY.encode())
+    except Exception as exc:  # bcc raises bare Exception on attach failure
+        raise NumascopeError(f"attaching to {PAGE_ALLOC.name} failed: {exc}") from exc
+    probe.attached[RECORD_ENTRY] = PAGE_ALLOC.name
