@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from numascope.collectors.live import LiveSource, open_live_source
+from numascope.probes.page_alloc import RAW_ENTRY
 from tests.conftest import require, require_root
 from tests.vm.topologies import RESULTS_ENV, GuestTopology, current_topology, topologies_of
 
@@ -111,6 +112,11 @@ def live(guest: GuestTopology) -> Iterator[LiveSource]:
     _quiet_the_guest(guest)
     source = open_live_source()
     try:
+        # Every guest check then holds the raw tracepoint entry, whose pfns come
+        # through the calibrated translation, against the guest's numastat.
+        assert source.probe is not None and source.probe.entry == RAW_ENTRY, (
+            source.probe and source.probe.why_record
+        )
         yield source
     finally:
         source.close()
