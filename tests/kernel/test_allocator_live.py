@@ -57,8 +57,26 @@ def test_freeing_on_another_cpu_raises_the_zone_lock_share(
 ) -> None:
     require(len(source.topology.cpu_node) >= 2, "needs two CPUs")
     program = str(build("cross_cpu_free", tmp_path))
+    # The page-list events are read on their raw tracepoints, through the page
+    # translation the page-allocation probe calibrated.
+    (allocator,) = [f for f in source.families if f.name == "allocator"]
+    assert {"on_zone_locked_raw", "on_pcpu_drain_raw"} <= set(allocator.attached)
     same = cpu0(run_and_poll(source, [program, "same", "16", "32"]))
-    cross = cpu0(run_and_poll(source, [program, "cross", "16", "32"]))
+    cross_snapshot = run_and_poll(source, [program, "cross", "16", "32"])
+    cross = cpu0(cross_snapshot)
+    # Every page taken under the zone lock is placed on a node the host has,
+    # none on the "unknown" slot a wrong translation would fill.
+    assert cross_snapshot.allocator is not None
+    by_node = {
+        n.node: n.refill_pages.delta + n.direct_pages.delta
+        for n in cross_snapshot.allocator.page_cache
+    }
+    assert (
+        sum(by_node.get(node, 0) for node in source.topology.node_ids)
+        >= cross.zone_locked_pages.delta
+        > 0
+    )
+    assert by_node.get(-1, 0) == 0, by_node
     # 32 rounds of 16 MiB: at least 131072 pages allocated on CPU 0 each time.
     assert same.alloc_pages.delta >= 131072 and cross.alloc_pages.delta >= 131072
     # Freed on CPU 0, pages come back from CPU 0's own list; freed on CPU 1,

@@ -22,6 +22,7 @@ from numascope.errors import NumascopeError
 from numascope.probes import bcc_loader
 from numascope.probes.allocator import AllocatorProbe, attach_allocator
 from numascope.probes.irq import IrqProbe, attach_irq
+from numascope.probes.page_pfn import PageMap
 from numascope.probes.programs import LoadedFamily
 from numascope.probes.reclaim import ReclaimProbe, attach_reclaim
 from numascope.probes.slab import SlabProbe, attach_slab
@@ -172,6 +173,7 @@ def open_families(
     tracefs: Path = bcc_loader.TRACEFS,
     absent: Collection[str] = (),
     page_tables: Any = None,
+    page_map: PageMap | None = None,
 ) -> OpenedFamilies:
     """Attach the reclaim and IRQ families named in `names` (page_alloc is the caller's)."""
     opened = OpenedFamilies()
@@ -188,7 +190,7 @@ def open_families(
                 ic = IrqCollector(ip.family.bpf, ip.layout, cpu_node, proc, sysfs)
                 opened.families.append(IrqFamily(ip, ic))
             elif name == ALLOCATOR:
-                ap = attach_allocator(topology, headers, tracefs, absent)
+                ap = attach_allocator(topology, headers, tracefs, absent, page_map)
                 ac = AllocatorCollector(
                     ap.family.bpf, page_tables, ap.layout, dict(topology.cpu_node), ap.max_nid, proc
                 )

@@ -471,6 +471,7 @@ def open_live_source(
         tracefs,
         absent,
         page_tables=probe.tables if probe is not None else None,
+        page_map=probe.page_map if probe is not None else None,
     )
     failed.update(others.failed)
     if probe is None and not others.families:

@@ -8,8 +8,14 @@
 // is a per-CPU counter indexed by the page's node: no lookup beyond the one
 // per-CPU slot, no atomics.
 //
-// Generated before compiling: NODE_SLOTS, MAX_NID, page_node_slot() and
-// the tracepoint record structs.
+// The two page-list events fire for every page refilled or drained, so each has
+// a raw tracepoint entry (`*_raw`) next to the perf tracepoint's: attached when
+// the page-allocation probe calibrated the page pointer -> pfn translation,
+// which skips the trace record the kernel builds for the perf tracepoint.
+//
+// Generated before compiling: NODE_SLOTS, MAX_NID, PAGE_PFN(page) (the
+// translation, or 0 without one: the raw entries are then not attached),
+// page_node_slot() and the tracepoint record structs.
 
 struct pcp_counts {
     u64 refill_pages[NODE_SLOTS];
@@ -25,17 +31,17 @@ TRACEPOINT_STRUCTS
 
 PAGE_NODE_SLOT_FUNCTION
 
-int on_zone_locked(struct zone_locked_args *args)
+static __always_inline int count_zone_locked(u64 pfn, u32 order, int percpu_refill)
 {
     u32 zero = 0;
     struct pcp_counts *c = pcp.lookup(&zero);
     if (!c)
         return 0;
-    u32 slot = page_node_slot(args->pfn);
+    u32 slot = page_node_slot(pfn);
     if (slot >= NODE_SLOTS)
         return 0;
-    u64 pages = 1ULL << (args->order & 31);
-    if (args->percpu_refill) {
+    u64 pages = 1ULL << (order & 31);
+    if (percpu_refill) {
         c->refill_pages[slot] += pages;
     } else {
         c->direct_pages[slot] += pages;
@@ -44,16 +50,38 @@ int on_zone_locked(struct zone_locked_args *args)
     return 0;
 }
 
-int on_pcpu_drain(struct pcpu_drain_args *args)
+static __always_inline int count_pcpu_drain(u64 pfn, u32 order)
 {
     u32 zero = 0;
     struct pcp_counts *c = pcp.lookup(&zero);
     if (!c)
         return 0;
-    u32 slot = page_node_slot(args->pfn);
+    u32 slot = page_node_slot(pfn);
     if (slot < NODE_SLOTS)
-        c->drained_pages[slot] += 1ULL << (args->order & 31);
+        c->drained_pages[slot] += 1ULL << (order & 31);
     return 0;
+}
+
+int on_zone_locked(struct zone_locked_args *args)
+{
+    return count_zone_locked(args->pfn, args->order, args->percpu_refill);
+}
+
+// Raw tracepoint mm_page_alloc_zone_locked(page, order, migratetype, percpu_refill).
+int on_zone_locked_raw(struct bpf_raw_tracepoint_args *ctx)
+{
+    return count_zone_locked(PAGE_PFN(ctx->args[0]), ctx->args[1], ctx->args[3]);
+}
+
+int on_pcpu_drain(struct pcpu_drain_args *args)
+{
+    return count_pcpu_drain(args->pfn, args->order);
+}
+
+// Raw tracepoint mm_page_pcpu_drain(page, order, migratetype).
+int on_pcpu_drain_raw(struct bpf_raw_tracepoint_args *ctx)
+{
+    return count_pcpu_drain(PAGE_PFN(ctx->args[0]), ctx->args[1]);
 }
 
 int on_kcompactd_wake(struct kcompactd_wake_args *args)

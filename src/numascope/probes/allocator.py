@@ -4,6 +4,8 @@ What it measures (kept next to the C in allocator.bpf.c):
   kmem:mm_page_alloc_zone_locked      pages taken under the zone lock: refills of
                                       a CPU's page list, and direct allocations
   kmem:mm_page_pcpu_drain             pages drained from a CPU's page list
+                                      (both on the raw tracepoint when the page
+                                      translation is calibrated)
   compaction:mm_compaction_kcompactd_wake   kcompactd wake-ups per node
 Maps (read by numascope.collectors.allocator): `pcp` (per-CPU, per page node),
 `kcompactd_wakes` (per-CPU, per node id). Allocations per CPU, failures per
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from numascope.probes import bcc_loader
 from numascope.probes.page_alloc import PageAllocLayout, page_node_function
+from numascope.probes.page_pfn import PageMap
 from numascope.probes.programs import LoadedFamily, Program, build_family_source, load_family
 from numascope.probes.tracepoints import Tracepoint
 from numascope.topology import Topology
@@ -32,6 +35,7 @@ PROGRAMS = (
         "zone_locked_args",
         ("pfn", "order", "percpu_refill"),
         consequence="no zone-lock share per node",
+        raw_function="on_zone_locked_raw",
     ),
     Program(
         "on_pcpu_drain",
@@ -39,6 +43,7 @@ PROGRAMS = (
         "pcpu_drain_args",
         ("pfn", "order"),
         consequence="no per-CPU list drains",
+        raw_function="on_pcpu_drain_raw",
     ),
     Program(
         "on_kcompactd_wake",
@@ -62,10 +67,19 @@ def attach_allocator(
     headers: str | None = None,
     tracefs: Path = bcc_loader.TRACEFS,
     absent: Collection[str] = (),
+    page_map: PageMap | None = None,
 ) -> AllocatorProbe:
-    """Compile and attach the allocator probe (whatever of it this kernel allows)."""
+    """Compile and attach the allocator probe (whatever of it this kernel allows).
+
+    With the page-allocation probe's `page_map`, the page-list events are read
+    on their raw tracepoints."""
     template = resources.files("numascope.probes").joinpath("allocator.bpf.c").read_text()
     template = template.replace("PAGE_NODE_SLOT_FUNCTION", page_node_function(topology))
+    if page_map is not None:
+        translation = f"((page) - {page_map.base:#x}ULL) >> {page_map.shift}"
+    else:
+        translation = "0"
+    template = f"#define PAGE_PFN(page) ({translation})\n" + template
     layout = PageAllocLayout(topology.node_ids)
     max_nid = max(topology.possible or topology.node_ids) + 1
     source = build_family_source(
@@ -75,4 +89,5 @@ def attach_allocator(
         tracefs,
         absent,
     )
-    return AllocatorProbe(load_family(NAME, source, PROGRAMS, headers), layout, max_nid)
+    family = load_family(NAME, source, PROGRAMS, headers, raw=page_map is not None)
+    return AllocatorProbe(family, layout, max_nid)

@@ -30,6 +30,9 @@ class Program:
     fields: tuple[str, ...] = ()
     group: str = ""
     consequence: str = ""  # what numascope cannot report without it
+    # A function taking the raw tracepoint's arguments, attached instead of
+    # `function` when the family is loaded with `raw=True`.
+    raw_function: str = ""
 
 
 @dataclass
@@ -68,6 +71,8 @@ def build_family_source(
     for p in programs:
         if (p.group or p.function) in lost_groups:
             template = drop_function(template, p.function)
+            if p.raw_function:
+                template = drop_function(template, p.raw_function)
             if p.struct:
                 structs.pop(p.struct, None)
         else:
@@ -105,15 +110,28 @@ class LoadedFamily:
         self.bpf.cleanup()
 
 
+def _attach_raw(bpf: Any, function: str, tp: Tracepoint) -> bool:
+    try:
+        bpf.attach_raw_tracepoint(tp=tp.event.encode(), fn_name=function.encode())
+    except Exception as exc:  # bcc raises bare Exception on attach failure
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "failed"
+        print(f"numascope: raw tracepoint {tp.event}: {first}; using {tp.name}", file=sys.stderr)
+        return False
+    return True
+
+
 def load_family(
     name: str,
     source: FamilySource,
     programs: tuple[Program, ...],
     headers: str | None = None,
+    raw: bool = False,
 ) -> LoadedFamily:
     """Compile `source`, attach what it holds, and say on stderr what is missing.
 
-    Raises NumascopeError when not one program could be attached.
+    With `raw`, a program that has a raw tracepoint function attaches that one
+    (the perf tracepoint's if the raw one fails). Raises NumascopeError when not
+    one program could be attached.
     """
     if not source.attach:
         raise NumascopeError(
@@ -123,7 +141,11 @@ def load_family(
     bcc = bcc_loader.import_bcc()
     bpf = bcc_loader.load_program(source.text, headers)
     family = LoadedFamily(name, bpf, missing=dict(source.missing))
+    raw_of = {p.function: p.raw_function for p in programs if p.raw_function}
     for fn, tp in source.attach.items():
+        if raw and fn in raw_of and _attach_raw(bpf, raw_of[fn], tp):
+            family.attached[raw_of[fn]] = tp.name
+            continue
         try:
             bpf.load_func(fn.encode(), bcc.BPF.TRACEPOINT)
             bpf.attach_tracepoint(tp=tp.name.encode(), fn_name=fn.encode())
