@@ -9,6 +9,9 @@ lock, and drains), then a walk of /usr (dentry, inode and kmalloc objects).
     sudo .venv/bin/python bench/bpf_cost_allocator.py [--rounds 5]
 
 Prints a Markdown table: median ns per event over the rounds, and the spread.
+The allocator programs measured are the perf tracepoint entries: numascope
+attaches their raw tracepoint twins instead once the page-allocation probe has
+calibrated its page translation (bench/slowdown.py measures numascope as run).
 """
 
 from __future__ import annotations
