@@ -94,25 +94,29 @@ def start_nothing() -> tuple[int | None, Callable[[], None]]:
     return None, lambda: None
 
 
-def start_empty_raw() -> tuple[int, Callable[[], None]]:
+def attach_empty(raw: bool) -> tuple[int, Callable[[], None]]:
+    """An empty program on the raw tracepoint mm_page_alloc or on kmem:mm_page_alloc."""
     empty = bcc_loader.load_program(EMPTY)
-    empty.attach_raw_tracepoint(tp=b"mm_page_alloc", fn_name=b"on_page_alloc_empty")
+    if raw:
+        empty.attach_raw_tracepoint(tp=b"mm_page_alloc", fn_name=b"on_page_alloc_empty")
+    else:
+        empty.attach_tracepoint(tp=b"kmem:mm_page_alloc", fn_name=b"on_page_alloc_empty")
     stats = prog_stats(empty.funcs[b"on_page_alloc_empty"].fd)  # type: ignore[union-attr]
     assert stats is not None
     return stats.prog_id, empty.cleanup
+
+
+def start_empty() -> tuple[int, Callable[[], None]]:
+    return attach_empty(raw=False)
+
+
+def start_empty_raw() -> tuple[int, Callable[[], None]]:
+    return attach_empty(raw=True)
 
 
 def empty_for(name: str) -> str:
     """The empty program on the same tracepoint as `name`'s."""
     return EMPTY_RAW_LABEL if name in (OURS, EMPTY_RAW_LABEL) else EMPTY_LABEL
-
-
-def start_empty() -> tuple[int, Callable[[], None]]:
-    empty = bcc_loader.load_program(EMPTY)
-    empty.attach_tracepoint(tp=b"kmem:mm_page_alloc", fn_name=b"on_page_alloc_empty")
-    stats = prog_stats(empty.funcs[b"on_page_alloc_empty"].fd)  # type: ignore[union-attr]
-    assert stats is not None
-    return stats.prog_id, empty.cleanup
 
 
 def bpftrace_starter(bpftrace: str, script: str) -> Starter:

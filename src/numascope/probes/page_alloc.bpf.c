@@ -18,8 +18,9 @@
 // Two entries count the same way. `on_page_alloc` runs on the raw tracepoint
 // and gets the page pointer, which it turns into a pfn with `page_map`; the
 // perf tracepoint's entry, `on_page_alloc_record`, reads the pfn from the record
-// the kernel builds for it, which costs every allocation more (about 3% of a
-// page fault against under 1% on the raw tracepoint, bench/slowdown.py). User
+// the kernel builds for it, which costs every allocation more (numascope's
+// probes slowed a page-fault loop 3.1% that way, 1.4% on raw tracepoints:
+// bench/slowdown.py, BENCHMARKS.md). User
 // space attaches the raw entry once it has calibrated `page_map` (the vmemmap
 // base is randomised and not in kallsyms) from pages whose pfn it knows, see
 // `calibrate_raw`. Without a calibration the record entry is attached instead.
