@@ -12,6 +12,7 @@ import pytest
 
 from numascope.collectors.kernel_counters import read_vmstat
 from numascope.collectors.live import LiveSource, open_live_source
+from numascope.exporters.call_sites import call_site
 from numascope.snapshot import PageCacheCpu, Snapshot
 from tests.conftest import require, require_root
 
@@ -103,6 +104,8 @@ def test_huge_page_faults_show_by_order_site_and_node(source: LiveSource, tmp_pa
     assert abs(events - thp) <= max(1, 0.01 * thp), (events, thp)
     assert all(s.node == source.topology.node_ids[0] for s in sites)
     assert any("alloc" in frame or "fault" in frame for s in sites for frame in s.frames), sites
+    # The call site is the huge-page fault path, past the tracing and allocator frames.
+    assert any("huge" in call_site(s.frames) for s in sites), [call_site(s.frames) for s in sites]
     node = snap.nodes[0]
     assert node.delta.pages >= 0 and node.pages_by_order["9+"] >= thp * 512
 

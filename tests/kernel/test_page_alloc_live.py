@@ -89,6 +89,9 @@ def test_touching_64_mib_is_attributed_to_its_pid_and_comm(live_source: LiveSour
     assert live_source.probe is not None
     # On this kernel the cheaper raw tracepoint entry must be the one counting.
     assert live_source.probe.entry == RAW_ENTRY, live_source.probe.why_record
+    # ... and the health says where it is attached.
+    attached = live_source.poll().health.probes_attached
+    assert RAW_PAGE_ALLOC in attached and "kmem:mm_page_alloc" not in attached, attached
     assert_dd_is_attributed(live_source)
 
 
@@ -99,6 +102,7 @@ def test_the_record_entry_counts_the_same_when_the_raw_one_cannot_run() -> None:
         assert source.probe is not None
         assert source.probe.entry == RECORD_ENTRY
         assert RAW_PAGE_ALLOC in source.probe.why_record
+        assert "kmem:mm_page_alloc" in source.poll().health.probes_attached
         assert_dd_is_attributed(source)
     finally:
         source.close()

@@ -28,7 +28,10 @@ from numascope.snapshot import (
 
 COMPACTION_VMSTAT = ("compact_stall", "compact_fail", "compact_success", "compact_daemon_wake")
 TOP_SITES = 20
-FRAMES_KEPT = 8
+# A stack taken on the raw tracepoint starts with three tracing frames (the
+# program, bpf_trace_run, the tracepoint's iterator) and then four or five of
+# the allocator's own before the caller: twelve keep the caller and its caller.
+FRAMES_KEPT = 12
 
 
 @dataclass

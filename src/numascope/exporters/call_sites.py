@@ -1,6 +1,6 @@
 """Name a high-order allocation's call site from its kernel frames.
 
-A stack taken at `kmem:mm_page_alloc` starts inside the page allocator itself
+A stack taken at `mm_page_alloc` starts inside the page allocator itself
 (`__alloc_pages`, `get_page_from_freelist`, the folio and slab wrappers), which
 is the same for every caller. The call site worth a label or a table cell is the
 first frame outside them: `do_huge_pmd_anonymous_page`, `kvmalloc_node`, ...

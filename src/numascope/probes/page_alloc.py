@@ -38,7 +38,8 @@ MAX_SITES = 2048
 NAME = "page_alloc"
 
 PAGE_ALLOC = Tracepoint("kmem", "mm_page_alloc")
-# What `absent` names to play a kernel whose raw tracepoint cannot be used.
+# The raw entry's name in the health's attached probes, and what `absent` names
+# to play a kernel whose raw tracepoint cannot be used.
 RAW_PAGE_ALLOC = "raw_tracepoint:mm_page_alloc"
 RAW_ENTRY = "on_page_alloc"
 RECORD_ENTRY = "on_page_alloc_record"
@@ -254,7 +255,7 @@ def _attach_entry(probe: PageAllocProbe, absent: frozenset[str]) -> None:
             found = f"attaching to the raw tracepoint failed: {str(exc).strip()}"
         else:
             probe.page_map = found
-            probe.attached[RAW_ENTRY] = PAGE_ALLOC.name
+            probe.attached[RAW_ENTRY] = RAW_PAGE_ALLOC
             return
     probe.why_record = found
     print(

@@ -144,7 +144,7 @@ def load_family(
     raw_of = {p.function: p.raw_function for p in programs if p.raw_function}
     for fn, tp in source.attach.items():
         if raw and fn in raw_of and _attach_raw(bpf, raw_of[fn], tp):
-            family.attached[raw_of[fn]] = tp.name
+            family.attached[raw_of[fn]] = f"raw_tracepoint:{tp.event}"
             continue
         try:
             bpf.load_func(fn.encode(), bcc.BPF.TRACEPOINT)
