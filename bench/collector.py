@@ -4,11 +4,12 @@ N live processes are started (`sleep`, so every owner has a real pid that /proc
 names); before each poll, an owner (tgid, cgroup, CPU node) for each of them is
 written into the owners buffer the programs currently fill, with new counts every
 interval, so every poll drains, absorbs and attributes N changed live owners: the
-worst case for N keys. Everything numascope attaches by default runs meanwhile. CPU time is
-the process's own (time.process_time) around `LiveSource.poll()`; the filling
-is not counted.
+worst case for N keys. A size N/M writes all N once, then M of them (a different
+M each poll): N owners remembered, M keys in the map per poll. Everything
+numascope attaches by default runs meanwhile. CPU time is the process's own
+(time.process_time) around `LiveSource.poll()`; the filling is not counted.
 
-    sudo .venv/bin/python bench/collector.py [--keys 100,1000,10000] [--polls 15]
+    sudo .venv/bin/python bench/collector.py [--keys 100,1000,10000,10000/1000] [--polls 15]
 
 Prints a Markdown table: per-poll CPU and wall time (median, min..max) and
 the share of one core at a 1 s interval.
@@ -67,7 +68,11 @@ def sleepers(count: int) -> Iterator[list[int]]:
 
 
 def measure(
-    source: LiveSource, pids: list[int], sizes: list[int], polls: int, interval: float
+    source: LiveSource,
+    pids: list[int],
+    sizes: list[tuple[int, int]],
+    polls: int,
+    interval: float,
 ) -> None:
     assert source.collector is not None and source.probe is not None
     tables = source.probe.tables
@@ -78,16 +83,20 @@ def measure(
     )
     print()
     print(
-        "| live owner keys | CPU per poll, ms (median, min..max) | wall per poll, ms "
-        "| % of one core |"
+        "| live owner keys | of them moving per poll | CPU per poll, ms (median, min..max) "
+        "| wall per poll, ms | % of one core |"
     )
-    print("|---:|---:|---:|---:|")
-    for keys in sizes:
+    print("|---:|---:|---:|---:|---:|")
+    for keys, moving in sizes:
         cpu: list[float] = []
         wall: list[float] = []
         next_at = time.monotonic() + interval
         for round_no in range(polls + 2):
-            fill(tables[f"owners{source.collector._epoch}"], pids[:keys], round_no, cgroup_id)
+            # Every owner once, then `moving` of them per poll, a different
+            # `moving` each time (all of them when moving == keys).
+            start = (round_no * moving) % keys
+            batch = (pids[:keys] * 2)[start : start + moving] if round_no else pids[:keys]
+            fill(tables[f"owners{source.collector._epoch}"], batch, round_no, cgroup_id)
             time.sleep(max(0.0, next_at - time.monotonic()))
             next_at += interval
             c0, w0 = time.process_time(), time.perf_counter()
@@ -98,7 +107,7 @@ def measure(
                 wall.append((w1 - w0) * 1000)
         med = statistics.median(cpu)
         print(
-            f"| {keys:,} | {med:.1f} ({min(cpu):.1f}..{max(cpu):.1f}) | "
+            f"| {keys:,} | {moving:,} | {med:.1f} ({min(cpu):.1f}..{max(cpu):.1f}) | "
             f"{statistics.median(wall):.1f} | {med / (interval * 1000) * 100:.2f}% |"
         )
         sys.stdout.flush()
@@ -108,15 +117,24 @@ def measure(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--keys", default="100,1000,10000")
+    parser.add_argument(
+        "--keys",
+        default="100,1000,10000,10000/1000",
+        help="sizes, comma-separated: N (all N owners move every poll) or N/M (M of N move)",
+    )
     parser.add_argument("--polls", type=int, default=15)
     parser.add_argument("--interval", type=float, default=1.0)
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("collector: run as root", file=sys.stderr)
         return 2
-    sizes = [int(k) for k in args.keys.split(",")]
-    with sleepers(max(sizes)) as pids:
+    sizes = []
+    for size in args.keys.split(","):
+        keys, _, moving = size.partition("/")
+        if not keys.isdigit() or not (moving or keys).isdigit() or int(moving or keys) > int(keys):
+            parser.error(f"--keys: {size!r} is not N or N/M with M <= N")
+        sizes.append((int(keys), int(moving or keys)))
+    with sleepers(max(k for k, _ in sizes)) as pids:
         source = open_live_source(max_owners=16384)
         try:
             measure(source, pids, sizes, args.polls, args.interval)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -312,3 +313,78 @@ def test_names_are_read_again_for_a_bounded_number_of_processes_per_poll(
         renamed.append(names.count("new"))
     # A third more every poll, until all of them.
     assert renamed == [RENAMES_PER_POLL, 2 * RENAMES_PER_POLL, 3 * RENAMES_PER_POLL]
+
+
+def same_rows(table: OwnerTable, before: OwnerTable, moved: list[bool]) -> OwnerTable:
+    """`table` as the collector hands it over when its rows hold the owners they
+    held in `before`: the same serials, and only the `moved` rows changed."""
+    table.changed[:] = moved
+    return dataclasses.replace(table, serials=before.serials)
+
+
+def test_only_owners_that_moved_or_hold_a_new_owner_are_looked_at(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    attr = attributor(tmp_path)
+    looked: list[OwnerKey] = []
+    identify = attr._identify_cached
+
+    def counting(owner: OwnerKey, comm: bytes) -> object:
+        looked.append(owner)
+        return identify(owner, comm)
+
+    monkeypatch.setattr(attr, "_identify_cached", counting)
+    keys = [OwnerKey(7001, 0, 0, 0), OwnerKey(7002, 0, 0, 0), OwnerKey(7003, 0, 0, 0)]
+    first = OwnerTable.from_mapping({k: totals({0: (1, 1)}, b"a") for k in keys}, SLOTS)
+    attr.attribute_table(first, {7001, 7002, 7003}, 1.0)
+    assert looked == keys
+    looked.clear()
+
+    owners = {k: totals({0: (1 + (k.tgid == 7002), 1 + (k.tgid == 7002))}, b"a") for k in keys}
+    second = same_rows(OwnerTable.from_mapping(owners, SLOTS), first, [False, True, False])
+    rows = {w.key: w for w in attr.attribute_table(second, {7001, 7002, 7003}, 2.0).processes}
+    assert looked == [keys[1]]
+    assert rows["pid:7002"].delta.pages == 1 and rows["pid:7001"].delta.pages == 0
+    looked.clear()
+
+    # A name that changed without the totals moving is looked at (and shown).
+    owners[keys[2]] = totals({0: (1, 1)}, b"renamed")
+    third = same_rows(OwnerTable.from_mapping(owners, SLOTS), first, [False, False, False])
+    third.renamed[2] = True
+    rows = {w.key: w for w in attr.attribute_table(third, {7001, 7002, 7003}, 3.0).processes}
+    assert looked == [keys[2]]
+    assert rows["pid:7003"].name == "renamed"
+    looked.clear()
+
+    # Another owner in a row (a freed row reused) is another serial: looked at.
+    fourth = OwnerTable.from_mapping(owners, SLOTS)
+    fourth.changed[:] = False
+    attr.attribute_table(fourth, {7001, 7002, 7003}, 4.0)
+    assert looked == keys
+
+
+def test_a_forgotten_pid_on_a_row_it_held_is_a_new_workload(tmp_path: Path) -> None:
+    attr = attributor(tmp_path)
+    owner = OwnerKey(7100, 0, 0, 0)
+    first = OwnerTable.from_mapping({owner: totals({0: (3, 3)}, b"old")}, SLOTS)
+    (w,) = attr.attribute_table(first, {7100}, 1.0).processes
+    assert w.name == "old" and w.delta.pages == 3
+    attr.forget_pids({7100})
+    table = OwnerTable.from_mapping({owner: totals({0: (3, 3)}, b"new")}, SLOTS)
+    (w,) = attr.attribute_table(same_rows(table, first, [False]), {7100}, 2.0).processes
+    # Nothing of the old process carries over: its name, and the delta's baseline.
+    assert w.name == "new" and w.delta.pages == 3
+
+
+def test_a_workload_that_goes_and_comes_back_counts_its_delta_from_zero(tmp_path: Path) -> None:
+    attr = attributor(tmp_path)
+    a, b = OwnerKey(7200, 0, 0, 0), OwnerKey(7201, 0, 0, 0)
+    attr.attribute({a: totals({0: (2, 2)}), b: totals({0: (1, 1)})}, {7200, 7201}, 1.0)
+    attr.attribute({b: totals({0: (1, 1)})}, {7200, 7201}, 2.0)
+    rows = {
+        w.key: w
+        for w in attr.attribute(
+            {a: totals({0: (2, 2)}), b: totals({0: (1, 1)})}, {7200, 7201}, 3.0
+        ).processes
+    }
+    assert rows["pid:7200"].delta.pages == 2 and rows["pid:7201"].delta.pages == 0

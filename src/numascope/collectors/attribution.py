@@ -8,7 +8,7 @@ remote, and shows under node -1).
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from numascope.collectors.page_alloc import (
     OwnerTotals,
 )
 from numascope.collectors.tally import LocalityTally
+from numascope.collectors.workload_book import WorkloadBook
 from numascope.probes.page_alloc import PageAllocLayout
 from numascope.snapshot import (
     ORDER_CLASSES,
@@ -107,16 +108,6 @@ class Attribution:
 
 
 @dataclass
-class _Previous:
-    """Last poll's totals of a set of workloads, as arrays, for the deltas."""
-
-    index: dict[str, int] = field(default_factory=dict)
-    pages: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros((0, 0), np.int64))
-    events: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros((0, 0), np.int64))
-    split: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros((0, 4), np.int64))
-
-
-@dataclass
 class Attributor:
     topology: Topology
     layout: PageAllocLayout
@@ -127,9 +118,6 @@ class Attributor:
     _previous: dict[str, Locality] = field(default_factory=dict)
     _previous_matrix: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
     _identities: dict[tuple[OwnerKey, bytes], _Identity] = field(default_factory=dict)
-    _prev_processes: _Previous = field(default_factory=_Previous)
-    _prev_cgroups: _Previous = field(default_factory=_Previous)
-    _kept: dict[str, Workload] = field(default_factory=dict)
     # A leader's name read again after its first naming (prctl, a write to
     # /proc/PID/comm), by pid, and where the next round of re-reading starts.
     _leader_names: dict[int, str] = field(default_factory=dict)
@@ -141,6 +129,22 @@ class Attributor:
         # counter slot's node slot and order class.
         self._slot_nodes = [*layout.node_ids, -1][: layout.node_slots]
         self._slot_node_ids = np.array(self._slot_nodes, dtype=np.int64)
+        # Processes (and interrupt contexts) by slot: the slot of each workload
+        # key, its identity and pid, and free slots of forgotten processes.
+        self._slot_of: dict[str, int] = {}
+        self._identity: list[_Identity | None] = []
+        self._pid = np.zeros(0, dtype=np.int64)  # -1: no pid (an interrupt, "other")
+        self._free: list[int] = []
+        self._processes = WorkloadBook(self._slot_nodes)
+        # The workload slot of each owner row, valid while the row's serial is
+        # the one it was identified with: only rows that moved, were renamed or
+        # hold a new owner are identified again.
+        self._row_slot = np.zeros(0, dtype=np.intp)
+        self._row_serial = np.zeros(0, dtype=np.int64)
+        # Cgroups by slot (a path's slot never changes).
+        self._cgroup_slot: dict[str, int] = {}
+        self._cgroup_paths: list[str] = []
+        self._cgroups = WorkloadBook(self._slot_nodes)
 
     def attribute(
         self, owners: Mapping[OwnerKey, OwnerTotals], alive: set[int], now: float
@@ -152,7 +156,7 @@ class Attributor:
 
     def attribute_table(self, table: OwnerTable, alive: set[int], now: float) -> Attribution:
         """Attribute the collector's owner columns: sums are array operations,
-        and only workloads whose totals moved get new objects."""
+        and only owners and workloads that moved cost Python work."""
         # Thousands of small objects per poll would otherwise trigger full
         # collections that walk every live snapshot (a third of the poll's time).
         paused = gc.isenabled()
@@ -184,87 +188,30 @@ class Attributor:
             ],
             axis=1,
         )
-
-        # Owners -> workloads (several owners per pid: one per CPU node and cgroup).
-        keys, comms = table.keys, table.comms
-        workload_of: dict[str, int] = {}
-        identities: list[_Identity] = []
-        row_workload = np.empty(m, dtype=np.intp)
-        cgroup_ids = cols["cgroup_id"].tolist()
-        paths: dict[int, str] = {}
-        cgroup_of: dict[str, str | None] = {}
-        row_changed = table.changed[rows].tolist()
-        named_by_changed: set[int] = set()
-        first_comms: list[bytes] = []  # per workload, the name its first owner carried
-        disagree: set[int] = set()  # workloads whose owners carry different names
-        row_pages = by_node_pages.sum(axis=1).tolist()
-        cgroup_pages: dict[int, int] = {}
-        for i, r in enumerate(rows.tolist()):
-            identity = self._identify_cached(keys[r], comms[r])
-            w = workload_of.get(identity.key)
-            if w is None:
-                w = workload_of[identity.key] = len(identities)
-                identities.append(identity)
-                first_comms.append(comms[r])
-            else:
-                if comms[r] != first_comms[w]:
-                    disagree.add(w)
-                if row_changed[i] and w not in named_by_changed:
-                    # A process that exec'd on another CPU node has an owner per
-                    # node, each named as it was then; the one that moved this
-                    # poll carries its current name ("numactl" before, "dd" after).
-                    identities[w] = identity
-            if row_changed[i]:
-                named_by_changed.add(w)
-            row_workload[i] = w
-            cg = cgroup_ids[i]
-            if cg:
-                path = paths.get(cg)
-                if path is None:
-                    path = paths[cg] = self.cgroups.path(cg, now) or f"id:{cg}"
-                # A process that moved between cgroups has an owner in each; its
-                # row names the one that holds most of its pages.
-                if row_pages[i] >= cgroup_pages.get(w, -1):
-                    cgroup_pages[w] = row_pages[i]
-                    cgroup_of[identity.key] = path
-        self._refresh_leader_names(identities, named_by_changed, disagree, alive, workload_of)
-        changed = _sum_rows(row_workload, table.changed[rows], len(identities))[:, 0] > 0
-        processes = self._workloads(
-            self._prev_processes,
-            [i.key for i in identities],
-            row_workload,
-            by_node_pages,
-            by_node_events,
-            split,
-            changed,
-            lambda w: (
-                identities[w],
-                cgroup_of.get(identities[w].key),
-                identities[w].pid is None or identities[w].pid in alive,
-            ),
+        row_cgroup = self._cgroup_slots(cols["cgroup_id"], now)
+        processes = self._process_workloads(
+            table, rows, row_cgroup, by_node_pages, by_node_events, split, alive
         )
 
         # Cgroups: owners with a cgroup, summed per path.
-        with_cgroup = np.flatnonzero(cols["cgroup_id"] != 0)
-        path_index: dict[str, int] = {}
-        row_cgroup = np.empty(len(with_cgroup), dtype=np.intp)
-        for j, i in enumerate(with_cgroup.tolist()):
-            row_cgroup[j] = path_index.setdefault(paths[cgroup_ids[i]], len(path_index))
-        cg_paths = list(path_index)
-        cg_moved = _sum_rows(row_cgroup, table.changed[rows][with_cgroup], len(cg_paths))
-        cg_changed = cg_moved[:, 0] > 0
-        cgroups = self._workloads(
-            self._prev_cgroups,
-            [f"cgroup:{p}" for p in cg_paths],
-            row_cgroup,
-            by_node_pages[with_cgroup],
-            by_node_events[with_cgroup],
-            split[with_cgroup],
-            cg_changed,
-            lambda c: (
-                _Identity(f"cgroup:{cg_paths[c]}", WorkloadKind.CGROUP, cg_paths[c], None),
-                cg_paths[c],
-                True,
+        with_cgroup = np.flatnonzero(row_cgroup >= 0)
+        cg_slots, cg_of_row = np.unique(row_cgroup[with_cgroup], return_inverse=True)
+        cg_of_row = cg_of_row.reshape(-1)
+        cg_paths = self._cgroup_paths
+        cgroups = self._cgroups.update(
+            cg_slots,
+            _sum_rows(cg_of_row, by_node_pages[with_cgroup], len(cg_slots)),
+            _sum_rows(cg_of_row, by_node_events[with_cgroup], len(cg_slots)),
+            _sum_rows(cg_of_row, split[with_cgroup], len(cg_slots)),
+            np.zeros(len(cg_slots), dtype=np.int64),
+            (),
+            lambda _i, slot, total, delta: Workload(
+                key=f"cgroup:{cg_paths[slot]}",
+                kind=WorkloadKind.CGROUP,
+                name=cg_paths[slot],
+                total=total,
+                delta=delta,
+                cgroup=cg_paths[slot],
             ),
         )
 
@@ -297,100 +244,130 @@ class Attributor:
             cgroups=cgroups,
         )
 
-    def _workloads(
+    def _cgroup_slots(self, cgroup_ids: npt.NDArray[Any], now: float) -> npt.NDArray[np.intp]:
+        """The cgroup slot of each row (-1: no cgroup): one path look-up per cgroup."""
+        ids, of_row = np.unique(cgroup_ids, return_inverse=True)
+        slots = np.full(len(ids), -1, dtype=np.intp)
+        for j, cg in enumerate(ids.tolist()):
+            if cg:
+                path = self.cgroups.path(cg, now) or f"id:{cg}"
+                slot = self._cgroup_slot.get(path)
+                if slot is None:
+                    slot = self._cgroup_slot[path] = len(self._cgroup_paths)
+                    self._cgroup_paths.append(path)
+                slots[j] = slot
+        return slots[of_row.reshape(-1)]
+
+    def _process_workloads(
         self,
-        previous: _Previous,
-        keys: list[str],
-        row_of: npt.NDArray[np.intp],
-        row_pages: npt.NDArray[np.int64],
-        row_events: npt.NDArray[np.int64],
-        row_split: npt.NDArray[np.int64],
-        changed: npt.NDArray[np.bool_],
-        describe: Callable[[int], tuple[_Identity, str | None, bool]],
+        table: OwnerTable,
+        rows: npt.NDArray[np.intp],
+        row_cgroup: npt.NDArray[np.intp],
+        by_node_pages: Counts,
+        by_node_events: Counts,
+        split: Counts,
+        alive: set[int],
     ) -> tuple[Workload, ...]:
-        """Sum owner rows into workloads, with deltas against the last poll.
+        """Owners -> workloads (several owners per pid: one per CPU node and cgroup)."""
+        stale: set[int] = set()  # slots whose identity changed this poll
+        self._identify_rows(table, rows, stale, alive)
+        row_slot = self._row_slot[rows]
+        slots, of_row = np.unique(row_slot, return_inverse=True)
+        of_row = of_row.reshape(-1)
+        n = len(slots)
+        # A process that moved between cgroups has an owner in each; it is shown
+        # in the one holding most of its pages (the later row on a tie).
+        cgroup = np.full(n, -1, dtype=np.intp)
+        has = np.flatnonzero(row_cgroup >= 0)
+        if len(has):
+            row_pages = by_node_pages.sum(axis=1)
+            order = np.lexsort((has, row_pages[has], of_row[has]))
+            group = of_row[has][order]
+            last = np.r_[group[1:] != group[:-1], True]
+            cgroup[group[last]] = row_cgroup[has][order][last]
+        pids = self._pid[slots]
+        living = (pids < 0) | np.isin(pids, np.fromiter(alive, dtype=np.int64, count=len(alive)))
+        identity, paths = self._identity, self._cgroup_paths
+        cgroup_l, living_l = cgroup.tolist(), living.tolist()
 
-        A workload whose totals did not move, and did not move the poll before
-        either, is the same immutable object as last time."""
-        n = len(keys)
-        node_slots = len(self._slot_nodes)
-        pages = _sum_rows(row_of, row_pages, n).reshape(n, node_slots)
-        events = _sum_rows(row_of, row_events, n).reshape(n, node_slots)
-        split = _sum_rows(row_of, row_split, n).reshape(n, 4)
-        # Last poll's row of each workload; a new one compares against zeros.
-        get = previous.index.get
-        before = np.array([get(k, -1) for k in keys], dtype=np.intp)
-        zero_row = len(previous.pages)
-
-        def padded(a: npt.NDArray[np.int64], width: int) -> npt.NDArray[np.int64]:
-            if a.shape[1] != width:
-                a = np.zeros((0, width), dtype=np.int64)
-            return np.concatenate([a, np.zeros((1, width), dtype=np.int64)])
-
-        prev_pages = padded(previous.pages, node_slots)[np.where(before < 0, zero_row, before)]
-        prev_events = padded(previous.events, node_slots)[np.where(before < 0, zero_row, before)]
-        prev_split = padded(previous.split, 4)[np.where(before < 0, zero_row, before)]
-        d_pages, d_events, d_split = pages - prev_pages, events - prev_events, split - prev_split
-        moved = (d_events != 0).any(axis=1) | (d_pages != 0).any(axis=1) | (before < 0)
-        previous.index = {k: i for i, k in enumerate(keys)}
-        previous.pages, previous.events, previous.split = pages, events, split
-
-        nodes = self._slot_nodes
-        out: list[Workload] = []
-        kept = self._kept
-        pl, el, sl = pages.tolist(), events.tolist(), split.tolist()
-        dpl, dsl = d_pages.tolist(), d_split.tolist()
-        del_l = d_events.tolist()
-        moved_l = moved.tolist()
-        for w, key in enumerate(keys):
-            identity, cgroup, is_alive = describe(w)
-            old = kept.get(key)
-            if (
-                old is not None
-                and not moved_l[w]
-                and old.alive == is_alive
-                and old.kind is identity.kind
-                and old.cgroup == cgroup
-                and old.name == identity.name
-            ):
-                out.append(old)
-                continue
-            ev = el[w]
-            present = [k for k in range(node_slots) if ev[k]]
-            lp, rp, le, re = sl[w]
-            total = Locality(
-                {nodes[k]: pl[w][k] for k in present},
-                {nodes[k]: ev[k] for k in present},
-                lp,
-                rp,
-                le,
-                re,
-            )
-            dlp, drp, dle, dre = dsl[w]
-            delta = Locality(
-                {nodes[k]: dpl[w][k] for k in present},
-                {nodes[k]: del_l[w][k] for k in present},
-                dlp,
-                drp,
-                dle,
-                dre,
-            )
-            workload = Workload(
-                key=identity.key,
-                kind=identity.kind,
-                name=identity.name,
+        def build(i: int, slot: int, total: Locality, delta: Locality) -> Workload:
+            who = identity[slot]
+            assert who is not None
+            return Workload(
+                key=who.key,
+                kind=who.kind,
+                name=who.name,
                 total=total,
                 delta=delta,
-                pid=identity.pid,
-                cgroup=cgroup,
-                alive=is_alive,
+                pid=who.pid,
+                cgroup=paths[cgroup_l[i]] if cgroup_l[i] >= 0 else None,
+                alive=living_l[i],
             )
-            out.append(workload)
-            if moved_l[w]:
-                kept.pop(key, None)
-            else:
-                kept[key] = workload  # a zero delta: reusable while nothing moves
-        return tuple(out)
+
+        return self._processes.update(
+            slots,
+            _sum_rows(of_row, by_node_pages, n),
+            _sum_rows(of_row, by_node_events, n),
+            _sum_rows(of_row, split, n),
+            cgroup.astype(np.int64) * 2 + living,
+            stale,
+            build,
+        )
+
+    def _identify_rows(
+        self, table: OwnerTable, rows: npt.NDArray[np.intp], stale: set[int], alive: set[int]
+    ) -> None:
+        """Give every row its workload slot (adding to `stale` the slots renamed).
+
+        Only rows that moved, were renamed or hold a new owner are looked at."""
+        size = len(table.keys)
+        if len(self._row_slot) < size:
+            grow = max(size, 2 * len(self._row_slot)) - len(self._row_slot)
+            self._row_slot = np.concatenate([self._row_slot, np.full(grow, -1, dtype=np.intp)])
+            self._row_serial = np.concatenate([self._row_serial, np.zeros(grow, dtype=np.int64)])
+        serials = table.serials
+        look = (self._row_serial[rows] != serials[rows]) | table.changed[rows] | table.renamed[rows]
+        keys, comms, changed = table.keys, table.comms, table.changed
+        moved: set[int] = set()  # slots named by a row that moved this poll
+        first_comms: dict[int, bytes] = {}
+        disagree: set[int] = set()  # slots whose moving owners carry different names
+        for r in rows[look].tolist():
+            who = self._identify_cached(keys[r], comms[r])
+            slot = self._slot_of.get(who.key)
+            if slot is None:
+                slot = self._new_slot(who)
+            elif slot not in moved:
+                # A process that exec'd on another CPU node has an owner per
+                # node, each named as it was then; the one that moved this
+                # poll carries its current name ("numactl" before, "dd" after),
+                # and no row looked at after it renames the process again.
+                before = self._identity[slot]
+                if who is not before and who != before:
+                    self._identity[slot] = who
+                    stale.add(slot)
+            if changed[r]:
+                moved.add(slot)
+                seen = first_comms.setdefault(slot, comms[r])
+                if seen != comms[r]:
+                    disagree.add(slot)
+            self._row_slot[r] = slot
+            self._row_serial[r] = serials[r]
+        self._refresh_leader_names(moved, disagree, alive, stale)
+
+    def _new_slot(self, who: _Identity) -> int:
+        if self._free:
+            slot = self._free.pop()
+        else:
+            slot = len(self._identity)
+            self._identity.append(None)
+            if slot >= len(self._pid):
+                grow = max(64, len(self._pid))
+                self._pid = np.concatenate([self._pid, np.zeros(grow, dtype=np.int64)])
+        self._slot_of[who.key] = slot
+        self._identity[slot] = who
+        self._pid[slot] = -1 if who.pid is None else who.pid
+        self._processes.forget(slot)
+        return slot
 
     def _identify_cached(self, owner: OwnerKey, comm: bytes) -> _Identity:
         found = self._identities.get((owner, comm))
@@ -431,12 +408,7 @@ class Attributor:
         return _Identity(f"pid:{pid}", kind_name, name or "?", pid)
 
     def _refresh_leader_names(
-        self,
-        identities: list[_Identity],
-        moved: set[int],
-        disagree: set[int],
-        alive: set[int],
-        workload_of: dict[str, int],
+        self, moved: set[int], disagree: set[int], alive: set[int], stale: set[int]
     ) -> None:
         """Ask /proc again for the names of the processes that may have changed it.
 
@@ -454,12 +426,16 @@ class Attributor:
             self._rename_cursor = start + RENAMES_PER_POLL
             wrapped = max(0, start + RENAMES_PER_POLL - len(picks))
             due.update(picks[start : start + RENAMES_PER_POLL] + picks[:wrapped])
-        for w in due:
-            self._read_leader_name(identities[w], alive)
+        for slot in due:
+            who = self._identity[slot]
+            if who is not None:
+                self._read_leader_name(who, alive)
         for renamed, name in self._leader_names.items():
-            row = workload_of.get(f"pid:{renamed}")
-            if row is not None and identities[row].name != name:
-                identities[row] = replace(identities[row], name=name)
+            found = self._slot_of.get(f"pid:{renamed}")
+            who = self._identity[found] if found is not None else None
+            if found is not None and who is not None and who.name != name:
+                self._identity[found] = replace(who, name=name)
+                stale.add(found)
 
     def _read_leader_name(self, identity: _Identity, alive: set[int]) -> None:
         pid = identity.pid
@@ -480,23 +456,6 @@ class Attributor:
         except OSError:
             actions = ""
         return f"[irq:{irq} {actions}]" if actions else f"[irq:{irq}]"
-
-    def _workload(
-        self, identity: _Identity, acc: LocalityTally, cgroup: str | None, alive: bool
-    ) -> Workload:
-        total = acc.locality()
-        delta = subtract(total, self._previous.get(identity.key))
-        self._previous[identity.key] = total
-        return Workload(
-            key=identity.key,
-            kind=identity.kind,
-            name=identity.name,
-            total=total,
-            delta=delta,
-            pid=identity.pid,
-            cgroup=cgroup,
-            alive=alive,
-        )
 
     def _node(self, node_id: int, acc: LocalityTally, orders: list[int]) -> NodeStats:
         # For a node, pages_by_node holds pages by *requesting CPU node*.
@@ -542,7 +501,15 @@ class Attributor:
             del self._identities[cached]
 
     def forget(self, keys: set[str]) -> None:
+        gone: list[int] = []
         for key in keys:
             self._previous.pop(key, None)
-            self._prev_processes.index.pop(key, None)
-            self._kept.pop(key, None)
+            slot = self._slot_of.pop(key, None)
+            if slot is not None:
+                gone.append(slot)
+                self._identity[slot] = None
+                self._processes.forget(slot)
+        if gone:
+            # Rows still naming these slots are identified afresh next poll.
+            self._row_serial[np.isin(self._row_slot, gone)] = 0
+            self._free.extend(gone)

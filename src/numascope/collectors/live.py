@@ -12,7 +12,7 @@ import platform
 import socket
 import sys
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +29,8 @@ from numascope.collectors.families import (
     open_families,
 )
 from numascope.collectors.kernel_counters import KernelCounterCollector
-from numascope.collectors.names import CgroupResolver, cgroup2_mount, live_pids
+from numascope.collectors.liveness import Liveness
+from numascope.collectors.names import CgroupResolver, cgroup2_mount
 from numascope.collectors.page_alloc import CTX_TASK, OwnerKey, OwnerTable, PageAllocCollector
 from numascope.errors import NumascopeError
 from numascope.probes import bcc_loader
@@ -111,7 +112,6 @@ class LiveSource:
     _detached: dict[str, str] = field(default_factory=dict)  # program -> why
     _probe_failures: int = 0
     _pid_reuses: int = 0
-    _listed: int = 0  # pids in /proc at the last listing
 
     def __post_init__(self) -> None:
         layout = self.probe.layout if self.probe else PageAllocLayout(self.topology.node_ids)
@@ -127,10 +127,11 @@ class LiveSource:
         )
         self.kernel = KernelCounterCollector(self.topology.node_ids, self.sysfs)
         self.kernel.read()  # baseline: the first snapshot's kernel deltas start now
+        self.liveness = Liveness(self.proc)
 
     def poll(self) -> Snapshot:
         started = time.monotonic()
-        self._split_reused_pids(self._alive_among(self._dead_since.keys()))
+        self._split_reused_pids(self.liveness.alive_among(self._dead_since.keys()))
         owners = OwnerTable.from_mapping({}, self.attributor.layout.count_slots)
         kernel: tuple[KernelNodeCounters, ...] | None = None
         if self.collector is not None:
@@ -150,9 +151,7 @@ class LiveSource:
             kernel = self.kernel.read()
         readings = self._collect_families()
         self._check_programs()
-        # Only the owners' pids matter, and on a host with many more processes than
-        # owners, asking for each costs less than listing /proc (12 ms at 10,000).
-        alive = self._alive_among(set(owners.columns["tgid"][owners.rows()].tolist()))
+        alive = self.liveness.alive_among(set(owners.columns["tgid"][owners.rows()].tolist()))
         self._retire(owners, alive, started)
         if self.collector is not None:
             # Retiring folds rows into "[exited processes]", which may be a row the
@@ -226,18 +225,6 @@ class LiveSource:
                 self._detached[name] = why
                 self._probe_failures += 1
 
-    def _alive_among(self, pids: Collection[int]) -> set[int]:
-        """Which of `pids` are alive now.
-
-        Listing /proc costs about a microsecond per process (12 ms here on a host
-        with 10,000); asking for a few pids one by one is cheaper. One stat is
-        about three times one listed entry, hence the factor."""
-        if len(pids) * 3 >= self._listed:
-            listed = live_pids(self.proc)
-            self._listed = len(listed)
-            return listed & set(pids)
-        return {pid for pid in pids if os.path.exists(os.path.join(self.proc, str(pid)))}
-
     def _split_reused_pids(self, alive: set[int]) -> None:
         """A pid seen exited at an earlier poll and alive now is a new process:
         the old one's rows are folded into "[exited processes]" (totals unchanged)
@@ -254,6 +241,7 @@ class LiveSource:
                 k for k in self.collector.owner_keys() if k.tgid in reused and k.kind == CTX_TASK
             )
         self.attributor.forget_pids(reused)
+        self.liveness.forget(reused)
         for tgid in reused:
             self._dead_since.pop(tgid, None)
 
@@ -297,6 +285,7 @@ class LiveSource:
         if stale and self.collector is not None:
             self.collector.retire(stale)
             self.attributor.forget_pids({k.tgid for k in stale})
+            self.liveness.forget({k.tgid for k in stale})
             for key in stale:
                 self._dead_since.pop(key.tgid, None)
 
@@ -362,6 +351,7 @@ class LiveSource:
             _close_quietly(self.probe.close)
         if self.stats is not None:
             _close_quietly(self.stats.close)
+        self.liveness.close()
 
 
 def _close_quietly(close: Callable[[], object]) -> None:

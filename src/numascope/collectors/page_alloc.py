@@ -99,12 +99,26 @@ class OwnerTotals:
         self.pages = [a + b for a, b in zip(self.pages, pages, strict=True)]
 
 
+# Serial numbers of owner rows: a row that holds another owner (a freed row
+# reused, or another table) has another serial, so what was learnt about a row
+# (its workload) is kept exactly as long as the row holds the same owner.
+_next_serial = [1]
+
+
+def new_serials(count: int) -> npt.NDArray[np.int64]:
+    first = _next_serial[0]
+    _next_serial[0] = first + count
+    return np.arange(first, first + count, dtype=np.int64)
+
+
 @dataclass(frozen=True)
 class OwnerTable:
     """Owner totals as columns: row i is `keys[i]`, counted in `events[i]`/`pages[i]`.
 
     Only rows with `live[i]` hold an owner; `changed[i]` says its totals moved
-    in the last poll. The arrays belong to the collector: read, never keep."""
+    in the last poll, `renamed[i]` that its name changed without them moving,
+    and `serials[i]` is the same number for as long as the row holds the same
+    owner. The arrays belong to the collector: read, never keep."""
 
     keys: list[OwnerKey]
     columns: npt.NDArray[Any]  # the keys again, as a KEY_DTYPE array
@@ -113,6 +127,8 @@ class OwnerTable:
     pages: Counts
     comms: list[bytes]
     changed: npt.NDArray[np.bool_]
+    renamed: npt.NDArray[np.bool_]
+    serials: npt.NDArray[np.int64]
 
     @classmethod
     def from_mapping(cls, owners: Mapping[OwnerKey, OwnerTotals], slots: int) -> OwnerTable:
@@ -134,6 +150,8 @@ class OwnerTable:
             pages,
             [t.comm for t in owners.values()],
             np.ones(n, dtype=bool),
+            np.zeros(n, dtype=bool),
+            new_serials(n),
         )
 
     def rows(self) -> npt.NDArray[np.intp]:
@@ -200,6 +218,8 @@ class PageAllocCollector:
         self._live = np.zeros(0, dtype=bool)
         self._columns = np.zeros(0, dtype=KEY_DTYPE)
         self._changed = np.zeros(0, dtype=bool)
+        self._renamed = np.zeros(0, dtype=bool)
+        self._serials = np.zeros(0, dtype=np.int64)
         self._pending_rows: list[int] = []
         self._readers: dict[int, BatchReader | None] = {}
 
@@ -220,6 +240,8 @@ class PageAllocCollector:
         self._live = np.concatenate([self._live, np.zeros(extra, dtype=bool)])
         self._columns = np.concatenate([self._columns, np.zeros(extra, dtype=KEY_DTYPE)])
         self._changed = np.concatenate([self._changed, np.zeros(extra, dtype=bool)])
+        self._renamed = np.concatenate([self._renamed, np.zeros(extra, dtype=bool)])
+        self._serials = np.concatenate([self._serials, np.zeros(extra, dtype=np.int64)])
 
     def _new_row(self, packed: bytes, key: OwnerKey) -> int:
         if self._free:
@@ -235,6 +257,7 @@ class PageAllocCollector:
         self._row[packed] = row
         self._live[row] = True
         self._columns[row] = (*key, 0)
+        self._serials[row] = new_serials(1)[0]
         return row
 
     def _rows_for(self, keys: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
@@ -264,6 +287,7 @@ class PageAllocCollector:
             at_flip()
         time.sleep(self.settle_seconds)
         self._changed[:] = False
+        self._renamed[:] = False
         drained = self._drain(self.tables[f"owners{old}"])
         self.peak_entries = max(self.peak_entries, drained)
         self._drain_overflow(old)
@@ -393,17 +417,17 @@ class PageAllocCollector:
         np.maximum(rep_pages, want_pages, out=rep_pages)
         self._changed[:n] |= moved
         # The slot's name is the newest (it follows exec); drained names are older.
-        for row in self._pending_rows:
-            if self._abs_comm[row]:
-                self._rep_comm[row] = self._abs_comm[row]
-        for row in np.flatnonzero(moved).tolist():
-            if self._abs_comm[row]:
-                self._rep_comm[row] = self._abs_comm[row]
+        for row in [*self._pending_rows, *np.flatnonzero(moved).tolist()]:
+            self._rename(row, self._abs_comm[row])
         for row, name in zip(rows, names, strict=True):
-            if name:
-                self._rep_comm[row] = name
+            self._rename(row, name)
         self._pending_rows = rows
         self._last_pending = {self._keys[r] for r in rows}
+
+    def _rename(self, row: int, name: bytes) -> None:
+        if name and self._rep_comm[row] != name:
+            self._rep_comm[row] = name
+            self._renamed[row] = True
 
     def table(self) -> OwnerTable:
         """The owner columns as they stand now (after any `retire`)."""
@@ -416,6 +440,8 @@ class PageAllocCollector:
             self._rep_pages[:n],
             self._rep_comm,
             self._changed[:n],
+            self._renamed[:n],
+            self._serials[:n],
         )
 
     def owner_keys(self) -> list[OwnerKey]:
