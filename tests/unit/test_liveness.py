@@ -98,3 +98,28 @@ def test_another_proc_is_listed(tmp_path: Path) -> None:
     liveness = Liveness(tmp_path)
     assert liveness.alive_among({10, 12}) == {10}
     assert liveness.watched == 0
+
+
+@needs_pidfd
+def test_exits_are_seen_past_descriptor_1024_and_more_than_1023_at_once(
+    liveness: Liveness,
+) -> None:
+    # Push the pidfds above 1024 (where select() would fail) with spare descriptors.
+    spare = [os.open("/dev/null", os.O_RDONLY) for _ in range(1030)]
+    procs = [subprocess.Popen(["sleep", "600"]) for _ in range(1100)]
+    try:
+        pids = {p.pid for p in procs}
+        assert liveness.alive_among(pids) == pids
+        for p in procs:
+            p.kill()
+        for p in procs:
+            p.wait()
+        assert liveness.alive_among(pids) == set()
+        assert liveness.watched == 0
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        for fd in spare:
+            os.close(fd)

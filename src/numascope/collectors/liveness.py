@@ -61,12 +61,11 @@ class Liveness:
                 if exc.errno != errno.ESRCH:  # out of descriptors, or not allowed
                     unknown.append(pid)
                 continue
-            if select.select([fd], [], [], 0)[0]:  # exited already: a zombie
-                os.close(fd)
-                continue
             self._fd_of[pid], self._pid_of[fd] = fd, pid
             self._epoll.register(fd, select.EPOLLIN)
             alive.add(pid)
+        # A pid just opened may be a zombie: exited already.
+        alive -= self._reap(self._epoll)
         return alive | self._looked_up(set(unknown)) if unknown else alive
 
     def forget(self, pids: Collection[int]) -> None:
@@ -81,12 +80,19 @@ class Liveness:
         if self._epoll is not None:
             self._epoll.close()
 
-    def _reap(self, epoll: select.epoll) -> None:
-        for fd, _ in epoll.poll(0):
+    def _reap(self, epoll: select.epoll) -> set[int]:
+        """Stop following the processes that exited; return their pids."""
+        exited: set[int] = set()
+        if not self._pid_of:
+            return exited
+        # Every one that is ready in one call (the default stops at FD_SETSIZE - 1).
+        for fd, _ in epoll.poll(0, len(self._pid_of)):
             pid = self._pid_of.get(fd)
             if pid is not None:
                 del self._fd_of[pid]
                 self._close(fd)
+                exited.add(pid)
+        return exited
 
     def _close(self, fd: int) -> None:
         self._pid_of.pop(fd, None)
