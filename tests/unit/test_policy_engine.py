@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from numascope.collectors.mempolicy import MemPolicy, ProcessPolicy
 from numascope.config import Config, PolicyHolder
@@ -23,6 +25,7 @@ from numascope.policy import (
     with_findings,
 )
 from numascope.policy import engine as engine_module
+from numascope.policy.matching import RuleMemo, WorkloadFacts
 from numascope.snapshot import HostInfo, Locality, Severity, Snapshot, Workload, WorkloadKind
 
 
@@ -374,3 +377,94 @@ def test_engine_without_procfs_judges_traffic_only() -> None:
     engine = PolicyEngine(PolicyHolder(Config()), proc=None)
     judged = engine.judge(snapshot(workload("x", {1: 1000}, pid=4343)))
     assert [f.kind for f in judged.findings] == [REMOTE_ALLOCATION]
+
+
+def test_kernel_policies_are_read_a_bounded_number_per_poll_new_first_then_oldest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[int] = []
+
+    def reading(pid: int, proc: Any = "/proc") -> ProcessPolicy:
+        calls.append(pid)
+        return kernel_policy("default", ())
+
+    monkeypatch.setattr(engine_module, "read_process_policy", reading)
+    now = [0.0]
+    holder = PolicyHolder(Config.model_validate({"thresholds": {"window-seconds": 5}}))
+    engine = PolicyEngine(holder, proc="/nonexistent", clock=lambda: now[0], reads_per_poll=4)
+    procs = [workload("app", {}, pid=pid) for pid in range(1, 11)]
+    for seq in (1, 2, 3):
+        engine.judge(snapshot(*procs, seq=seq))
+        now[0] += 1.0
+    # Ten new processes, four a poll: all read within three polls, in order.
+    assert calls == list(range(1, 11))
+    calls.clear()
+    now[0] = 5.5  # pids 1-4 (read at 0 s) are a window old
+    engine.judge(snapshot(*procs, workload("new", {}, pid=11), seq=4))
+    assert calls == [11, 1, 2, 3]  # the new one first, then the longest unread
+    calls.clear()
+    now[0] = 6.5  # and 5-8 (read at 1 s) now too: 4 was due first
+    engine.judge(snapshot(*procs, seq=5))
+    assert calls == [4, 5, 6, 7]
+
+
+def test_rules_and_drift_are_remembered_until_the_facts_change() -> None:
+    memo = RuleMemo()
+    cfg = config({"bind": [1]})
+    app = WorkloadFacts(comm="app", pid=7)
+    assert memo.rule_for(cfg, app) is memo.rule_for(cfg, app)
+    assert memo.rule_for(cfg, app).name == "app"
+    assert memo.rule_for(cfg, WorkloadFacts(comm="other", pid=7)).name == "default"
+    placement = memo.rule_for(cfg, app).placement
+    kernel = kernel_policy("default", ())
+    first = memo.drift(7, placement, kernel)
+    assert first is not None and first.kind == DRIFT
+    assert memo.drift(7, placement, kernel) is first
+    # A policy read again (the process now bound as configured) is judged again.
+    assert memo.drift(7, placement, kernel_policy("bind", (1,))) is None
+    # Another config: its rules, not the remembered ones.
+    other = config("local")
+    assert memo.rule_for(other, app).placement.kind == "local"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.dictionaries(st.sampled_from(["pid:1", "pid:2", "pid:3"]), st.integers(0, 50)),
+            st.sampled_from([0.5, 1.0, 2.0]),
+        ),
+        max_size=20,
+    ),
+    st.sampled_from([1.0, 3.0, 5.0]),
+)
+def test_the_window_keeps_the_sum_of_its_snapshots(
+    polls: list[tuple[dict[str, int], float]], seconds: float
+) -> None:
+    """The running sums equal summing the snapshots still in the window."""
+    window = RollingWindow(seconds)
+    kept: list[tuple[float, dict[str, int]]] = []
+    for seq, (pages, interval) in enumerate(polls, start=1):
+        procs = [
+            Workload(key, WorkloadKind.PROCESS, key, locality({1: n}), locality({1: n}), pid=1)
+            for key, n in pages.items()
+        ]
+        window.add(
+            Snapshot(
+                seq=seq,
+                time=float(seq),
+                interval=interval,
+                source="t",
+                host=HostInfo(),
+                nodes=(),
+                processes=tuple(procs),
+            )
+        )
+        kept.append((interval, pages))
+        while len(kept) > 1 and sum(i for i, _ in kept) - kept[0][0] >= seconds:
+            kept.pop(0)
+        for key in ("pid:1", "pid:2", "pid:3"):
+            expected = sum(p.get(key, 0) for _, p in kept)
+            assert window.pages(key) == expected
+            assert window.locality(key).pages == expected
+            assert window.locality(key).pages_by_node.get(1, 0) == expected

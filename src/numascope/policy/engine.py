@@ -12,10 +12,9 @@ from numascope.collectors.mempolicy import (
     read_process_policy,
 )
 from numascope.config import Config, PolicyHolder, Rule
-from numascope.policy.drift import judge_drift
 from numascope.policy.irq import judge_irqs
 from numascope.policy.judge import DRIFT, Verdict, judge
-from numascope.policy.matching import facts_for, rule_for
+from numascope.policy.matching import RuleMemo, facts_for
 from numascope.policy.reclaim_context import nodes_under_reclaim, with_reclaim_context
 from numascope.policy.window import RollingWindow
 from numascope.snapshot import Finding, Locality, Severity, Snapshot, Workload, WorkloadKind
@@ -58,12 +57,14 @@ def evaluate(
     kernel_policies: Mapping[int, ProcessPolicy] | None = None,
     *,
     window: RollingWindow | None = None,
+    memo: RuleMemo | None = None,
 ) -> tuple[Finding, ...]:
     """Findings for every judged workload in `snapshot`, worst first.
 
     Traffic is judged over `window` when given (the snapshot is added to it),
     else over each workload's delta; a workload with fewer than `min-pages` in
     that span is not judged. Drift needs `kernel_policies` (pid -> policy).
+    `memo` keeps rules and drift verdicts from one call to the next.
     """
     if window is not None:
         window.add(snapshot)
@@ -71,22 +72,29 @@ def evaluate(
     else:
         seconds = snapshot.interval
     kernel_policies = kernel_policies or {}
+    memo = memo or RuleMemo()
     thresholds = config.thresholds
+    min_pages = max(thresholds.min_pages, 1)
     findings: list[Finding] = []
     under_reclaim = nodes_under_reclaim(snapshot)
     for workload in snapshot.processes:
         if workload.kind not in JUDGED_KINDS:
             continue
         kernel = kernel_policies.get(workload.pid) if workload.pid is not None else None
-        rule = rule_for(config, facts_for(workload, kernel))
+        pages = window.pages(workload.key) if window is not None else workload.delta.pages
+        drifts = kernel is not None and workload.alive
+        if pages < min_pages and not drifts:
+            continue  # nothing to judge: most workloads, most polls
+        rule = memo.rule_for(config, facts_for(workload, kernel))
         locality = window.locality(workload.key) if window is not None else workload.delta
-        if locality.pages >= max(thresholds.min_pages, 1):
+        if pages >= min_pages:
             verdict = judge(rule.placement, locality, thresholds)
             if verdict is not None:
                 verdict = with_reclaim_context(verdict, rule.placement, locality, under_reclaim)
                 findings.append(_finding(workload, rule, verdict, locality, seconds))
-        if kernel is not None and workload.alive:
-            drift = judge_drift(rule.placement, kernel)
+        if kernel is not None and drifts:
+            assert workload.pid is not None
+            drift = memo.drift(workload.pid, rule.placement, kernel)
             if drift is not None:
                 findings.append(_finding(workload, rule, drift, locality, seconds))
     findings.extend(judge_irqs(snapshot, thresholds.irq))
@@ -112,12 +120,21 @@ def _judged_pids(snapshot: Snapshot) -> list[int]:
     ]
 
 
+# Kernel policies read per poll at most (see PolicyEngine.kernel_policies).
+POLICY_READS_PER_POLL = 32
+
+
 class PolicyEngine:
     """What a long-running command keeps: the reloadable config, the rolling window,
-    and the kernel policies read from procfs.
+    the rules chosen so far, and the kernel policies read from procfs.
 
-    Reading numa_maps walks the process's page tables, which costs real time on a
-    large process, so each pid's policy is re-read at most once per window.
+    Reading a policy means reading numa_maps, which walks the process's page
+    tables: 0.5 ms for a small process here, far more for a large one. Each
+    pid's policy is re-read once it is a window old, and at most
+    `reads_per_poll` are read per poll, new processes first, then the longest
+    unread: a host with 10,000 processes would otherwise spend 5 s re-reading
+    them all in one poll every window. There, each is re-read about every
+    10,000 / 32 polls.
     """
 
     def __init__(
@@ -125,11 +142,14 @@ class PolicyEngine:
         holder: PolicyHolder,
         proc: str | None = "/proc",
         clock: Callable[[], float] = time.monotonic,
+        reads_per_poll: int = POLICY_READS_PER_POLL,
     ) -> None:
         self.holder = holder
         self.proc = proc
+        self.reads_per_poll = reads_per_poll
         self._clock = clock
         self._window = RollingWindow(holder.config.thresholds.window_seconds)
+        self._memo = RuleMemo()
         self._policies: dict[int, tuple[float, ProcessPolicy | None]] = {}
 
     def kernel_policies(self, snapshot: Snapshot) -> dict[int, ProcessPolicy]:
@@ -139,11 +159,19 @@ class PolicyEngine:
         now = self._clock()
         max_age = self.holder.config.thresholds.window_seconds
         fresh: dict[int, tuple[float, ProcessPolicy | None]] = {}
+        unread: list[int] = []
+        old: list[int] = []
         for pid in _judged_pids(snapshot):
             cached = self._policies.get(pid)
-            if cached is None or now - cached[0] >= max_age:
-                cached = (now, read_process_policy(pid, self.proc))
+            if cached is None:
+                unread.append(pid)
+                continue
             fresh[pid] = cached
+            if now - cached[0] >= max_age:
+                old.append(pid)
+        old.sort(key=lambda pid: fresh[pid][0])
+        for pid in (unread + old)[: self.reads_per_poll]:
+            fresh[pid] = (now, read_process_policy(pid, self.proc))
         self._policies = fresh
         return {pid: policy for pid, (_, policy) in fresh.items() if policy is not None}
 
@@ -157,7 +185,9 @@ class PolicyEngine:
             self._window = RollingWindow(config.thresholds.window_seconds)
         if kernel_policies is None:
             kernel_policies = self.kernel_policies(snapshot)
-        findings = evaluate(snapshot, config, kernel_policies, window=self._window)
+        findings = evaluate(
+            snapshot, config, kernel_policies, window=self._window, memo=self._memo
+        )
         return with_findings(snapshot, findings)
 
 

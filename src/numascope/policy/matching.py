@@ -7,10 +7,14 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from numascope.collectors.mempolicy import ProcessPolicy
-from numascope.config import Config, Match, Rule
+from numascope.config import Config, Match, Placement, Rule
+from numascope.policy.drift import judge_drift
+from numascope.policy.judge import Verdict
 from numascope.snapshot import Workload
 
 DEFAULT_RULE_NAME = "default"
+# Facts remembered per config: a host's processes, with room for churn.
+MEMO_LIMIT = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -82,3 +86,39 @@ def rule_for(config: Config, facts: WorkloadFacts) -> Rule:
         if matches(rule.match, facts):
             return rule
     return default_rule(config)
+
+
+class RuleMemo:
+    """The rule (and drift verdict) of each workload, remembered for one config.
+
+    A long-running command judges the same thousands of processes every poll,
+    and their facts rarely change; a new config starts afresh."""
+
+    def __init__(self) -> None:
+        self._config: Config | None = None
+        self._rules: dict[WorkloadFacts, Rule] = {}
+        # pid -> (the kernel policy and placement judged, the verdict)
+        self._drift: dict[int, tuple[ProcessPolicy, Placement, Verdict | None]] = {}
+
+    def rule_for(self, config: Config, facts: WorkloadFacts) -> Rule:
+        if config is not self._config:
+            self._config = config
+            self._rules.clear()
+            self._drift.clear()
+        found = self._rules.get(facts)
+        if found is None:
+            if len(self._rules) >= MEMO_LIMIT:
+                self._rules.clear()
+            found = self._rules[facts] = rule_for(config, facts)
+        return found
+
+    def drift(self, pid: int, placement: Placement, kernel: ProcessPolicy) -> Verdict | None:
+        """judge_drift, again only when the kernel policy read or the placement changed."""
+        seen = self._drift.get(pid)
+        if seen is not None and seen[0] is kernel and seen[1] is placement:
+            return seen[2]
+        if len(self._drift) >= MEMO_LIMIT:
+            self._drift.clear()
+        verdict = judge_drift(placement, kernel)
+        self._drift[pid] = (kernel, placement, verdict)
+        return verdict
