@@ -12,7 +12,9 @@ numascope attaches by default runs meanwhile. CPU time is the process's own
     sudo .venv/bin/python bench/collector.py [--keys 100,1000,10000,10000/1000] [--polls 15]
 
 Prints a Markdown table: per-poll CPU and wall time (median, min..max) and
-the share of one core at a 1 s interval.
+the share of one core at a 1 s interval; and the poll's CPU with the snapshot
+then judged by the default policy, kernel policies read from /proc, as `export`
+and `top` do every poll (the first 2 polls, which read the most, dropped too).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from numascope.collectors.live import LiveSource, open_live_source
+from numascope.config import PolicyHolder
+from numascope.policy import PolicyEngine
 
 
 def own_cgroup_id() -> int:
@@ -84,12 +88,15 @@ def measure(
     print()
     print(
         "| live owner keys | of them moving per poll | CPU per poll, ms (median, min..max) "
-        "| wall per poll, ms | % of one core |"
+        "| wall per poll, ms | % of one core | with the policy judged: CPU ms, % of one core |"
     )
-    print("|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|")
     for keys, moving in sizes:
         cpu: list[float] = []
         wall: list[float] = []
+        judged: list[float] = []
+        # As `export` and `top` run it: the default policy, drift read from /proc.
+        engine = PolicyEngine(PolicyHolder.open(None))
         next_at = time.monotonic() + interval
         for round_no in range(polls + 2):
             # Every owner once, then `moving` of them per poll, a different
@@ -100,15 +107,19 @@ def measure(
             time.sleep(max(0.0, next_at - time.monotonic()))
             next_at += interval
             c0, w0 = time.process_time(), time.perf_counter()
-            source.poll()
+            snapshot = source.poll()
             c1, w1 = time.process_time(), time.perf_counter()
+            engine.judge(snapshot)
+            c2 = time.process_time()
             if round_no >= 2:
                 cpu.append((c1 - c0) * 1000)
                 wall.append((w1 - w0) * 1000)
-        med = statistics.median(cpu)
+                judged.append((c2 - c0) * 1000)
+        med, with_policy = statistics.median(cpu), statistics.median(judged)
         print(
             f"| {keys:,} | {moving:,} | {med:.1f} ({min(cpu):.1f}..{max(cpu):.1f}) | "
-            f"{statistics.median(wall):.1f} | {med / (interval * 1000) * 100:.2f}% |"
+            f"{statistics.median(wall):.1f} | {med / (interval * 1000) * 100:.2f}% "
+            f"| {with_policy:.1f}, {with_policy / (interval * 1000) * 100:.2f}% |"
         )
         sys.stdout.flush()
         # Let these owners' rows go before the next size.
