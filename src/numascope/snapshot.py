@@ -12,7 +12,7 @@ added). Node-keyed mappings use the kernel's node ids, which may be sparse.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 SCHEMA_VERSION = 1
@@ -79,6 +79,23 @@ class Locality:
         """Remote share of pages, 0..1 (0 when nothing was allocated)."""
         total = self.pages
         return self.remote_pages / total if total else 0.0
+
+
+def sum_localities(parts: Iterable[Locality]) -> Locality:
+    """One Locality holding the sum of `parts`."""
+    pages: dict[int, int] = {}
+    events: dict[int, int] = {}
+    local_pages = remote_pages = local_events = remote_events = 0
+    for part in parts:
+        for node, n in part.pages_by_node.items():
+            pages[node] = pages.get(node, 0) + n
+        for node, n in part.events_by_node.items():
+            events[node] = events.get(node, 0) + n
+        local_pages += part.local_pages
+        remote_pages += part.remote_pages
+        local_events += part.local_events
+        remote_events += part.remote_events
+    return Locality(pages, events, local_pages, remote_pages, local_events, remote_events)
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,11 @@ from pathlib import Path
 
 from numascope.collectors.names import live_pids
 
-# Descriptors kept free for everything else the process opens.
+# Descriptors kept free for everything else the process opens, and the soft
+# limit asked for: room for every owner the default map holds, and more, without
+# handing children (a pager, an editor) a limit of a million.
 SPARE_DESCRIPTORS = 256
+WANTED_DESCRIPTORS = 1 << 16
 
 
 class Liveness:
@@ -110,15 +113,16 @@ class Liveness:
 
 
 def _raise_descriptor_limit() -> int:
-    """Raise the soft descriptor limit to the hard one (one pidfd per process
-    followed); return the soft limit now in force."""
+    """Raise the soft descriptor limit towards WANTED_DESCRIPTORS, within the
+    hard one (one pidfd per process followed); return the soft limit in force."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY:
-        hard = 1 << 20
-    if soft != resource.RLIM_INFINITY and soft < hard:
+    if soft == resource.RLIM_INFINITY:
+        return WANTED_DESCRIPTORS
+    want = WANTED_DESCRIPTORS if hard == resource.RLIM_INFINITY else min(hard, WANTED_DESCRIPTORS)
+    if soft < want:
         try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-            soft = hard
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+            soft = want
         except (OSError, ValueError):
             pass
-    return hard if soft == resource.RLIM_INFINITY else soft
+    return soft

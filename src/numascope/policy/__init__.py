@@ -24,7 +24,8 @@ from numascope.policy.judge import (
     judge,
 )
 from numascope.policy.matching import WorkloadFacts, facts_for, matches, rule_for
-from numascope.policy.window import RollingWindow, sum_localities
+from numascope.policy.window import RollingWindow
+from numascope.snapshot import sum_localities
 
 __all__ = [
     "DRIFT",

@@ -185,9 +185,7 @@ class PolicyEngine:
             self._window = RollingWindow(config.thresholds.window_seconds)
         if kernel_policies is None:
             kernel_policies = self.kernel_policies(snapshot)
-        findings = evaluate(
-            snapshot, config, kernel_policies, window=self._window, memo=self._memo
-        )
+        findings = evaluate(snapshot, config, kernel_policies, window=self._window, memo=self._memo)
         return with_findings(snapshot, findings)
 
 

@@ -7,7 +7,7 @@ ratio); the window sums each workload's deltas over the last `seconds`.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from numascope.snapshot import Locality, Snapshot
@@ -19,26 +19,6 @@ class _Entry:
     time: float
     interval: float
     deltas: Mapping[str, Locality]
-
-
-def _add_counts(into: dict[int, int], counts: Mapping[int, int]) -> None:
-    for node, n in counts.items():
-        into[node] = into.get(node, 0) + n
-
-
-def sum_localities(parts: Iterable[Locality]) -> Locality:
-    """One Locality holding the sum of several."""
-    pages: dict[int, int] = {}
-    events: dict[int, int] = {}
-    local_pages = remote_pages = local_events = remote_events = 0
-    for part in parts:
-        _add_counts(pages, part.pages_by_node)
-        _add_counts(events, part.events_by_node)
-        local_pages += part.local_pages
-        remote_pages += part.remote_pages
-        local_events += part.local_events
-        remote_events += part.remote_events
-    return Locality(pages, events, local_pages, remote_pages, local_events, remote_events)
 
 
 class _Sum:

@@ -15,10 +15,10 @@ a counter reset there; stickiness keeps those rare instead of one per scrape.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from numascope.snapshot import Locality, Workload, WorkloadKind
+from numascope.snapshot import Locality, Workload, WorkloadKind, sum_localities
 
 PREEMPT_FACTOR = 2.0
 OTHER = "other"
@@ -27,23 +27,6 @@ OTHER = "other"
 def rank(workload: Workload) -> tuple[int, int, str]:
     """Sort key, largest first: remote pages, then pages, then key (for stable ties)."""
     return (workload.total.remote_pages, workload.total.pages, workload.key)
-
-
-def sum_localities(parts: Iterable[Locality]) -> Locality:
-    """One Locality holding the sum of `parts`."""
-    pages: dict[int, int] = {}
-    events: dict[int, int] = {}
-    local_pages = remote_pages = local_events = remote_events = 0
-    for p in parts:
-        for node, n in p.pages_by_node.items():
-            pages[node] = pages.get(node, 0) + n
-        for node, n in p.events_by_node.items():
-            events[node] = events.get(node, 0) + n
-        local_pages += p.local_pages
-        remote_pages += p.remote_pages
-        local_events += p.local_events
-        remote_events += p.remote_events
-    return Locality(pages, events, local_pages, remote_pages, local_events, remote_events)
 
 
 @dataclass(frozen=True)
