@@ -25,7 +25,7 @@ from numascope.snapshot import HighOrderSite, Snapshot
 from tests.conftest import require
 from tests.vm.guest.checks import RecordProperty, report, workload_row
 from tests.vm.guest.window import Window, agree, agree_on_node_totals, measure
-from tests.vm.guest.workloads import holding, node_free_bytes, pages, run_in_cgroup
+from tests.vm.guest.workloads import holding, pages, run_in_cgroup
 from tests.vm.topologies import HELPERS_ENV, GuestTopology
 
 pytestmark = pytest.mark.guest
@@ -40,7 +40,7 @@ FALLBACK_MIB = 128
 # order-10 blocks' worth, plus 2% of the pages counted.
 BUDDY_SLACK_PAGES = 2 * (1 << 10)
 BUDDY_SLACK = 0.02
-# The filler leaves this much free on node 1: above its watermarks, so the
+# The filler leaves this much free on node 1 above its high watermark, so the
 # filler's own bound allocations never fail (as in test_placement).
 HEADROOM = 16 << 20
 COMM = "thp_toucher"
@@ -201,14 +201,12 @@ def test_huge_pages_preferring_a_full_node_1_fall_back_to_node_0(
     preferred, other = 1, 0
     argv = ["numactl", f"--cpunodebind={preferred}", f"--preferred={preferred}"]
     argv += [binary, str(FALLBACK_MIB)]
-    with huge_pages_on_madvise():
-        fill = node_free_bytes(preferred) - HEADROOM
-        with holding(preferred, fill, cpu_node=preferred):
-            vm_before = read_vmstat()
-            window, done = measure(
-                live, lambda: run_in_cgroup("thp_preferred_full", argv, cpu_node=preferred)
-            )
-            vm_after = read_vmstat()
+    with huge_pages_on_madvise(), holding(preferred, HEADROOM, cpu_node=preferred):
+        vm_before = read_vmstat()
+        window, done = measure(
+            live, lambda: run_in_cgroup("thp_preferred_full", argv, cpu_node=preferred)
+        )
+        vm_after = read_vmstat()
     huge = [s for s in sites_of(window.after, done.pid) if s.order_class == "9+"]
     by_node = {n: sum(int(s.events.total) for s in huge if s.node == n) for n in guest.node_ids}
     thp = vmstat_delta(vm_before, vm_after, "thp_fault_alloc")

@@ -16,7 +16,6 @@ from tests.vm.guest.workloads import (
     Finished,
     dd_touch,
     holding,
-    node_free_bytes,
     pages,
     run_in_cgroup,
 )
@@ -30,8 +29,8 @@ PAGES = pages(MIB)
 # hundred page allocations under the default policy: allowed off target.
 STARTUP_PAGES = 1024
 EVEN = 0.05  # interleave: each node within 5% of an even share
-# The holder leaves this much free on the node it fills: above the node's
-# watermarks (a few MiB here), so its own bound allocations never fail.
+# The holder leaves this much free on the node it fills above the node's high
+# watermark, so its own bound allocations never fail.
 HEADROOM = 16 << 20
 
 
@@ -143,9 +142,8 @@ def test_preferred_node_nearly_full_falls_back(
 ) -> None:
     preferred = 1
     others = tuple(n for n in guest.node_ids if n != preferred)
-    fill = node_free_bytes(preferred) - HEADROOM
     argv = dd_touch(MIB, f"--cpunodebind={preferred}", f"--preferred={preferred}")
-    with holding(preferred, fill, cpu_node=preferred):
+    with holding(preferred, HEADROOM, cpu_node=preferred):
         window, dd = measure(
             live, lambda: run_in_cgroup("preferred_full", argv, cpu_node=preferred)
         )

@@ -25,7 +25,7 @@ from numascope.policy.irq import REMOTE_IRQ
 from numascope.snapshot import Snapshot
 from tests.conftest import require
 from tests.vm.guest.window import measure
-from tests.vm.guest.workloads import dd_touch, holding, node_free_bytes, pages
+from tests.vm.guest.workloads import dd_touch, holding, pages
 from tests.vm.topologies import GuestTopology
 
 pytestmark = pytest.mark.guest
@@ -61,8 +61,7 @@ def test_filling_node_1_wakes_only_node_1s_kswapd(guest: GuestTopology, live: Li
     require(watermark_high > 0, "no watermarks read for node 1 from /proc/zoneinfo")
     vm_before = read_vmstat()
     # Leave node 1 just above its high watermark, then ask for more than that.
-    hold = max(node_free_bytes(1) - watermark_high - 16 * MIB, 0)
-    with holding(1, hold, cpu_node=0):
+    with holding(1, 16 * MIB, cpu_node=0):
         window, done = measure(
             live,
             lambda: subprocess.run(

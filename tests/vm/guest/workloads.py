@@ -12,21 +12,36 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from numascope.collectors.names import cgroup2_mount
 
 PAGE = 4096
 CGROUP_PARENT = "numascope-vm"
 
-# Faults in argv[1] bytes of anonymous memory in one call (a Python loop over the
-# pages takes half a minute under software emulation), says "ready", and holds
-# them until its stdin closes.
+# Fills node argv[1] up to argv[2] bytes above its high watermark, faulting the
+# anonymous memory in one call (a Python loop over the pages takes half a minute
+# under software emulation), says "ready", and holds it until its stdin closes.
+# Free memory and the watermark are read once the interpreter has started: the
+# holder's own memory is on the node it is bound to, and the watermarks move
+# (enabling THP raises min_free_kbytes: node 1's min went to 33 MB in a guest,
+# above the fixed 16 MiB left free before, and the holder was OOM-killed).
 _HOLDER = """
 import mmap, sys
+node, leave = int(sys.argv[1]), int(sys.argv[2])
+meminfo = open(f"/sys/devices/system/node/node{node}/meminfo").read().split()
+free = int(meminfo[meminfo.index("MemFree:") + 1]) * 1024
+high = 0
+zone_node = None
+for line in open("/proc/zoneinfo"):
+    words = line.split()
+    if words[:1] == ["Node"]:
+        zone_node = int(words[1].rstrip(","))
+    elif zone_node == node and len(words) == 2 and words[0] == "high":
+        high += int(words[1]) * mmap.PAGESIZE
 flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | mmap.MAP_POPULATE
-buf = mmap.mmap(-1, int(sys.argv[1]), flags=flags)
-print("ready", flush=True)
+size = max(free - high - leave, mmap.PAGESIZE)
+buf = mmap.mmap(-1, size, flags=flags)
+print("ready", size, flush=True)
 sys.stdin.read()
 """
 
@@ -74,18 +89,10 @@ def run_in_cgroup(name: str, argv: Sequence[str], cpu_node: int, timeout: float 
     )
 
 
-def node_free_bytes(node: int) -> int:
-    text = Path(f"/sys/devices/system/node/node{node}/meminfo").read_text()
-    for line in text.splitlines():
-        parts = line.split()
-        if parts[2:3] == ["MemFree:"]:
-            return int(parts[3]) * 1024
-    raise AssertionError(f"no MemFree in node{node}/meminfo")
-
-
 @contextmanager
-def holding(node: int, nbytes: int, cpu_node: int) -> Iterator[int]:
-    """A process that keeps `nbytes` of node `node` touched while the block runs."""
+def holding(node: int, leave_free: int, cpu_node: int) -> Iterator[int]:
+    """A process that keeps node `node` full but for `leave_free` bytes above the
+    node's high watermark while the block runs (bound there, on `cpu_node`'s CPUs)."""
     proc = subprocess.Popen(
         [
             "numactl",
@@ -94,7 +101,8 @@ def holding(node: int, nbytes: int, cpu_node: int) -> Iterator[int]:
             sys.executable,
             "-c",
             _HOLDER,
-            str(nbytes),
+            str(node),
+            str(leave_free),
         ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -103,10 +111,14 @@ def holding(node: int, nbytes: int, cpu_node: int) -> Iterator[int]:
     )
     assert proc.stdout is not None and proc.stdin is not None
     line = proc.stdout.readline().strip()
-    if line != "ready":
+    if not line.startswith("ready"):
         proc.kill()
         _, err = proc.communicate(timeout=60)
-        raise AssertionError(f"the holder of {nbytes} bytes on node {node} failed: {err}")
+        raise AssertionError(
+            f"the holder filling node {node} to {leave_free} bytes above its high "
+            f"watermark failed "
+            f"(status {proc.returncode}): {err}"
+        )
     try:
         yield proc.pid
     finally:
