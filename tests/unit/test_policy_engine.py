@@ -425,6 +425,13 @@ def test_rules_and_drift_are_remembered_until_the_facts_change() -> None:
     # Another config: its rules, not the remembered ones.
     other = config("local")
     assert memo.rule_for(other, app).placement.kind == "local"
+    # Kept over one poll; what a poll did not ask for is gone after the next.
+    kept = memo.rule_for(other, app)
+    memo.next_poll()
+    assert memo.rule_for(other, app) is kept
+    memo.next_poll()
+    memo.next_poll()
+    assert memo._rules == {} and memo._rules_before == {}
 
 
 @settings(max_examples=200, deadline=None)

@@ -73,6 +73,7 @@ def evaluate(
         seconds = snapshot.interval
     kernel_policies = kernel_policies or {}
     memo = memo or RuleMemo()
+    memo.next_poll()
     thresholds = config.thresholds
     min_pages = max(thresholds.min_pages, 1)
     findings: list[Finding] = []
@@ -86,8 +87,9 @@ def evaluate(
         if pages < min_pages and not drifts:
             continue  # nothing to judge: most workloads, most polls
         rule = memo.rule_for(config, facts_for(workload, kernel))
-        locality = window.locality(workload.key) if window is not None else workload.delta
+        locality: Locality | None = None
         if pages >= min_pages:
+            locality = window.locality(workload.key) if window is not None else workload.delta
             verdict = judge(rule.placement, locality, thresholds)
             if verdict is not None:
                 verdict = with_reclaim_context(verdict, rule.placement, locality, under_reclaim)
@@ -96,6 +98,10 @@ def evaluate(
             assert workload.pid is not None
             drift = memo.drift(workload.pid, rule.placement, kernel)
             if drift is not None:
+                if locality is None:  # summed only for the findings made
+                    locality = (
+                        window.locality(workload.key) if window is not None else workload.delta
+                    )
                 findings.append(_finding(workload, rule, drift, locality, seconds))
     findings.extend(judge_irqs(snapshot, thresholds.irq))
     findings.sort(key=lambda f: (_SEVERITY_ORDER[f.severity], f.workload_key, f.kind))

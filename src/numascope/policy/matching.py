@@ -13,8 +13,6 @@ from numascope.policy.judge import Verdict
 from numascope.snapshot import Workload
 
 DEFAULT_RULE_NAME = "default"
-# Facts remembered per config: a host's processes, with room for churn.
-MEMO_LIMIT = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -92,33 +90,41 @@ class RuleMemo:
     """The rule (and drift verdict) of each workload, remembered for one config.
 
     A long-running command judges the same thousands of processes every poll,
-    and their facts rarely change; a new config starts afresh."""
+    and their facts rarely change; a new config starts afresh. What was not asked
+    for in the last poll is forgotten at the next (`next_poll`), so memory follows
+    the workloads there are, not every process a spawn storm ever made."""
 
     def __init__(self) -> None:
         self._config: Config | None = None
         self._rules: dict[WorkloadFacts, Rule] = {}
+        self._rules_before: dict[WorkloadFacts, Rule] = {}
         # pid -> (the kernel policy and placement judged, the verdict)
         self._drift: dict[int, tuple[ProcessPolicy, Placement, Verdict | None]] = {}
+        self._drift_before: dict[int, tuple[ProcessPolicy, Placement, Verdict | None]] = {}
+
+    def next_poll(self) -> None:
+        self._rules_before, self._rules = self._rules, {}
+        self._drift_before, self._drift = self._drift, {}
 
     def rule_for(self, config: Config, facts: WorkloadFacts) -> Rule:
         if config is not self._config:
             self._config = config
-            self._rules.clear()
-            self._drift.clear()
+            self._rules_before, self._drift_before = {}, {}
+            self._rules, self._drift = {}, {}
         found = self._rules.get(facts)
         if found is None:
-            if len(self._rules) >= MEMO_LIMIT:
-                self._rules.clear()
-            found = self._rules[facts] = rule_for(config, facts)
+            found = self._rules_before.get(facts)
+            if found is None:
+                found = rule_for(config, facts)
+            self._rules[facts] = found
         return found
 
     def drift(self, pid: int, placement: Placement, kernel: ProcessPolicy) -> Verdict | None:
         """judge_drift, again only when the kernel policy read or the placement changed."""
-        seen = self._drift.get(pid)
+        seen = self._drift.get(pid) or self._drift_before.get(pid)
         if seen is not None and seen[0] is kernel and seen[1] is placement:
-            return seen[2]
-        if len(self._drift) >= MEMO_LIMIT:
-            self._drift.clear()
-        verdict = judge_drift(placement, kernel)
+            verdict = seen[2]
+        else:
+            verdict = judge_drift(placement, kernel)
         self._drift[pid] = (kernel, placement, verdict)
         return verdict
