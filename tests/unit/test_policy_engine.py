@@ -417,11 +417,11 @@ def test_rules_and_drift_are_remembered_until_the_facts_change() -> None:
     assert memo.rule_for(cfg, WorkloadFacts(comm="other", pid=7)).name == "default"
     placement = memo.rule_for(cfg, app).placement
     kernel = kernel_policy("default", ())
-    first = memo.drift(7, placement, kernel)
+    first = memo.drift("pid:7", placement, kernel)
     assert first is not None and first.kind == DRIFT
-    assert memo.drift(7, placement, kernel) is first
+    assert memo.drift("pid:7", placement, kernel) is first
     # A policy read again (the process now bound as configured) is judged again.
-    assert memo.drift(7, placement, kernel_policy("bind", (1,))) is None
+    assert memo.drift("pid:7", placement, kernel_policy("bind", (1,))) is None
     # Another config: its rules, not the remembered ones.
     other = config("local")
     assert memo.rule_for(other, app).placement.kind == "local"

@@ -115,7 +115,7 @@ class Attributor:
     sysfs: Path = Path("/sys")
     cgroups: CgroupResolver = field(default_factory=CgroupResolver)
     _kthread: dict[int, bool] = field(default_factory=dict)
-    _previous: dict[str, Locality] = field(default_factory=dict)
+    _previous_nodes: dict[int, Locality] = field(default_factory=dict)
     _previous_matrix: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
     _identities: dict[tuple[OwnerKey, bytes], _Identity] = field(default_factory=dict)
     # A leader's name read again after its first naming (prctl, a write to
@@ -366,7 +366,6 @@ class Attributor:
         self._slot_of[who.key] = slot
         self._identity[slot] = who
         self._pid[slot] = -1 if who.pid is None else who.pid
-        self._processes.forget(slot)
         return slot
 
     def _identify_cached(self, owner: OwnerKey, comm: bytes) -> _Identity:
@@ -460,9 +459,8 @@ class Attributor:
     def _node(self, node_id: int, acc: LocalityTally, orders: list[int]) -> NodeStats:
         # For a node, pages_by_node holds pages by *requesting CPU node*.
         total = acc.locality()
-        key = f"node:{node_id}"
-        delta = subtract(total, self._previous.get(key))
-        self._previous[key] = total
+        delta = subtract(total, self._previous_nodes.get(node_id))
+        self._previous_nodes[node_id] = total
         node = self.topology.node(node_id)
         return NodeStats(
             node=node_id,
@@ -503,7 +501,6 @@ class Attributor:
     def forget(self, keys: set[str]) -> None:
         gone: list[int] = []
         for key in keys:
-            self._previous.pop(key, None)
             slot = self._slot_of.pop(key, None)
             if slot is not None:
                 gone.append(slot)

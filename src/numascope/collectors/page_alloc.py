@@ -25,6 +25,7 @@ into one contiguous buffer (probes.map_batch) rather than an object per entry.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -102,13 +103,11 @@ class OwnerTotals:
 # Serial numbers of owner rows: a row that holds another owner (a freed row
 # reused, or another table) has another serial, so what was learnt about a row
 # (its workload) is kept exactly as long as the row holds the same owner.
-_next_serial = [1]
+_serials = itertools.count(1)
 
 
 def new_serials(count: int) -> npt.NDArray[np.int64]:
-    first = _next_serial[0]
-    _next_serial[0] = first + count
-    return np.arange(first, first + count, dtype=np.int64)
+    return np.fromiter(itertools.islice(_serials, count), dtype=np.int64, count=count)
 
 
 @dataclass(frozen=True)
@@ -257,7 +256,7 @@ class PageAllocCollector:
         self._row[packed] = row
         self._live[row] = True
         self._columns[row] = (*key, 0)
-        self._serials[row] = new_serials(1)[0]
+        self._serials[row] = next(_serials)
         return row
 
     def _rows_for(self, keys: npt.NDArray[Any]) -> npt.NDArray[np.intp]:

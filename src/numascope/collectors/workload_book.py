@@ -98,15 +98,12 @@ class WorkloadBook:
         self.signature[slots] = signature
         self.current[slots] = ~moved
 
-        nodes, width = self.slot_nodes, len(self.slot_nodes)
         slot_list = slots.tolist()
         objects = self.objects
-        # Rebuilt only to show that nothing moved: the totals are the last
-        # object's, and the zero delta is shared.
-        settled = rebuild & ~moved & (self.signature[slots] == signature)
-        if stale:
-            settled &= ~np.isin(slots, np.fromiter(stale, dtype=np.intp, count=len(stale)))
-        for i in np.flatnonzero(settled).tolist():
+        # Rebuilt though its totals did not move (its delta is zero now, or what
+        # `build` describes changed): the totals are the last object's, and the
+        # zero delta is shared.
+        for i in np.flatnonzero(rebuild & ~moved).tolist():
             old = objects[slot_list[i]]
             if old is not None:
                 objects[slot_list[i]] = build(i, slot_list[i], old.total, self._zero(old.total))
@@ -123,23 +120,26 @@ class WorkloadBook:
             d_split[again].tolist(),
             strict=True,
         )
-        for i, ev, pg, dev, dpg, (lp, rp, le, re), (dlp, drp, dle, dre) in columns:
+        nodes, width = self.slot_nodes, len(self.slot_nodes)
+        for i, ev, pg, dev, dpg, sp, dsp in columns:
             present = [k for k in range(width) if ev[k]]
-            total = Locality(
-                {nodes[k]: pg[k] for k in present},
-                {nodes[k]: ev[k] for k in present},
-                lp,
-                rp,
-                le,
-                re,
-            )
-            delta = Locality(
-                {nodes[k]: dpg[k] for k in present},
-                {nodes[k]: dev[k] for k in present},
-                dlp,
-                drp,
-                dle,
-                dre,
-            )
+            total = _locality(nodes, present, pg, ev, sp)
+            delta = _locality(nodes, present, dpg, dev, dsp)
             objects[slot_list[i]] = build(i, slot_list[i], total, delta)
         return tuple([objects[s] for s in slot_list])
+
+
+def _locality(
+    nodes: list[int], present: list[int], pages: list[int], events: list[int], split: list[int]
+) -> Locality:
+    """One row as a Locality: its counts by node slot (the slots in `present`),
+    and its local pages, remote pages, local events and remote events."""
+    lp, rp, le, re = split
+    return Locality(
+        {nodes[k]: pages[k] for k in present},
+        {nodes[k]: events[k] for k in present},
+        lp,
+        rp,
+        le,
+        re,
+    )

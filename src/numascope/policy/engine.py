@@ -78,31 +78,32 @@ def evaluate(
     min_pages = max(thresholds.min_pages, 1)
     findings: list[Finding] = []
     under_reclaim = nodes_under_reclaim(snapshot)
+
+    def span(workload: Workload) -> Locality:
+        """The workload's traffic being judged: over the window, else its delta."""
+        return window.locality(workload.key) if window is not None else workload.delta
+
     for workload in snapshot.processes:
         if workload.kind not in JUDGED_KINDS:
             continue
         kernel = kernel_policies.get(workload.pid) if workload.pid is not None else None
         pages = window.pages(workload.key) if window is not None else workload.delta.pages
-        drifts = kernel is not None and workload.alive
-        if pages < min_pages and not drifts:
+        drift_kernel = kernel if workload.alive else None
+        if pages < min_pages and drift_kernel is None:
             continue  # nothing to judge: most workloads, most polls
         rule = memo.rule_for(config, facts_for(workload, kernel))
-        locality: Locality | None = None
-        if pages >= min_pages:
-            locality = window.locality(workload.key) if window is not None else workload.delta
+        locality = span(workload) if pages >= min_pages else None
+        if locality is not None:
             verdict = judge(rule.placement, locality, thresholds)
             if verdict is not None:
                 verdict = with_reclaim_context(verdict, rule.placement, locality, under_reclaim)
                 findings.append(_finding(workload, rule, verdict, locality, seconds))
-        if kernel is not None and drifts:
-            assert workload.pid is not None
-            drift = memo.drift(workload.pid, rule.placement, kernel)
+        if drift_kernel is not None:
+            drift = memo.drift(workload.key, rule.placement, drift_kernel)
             if drift is not None:
-                if locality is None:  # summed only for the findings made
-                    locality = (
-                        window.locality(workload.key) if window is not None else workload.delta
-                    )
-                findings.append(_finding(workload, rule, drift, locality, seconds))
+                # Summed only now, for the finding, when the traffic was not judged.
+                spanned = locality if locality is not None else span(workload)
+                findings.append(_finding(workload, rule, drift, spanned, seconds))
     findings.extend(judge_irqs(snapshot, thresholds.irq))
     findings.sort(key=lambda f: (_SEVERITY_ORDER[f.severity], f.workload_key, f.kind))
     return tuple(findings)

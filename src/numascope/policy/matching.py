@@ -98,9 +98,9 @@ class RuleMemo:
         self._config: Config | None = None
         self._rules: dict[WorkloadFacts, Rule] = {}
         self._rules_before: dict[WorkloadFacts, Rule] = {}
-        # pid -> (the kernel policy and placement judged, the verdict)
-        self._drift: dict[int, tuple[ProcessPolicy, Placement, Verdict | None]] = {}
-        self._drift_before: dict[int, tuple[ProcessPolicy, Placement, Verdict | None]] = {}
+        # workload key -> (the kernel policy and placement judged, the verdict)
+        self._drift: dict[str, tuple[ProcessPolicy, Placement, Verdict | None]] = {}
+        self._drift_before: dict[str, tuple[ProcessPolicy, Placement, Verdict | None]] = {}
 
     def next_poll(self) -> None:
         self._rules_before, self._rules = self._rules, {}
@@ -119,12 +119,13 @@ class RuleMemo:
             self._rules[facts] = found
         return found
 
-    def drift(self, pid: int, placement: Placement, kernel: ProcessPolicy) -> Verdict | None:
-        """judge_drift, again only when the kernel policy read or the placement changed."""
-        seen = self._drift.get(pid) or self._drift_before.get(pid)
+    def drift(self, key: str, placement: Placement, kernel: ProcessPolicy) -> Verdict | None:
+        """judge_drift for workload `key`, again only when the kernel policy read
+        or the placement changed."""
+        seen = self._drift.get(key) or self._drift_before.get(key)
         if seen is not None and seen[0] is kernel and seen[1] is placement:
             verdict = seen[2]
         else:
             verdict = judge_drift(placement, kernel)
-        self._drift[pid] = (kernel, placement, verdict)
+        self._drift[key] = (kernel, placement, verdict)
         return verdict

@@ -75,10 +75,7 @@ def attach_allocator(
     on their raw tracepoints."""
     template = resources.files("numascope.probes").joinpath("allocator.bpf.c").read_text()
     template = template.replace("PAGE_NODE_SLOT_FUNCTION", page_node_function(topology))
-    if page_map is not None:
-        translation = f"((page) - {page_map.base:#x}ULL) >> {page_map.shift}"
-    else:
-        translation = "0"
+    translation = page_map.c_expression("page") if page_map is not None else "0"
     template = f"#define PAGE_PFN(page) ({translation})\n" + template
     layout = PageAllocLayout(topology.node_ids)
     max_nid = max(topology.possible or topology.node_ids) + 1

@@ -46,6 +46,10 @@ class PageMap:
     def pfn(self, page: int) -> int:
         return ((page - self.base) & U64) >> self.shift
 
+    def c_expression(self, page: str) -> str:
+        """`pfn` in C, for a program compiled once the translation is known."""
+        return f"((({page}) - {self.base:#x}ULL) >> {self.shift})"
+
 
 def solve_page_map(pairs: Iterable[tuple[int, int]]) -> PageMap | str:
     """The translation the (page pointer, pfn) pairs agree on, or why there is none.
