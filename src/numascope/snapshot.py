@@ -12,7 +12,7 @@ added). Node-keyed mappings use the kernel's node ids, which may be sparse.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 SCHEMA_VERSION = 1
@@ -407,8 +407,9 @@ class Snapshot:
     host: HostInfo
     nodes: tuple[NodeStats, ...]
     matrix: tuple[MatrixCell, ...] = ()
-    processes: tuple[Workload, ...] = ()
-    cgroups: tuple[Workload, ...] = ()
+    # A tuple, or a live collector's WorkloadColumns (rows built when read).
+    processes: Sequence[Workload] = ()
+    cgroups: Sequence[Workload] = ()
     kernel: tuple[KernelNodeCounters, ...] = ()
     reclaim: tuple[ReclaimNode, ...] = ()
     direct_reclaim: tuple[DirectReclaim, ...] = ()
@@ -425,6 +426,9 @@ class Snapshot:
 
     def process(self, key: str) -> Workload | None:
         """The process (or interrupt) workload with this key, if present."""
+        find = getattr(self.processes, "get", None)  # WorkloadColumns: no row built
+        if find is not None:
+            return find(key)  # type: ignore[no-any-return]
         for workload in self.processes:
             if workload.key == key:
                 return workload

@@ -13,7 +13,7 @@ import functools
 import json
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from numascope.errors import NumascopeError
@@ -30,8 +30,8 @@ def encode(value: Any) -> Any:
         return value.value
     if isinstance(value, Mapping):
         return {str(k): encode(v) for k, v in value.items()}
-    if isinstance(value, (tuple, list)):
-        return [encode(v) for v in value]
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        return [encode(v) for v in value]  # tuples, lists, WorkloadColumns
     return value
 
 
@@ -77,11 +77,12 @@ def _decode_as(tp: Any, data: Any, where: str) -> Any:
                 raise NumascopeError(f"{where}: key {k!r} is not a number") from None
             out[key] = _decode_as(val_t, v, f"{where}[{k}]")
         return out
+    if origin in (tuple, Sequence) and not isinstance(data, list):
+        raise NumascopeError(f"{where}: expected a list")
+    # A Sequence is read back as the tuple it was written from.
+    if origin is Sequence or (origin is tuple and len(args) == 2 and args[1] is Ellipsis):
+        return tuple(_decode_as(args[0], v, f"{where}[{i}]") for i, v in enumerate(data))
     if origin is tuple:
-        if not isinstance(data, list):
-            raise NumascopeError(f"{where}: expected a list")
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_decode_as(args[0], v, f"{where}[{i}]") for i, v in enumerate(data))
         return tuple(
             _decode_as(a, v, f"{where}[{i}]")
             for i, (a, v) in enumerate(zip(args, data, strict=False))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from numascope import workload_columns
 from numascope.collectors import attribution
 from numascope.collectors.attribution import RENAMES_PER_POLL, Attribution, Attributor
 from numascope.collectors.names import CgroupResolver, decode_comm, process_stat
@@ -18,7 +20,7 @@ from numascope.collectors.page_alloc import (
     OwnerTotals,
 )
 from numascope.probes.page_alloc import PageAllocLayout
-from numascope.snapshot import WorkloadKind
+from numascope.snapshot import Workload, WorkloadKind
 from numascope.topology import read_topology
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -118,29 +120,53 @@ def test_kernel_thread_flag_and_odd_comm() -> None:
     assert process_stat(99999, proc) is None
 
 
-def test_an_unmoved_workload_is_the_same_object_and_a_moved_one_is_new(tmp_path: Path) -> None:
+def test_deltas_of_unmoved_and_moved_workloads_and_liveness(tmp_path: Path) -> None:
     attr = attributor(tmp_path)
     still, busy = OwnerKey(1, 0, 0, 0), OwnerKey(2, 0, 0, 0)
     attr.attribute({still: totals({0: (3, 3)}), busy: totals({0: (1, 1)})}, {1, 2}, 1.0)
-    # Second poll: `still` has not moved, so its delta becomes zero (a new object).
-    second = {
-        w.key: w
-        for w in attr.attribute(
-            {still: totals({0: (3, 3)}), busy: totals({0: (2, 2)})}, {1, 2}, 2.0
-        ).processes
-    }
-    assert second["pid:1"].delta.pages == 0 and second["pid:2"].delta.pages == 1
-    third = {
-        w.key: w
-        for w in attr.attribute(
-            {still: totals({0: (3, 3)}), busy: totals({0: (4, 4)})}, {1, 2}, 3.0
-        ).processes
-    }
-    assert third["pid:1"] is second["pid:1"]
-    assert third["pid:2"] is not second["pid:2"] and third["pid:2"].delta.pages == 2
-    # A change of liveness is a change: the row is rebuilt.
+    second = attr.attribute(
+        {still: totals({0: (3, 3)}), busy: totals({0: (2, 2)})}, {1, 2}, 2.0
+    ).processes
+    assert [(w.key, w.delta.pages, w.total.pages) for w in second] == [
+        ("pid:1", 0, 3),
+        ("pid:2", 1, 2),
+    ]
+    # A node slot with a total stays in the delta's mappings, at zero.
+    assert second[0].delta.pages_by_node == {0: 0}
+    third = attr.attribute(
+        {still: totals({0: (3, 3)}), busy: totals({0: (4, 4)})}, {1, 2}, 3.0
+    ).processes
+    assert [w.delta.pages for w in third] == [0, 2]
     fourth = attr.attribute({still: totals({0: (3, 3)})}, {2}, 4.0).processes
-    assert fourth[0] is not third["pid:1"] and not fourth[0].alive
+    assert len(fourth) == 1 and not fourth[0].alive and fourth[0].delta.pages == 0
+
+
+def test_a_poll_builds_a_workload_object_only_for_a_row_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[str] = []
+
+    def counting(**fields: Any) -> Workload:
+        built.append(fields["key"])
+        return Workload(**fields)
+
+    monkeypatch.setattr(workload_columns, "Workload", counting)
+    attr = attributor(tmp_path)
+    owners = {OwnerKey(p, 0, 0, p % 2): totals({4 * (p % 2): (p, p)}) for p in (11, 12, 13)}
+    processes = attr.attribute(owners, {11, 12, 13}, 1.0).processes
+    assert built == [] and len(processes) == 3
+    assert processes.keys.tolist() == ["pid:11", "pid:12", "pid:13"]
+    assert processes.delta_page_counts.tolist() == [11, 12, 13]
+    assert processes.moved.tolist() == [True, True, True]
+    twelve = processes.get("pid:12")
+    assert twelve is not None and twelve.total.pages_by_node == {0: 12}
+    assert twelve.total.local_pages == 12 and built == ["pid:12"]
+    assert processes.get("pid:99") is None
+    # Reading every row builds each of the others once; the one read stays the same.
+    assert [w.key for w in processes] == ["pid:11", "pid:12", "pid:13"]
+    assert processes[1] is twelve and processes[-1].total.pages_by_node == {1: 13}
+    assert sorted(built) == ["pid:11", "pid:12", "pid:13"]
+    assert processes == tuple(processes) and processes[0:2] == (processes[0], twelve)
 
 
 def test_owners_of_one_pid_on_several_cpu_nodes_add_up(tmp_path: Path) -> None:
@@ -322,7 +348,7 @@ def same_rows(table: OwnerTable, before: OwnerTable, moved: list[bool]) -> Owner
     return dataclasses.replace(table, serials=before.serials)
 
 
-def test_only_owners_that_moved_or_hold_a_new_owner_are_looked_at(
+def test_only_rows_holding_a_new_owner_or_renamed_are_looked_at(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     attr = attributor(tmp_path)
@@ -343,7 +369,8 @@ def test_only_owners_that_moved_or_hold_a_new_owner_are_looked_at(
     owners = {k: totals({0: (1 + (k.tgid == 7002), 1 + (k.tgid == 7002))}, b"a") for k in keys}
     second = same_rows(OwnerTable.from_mapping(owners, SLOTS), first, [False, True, False])
     rows = {w.key: w for w in attr.attribute_table(second, {7001, 7002, 7003}, 2.0).processes}
-    assert looked == [keys[1]]
+    # A row that only moved keeps the workload it was identified with.
+    assert looked == []
     assert rows["pid:7002"].delta.pages == 1 and rows["pid:7001"].delta.pages == 0
     looked.clear()
 

@@ -39,10 +39,10 @@ from numascope.snapshot import (
     Locality,
     MatrixCell,
     NodeStats,
-    Workload,
     WorkloadKind,
 )
 from numascope.topology import Topology
+from numascope.workload_columns import WorkloadColumns
 
 Counts = npt.NDArray[np.int64]
 
@@ -68,6 +68,13 @@ def _sum_rows(group: npt.NDArray[np.intp], values: npt.NDArray[Any], groups: int
     ordered = group[order]
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
     out[ordered[starts]] = np.add.reduceat(values[order], starts, axis=0)
+    return out
+
+
+def _objects(items: list[Any]) -> npt.NDArray[np.object_]:
+    """A 1-D object array of `items` (np.array would make tuples into rows)."""
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
     return out
 
 
@@ -103,8 +110,8 @@ class Attribution:
 
     nodes: tuple[NodeStats, ...]
     matrix: tuple[MatrixCell, ...]
-    processes: tuple[Workload, ...]
-    cgroups: tuple[Workload, ...]
+    processes: WorkloadColumns
+    cgroups: WorkloadColumns
 
 
 @dataclass
@@ -130,12 +137,14 @@ class Attributor:
         self._slot_nodes = [*layout.node_ids, -1][: layout.node_slots]
         self._slot_node_ids = np.array(self._slot_nodes, dtype=np.int64)
         # Processes (and interrupt contexts) by slot: the slot of each workload
-        # key, its identity and pid, and free slots of forgotten processes.
+        # key, its identity (also as columns, for the snapshot's table) and pid,
+        # and free slots of forgotten processes.
         self._slot_of: dict[str, int] = {}
         self._identity: list[_Identity | None] = []
         self._pid = np.zeros(0, dtype=np.int64)  # -1: no pid (an interrupt, "other")
+        self._identity_columns = np.empty((0, 4), dtype=object)  # key, kind, name, pid
         self._free: list[int] = []
-        self._processes = WorkloadBook(self._slot_nodes)
+        self._processes = WorkloadBook(len(self._slot_nodes))
         # The workload slot of each owner row, valid while the row's serial is
         # the one it was identified with: only rows that moved, were renamed or
         # hold a new owner are identified again.
@@ -144,7 +153,7 @@ class Attributor:
         # Cgroups by slot (a path's slot never changes).
         self._cgroup_slot: dict[str, int] = {}
         self._cgroup_paths: list[str] = []
-        self._cgroups = WorkloadBook(self._slot_nodes)
+        self._cgroups = WorkloadBook(len(self._slot_nodes))
 
     def attribute(
         self, owners: Mapping[OwnerKey, OwnerTotals], alive: set[int], now: float
@@ -197,22 +206,22 @@ class Attributor:
         with_cgroup = np.flatnonzero(row_cgroup >= 0)
         cg_slots, cg_of_row = np.unique(row_cgroup[with_cgroup], return_inverse=True)
         cg_of_row = cg_of_row.reshape(-1)
-        cg_paths = self._cgroup_paths
-        cgroups = self._cgroups.update(
-            cg_slots,
+        totals = (
             _sum_rows(cg_of_row, by_node_pages[with_cgroup], len(cg_slots)),
             _sum_rows(cg_of_row, by_node_events[with_cgroup], len(cg_slots)),
             _sum_rows(cg_of_row, split[with_cgroup], len(cg_slots)),
-            np.zeros(len(cg_slots), dtype=np.int64),
-            (),
-            lambda _i, slot, total, delta: Workload(
-                key=f"cgroup:{cg_paths[slot]}",
-                kind=WorkloadKind.CGROUP,
-                name=cg_paths[slot],
-                total=total,
-                delta=delta,
-                cgroup=cg_paths[slot],
-            ),
+        )
+        paths = _objects([self._cgroup_paths[s] for s in cg_slots.tolist()])
+        cgroups = WorkloadColumns(
+            self._slot_nodes,
+            keys=_objects([f"cgroup:{p}" for p in paths]),
+            kinds=np.full(len(cg_slots), WorkloadKind.CGROUP, dtype=object),
+            names=paths,
+            pids=np.full(len(cg_slots), None, dtype=object),
+            cgroups=paths,
+            alive=np.ones(len(cg_slots), dtype=bool),
+            totals=totals,
+            deltas=self._cgroups.deltas(cg_slots, *totals),
         )
 
         # Per node (by requesting CPU node) and the CPU node x page node matrix.
@@ -267,10 +276,9 @@ class Attributor:
         by_node_events: Counts,
         split: Counts,
         alive: set[int],
-    ) -> tuple[Workload, ...]:
+    ) -> WorkloadColumns:
         """Owners -> workloads (several owners per pid: one per CPU node and cgroup)."""
-        stale: set[int] = set()  # slots whose identity changed this poll
-        self._identify_rows(table, rows, stale, alive)
+        self._identify_rows(table, rows, alive)
         row_slot = self._row_slot[rows]
         slots, of_row = np.unique(row_slot, return_inverse=True)
         of_row = of_row.reshape(-1)
@@ -287,72 +295,75 @@ class Attributor:
             cgroup[group[last]] = row_cgroup[has][order][last]
         pids = self._pid[slots]
         living = (pids < 0) | np.isin(pids, np.fromiter(alive, dtype=np.int64, count=len(alive)))
-        identity, paths = self._identity, self._cgroup_paths
-        cgroup_l, living_l = cgroup.tolist(), living.tolist()
-
-        def build(i: int, slot: int, total: Locality, delta: Locality) -> Workload:
-            who = identity[slot]
-            assert who is not None
-            return Workload(
-                key=who.key,
-                kind=who.kind,
-                name=who.name,
-                total=total,
-                delta=delta,
-                pid=who.pid,
-                cgroup=paths[cgroup_l[i]] if cgroup_l[i] >= 0 else None,
-                alive=living_l[i],
-            )
-
-        return self._processes.update(
-            slots,
+        # Index -1 (no cgroup) picks the None appended after the paths.
+        paths = _objects([*self._cgroup_paths, None])
+        totals = (
             _sum_rows(of_row, by_node_pages, n),
             _sum_rows(of_row, by_node_events, n),
             _sum_rows(of_row, split, n),
-            cgroup.astype(np.int64) * 2 + living,
-            stale,
-            build,
+        )
+        identity = self._identity_columns[slots]
+        return WorkloadColumns(
+            self._slot_nodes,
+            keys=identity[:, 0],
+            kinds=identity[:, 1],
+            names=identity[:, 2],
+            pids=identity[:, 3],
+            cgroups=paths[cgroup],
+            alive=living,
+            totals=totals,
+            deltas=self._processes.deltas(slots, *totals),
         )
 
     def _identify_rows(
-        self, table: OwnerTable, rows: npt.NDArray[np.intp], stale: set[int], alive: set[int]
+        self, table: OwnerTable, rows: npt.NDArray[np.intp], alive: set[int]
     ) -> None:
-        """Give every row its workload slot (adding to `stale` the slots renamed).
+        """Give every row its workload slot.
 
-        Only rows that moved, were renamed or hold a new owner are looked at."""
+        Only rows that hold a new owner or were renamed are looked at: a row that
+        only moved keeps the slot it was identified with."""
         size = len(table.keys)
         if len(self._row_slot) < size:
             grow = max(size, 2 * len(self._row_slot)) - len(self._row_slot)
             self._row_slot = np.concatenate([self._row_slot, np.full(grow, -1, dtype=np.intp)])
             self._row_serial = np.concatenate([self._row_serial, np.zeros(grow, dtype=np.int64)])
         serials = table.serials
-        look = (self._row_serial[rows] != serials[rows]) | table.changed[rows] | table.renamed[rows]
+        look = (self._row_serial[rows] != serials[rows]) | table.renamed[rows]
         keys, comms, changed = table.keys, table.comms, table.changed
-        moved: set[int] = set()  # slots named by a row that moved this poll
-        first_comms: dict[int, bytes] = {}
-        disagree: set[int] = set()  # slots whose moving owners carry different names
-        for r in rows[look].tolist():
-            who = self._identify_cached(keys[r], comms[r])
+        named: set[int] = set()  # slots named by a row that moved this poll
+        looked = rows[look]
+        for r, comm in zip(looked.tolist(), comms[looked].tolist(), strict=True):
+            who = self._identify_cached(keys[r], comm)
             slot = self._slot_of.get(who.key)
             if slot is None:
                 slot = self._new_slot(who)
-            elif slot not in moved:
+            elif slot not in named:
                 # A process that exec'd on another CPU node has an owner per
                 # node, each named as it was then; the one that moved this
                 # poll carries its current name ("numactl" before, "dd" after),
                 # and no row looked at after it renames the process again.
                 before = self._identity[slot]
                 if who is not before and who != before:
-                    self._identity[slot] = who
-                    stale.add(slot)
+                    self._set_identity(slot, who)
             if changed[r]:
-                moved.add(slot)
-                seen = first_comms.setdefault(slot, comms[r])
-                if seen != comms[r]:
-                    disagree.add(slot)
+                named.add(slot)
             self._row_slot[r] = slot
             self._row_serial[r] = serials[r]
-        self._refresh_leader_names(moved, disagree, alive, stale)
+        moving = rows[changed[rows]]
+        self._refresh_leader_names(
+            np.unique(self._row_slot[moving]), self._disagreeing(moving, comms), alive
+        )
+
+    def _disagreeing(self, moving: npt.NDArray[np.intp], comms: npt.NDArray[Any]) -> set[int]:
+        """Slots whose rows that moved this poll carry different names."""
+        if len(moving) < 2:
+            return set()
+        slot = self._row_slot[moving]
+        order = np.argsort(slot, kind="stable")
+        slot, names = slot[order], comms[moving][order]
+        starts = np.r_[True, slot[1:] != slot[:-1]]
+        first = names[np.flatnonzero(starts)][np.cumsum(starts) - 1]
+        return set(np.unique(slot[names != first]).tolist())
 
     def _new_slot(self, who: _Identity) -> int:
         if self._free:
@@ -363,10 +374,17 @@ class Attributor:
             if slot >= len(self._pid):
                 grow = max(64, len(self._pid))
                 self._pid = np.concatenate([self._pid, np.zeros(grow, dtype=np.int64)])
+                self._identity_columns = np.concatenate(
+                    [self._identity_columns, np.empty((grow, 4), dtype=object)]
+                )
         self._slot_of[who.key] = slot
-        self._identity[slot] = who
+        self._set_identity(slot, who)
         self._pid[slot] = -1 if who.pid is None else who.pid
         return slot
+
+    def _set_identity(self, slot: int, who: _Identity) -> None:
+        self._identity[slot] = who
+        self._identity_columns[slot] = (who.key, who.kind, who.name, who.pid)
 
     def _identify_cached(self, owner: OwnerKey, comm: bytes) -> _Identity:
         found = self._identities.get((owner, comm))
@@ -407,7 +425,7 @@ class Attributor:
         return _Identity(f"pid:{pid}", kind_name, name or "?", pid)
 
     def _refresh_leader_names(
-        self, moved: set[int], disagree: set[int], alive: set[int], stale: set[int]
+        self, moved: npt.NDArray[np.intp], disagree: set[int], alive: set[int]
     ) -> None:
         """Ask /proc again for the names of the processes that may have changed it.
 
@@ -419,12 +437,11 @@ class Attributor:
         are read again per poll, in turn, so the cost stays flat on a host where
         thousands move. Only names that differ are kept: the renamed are few."""
         due = set(disagree)
-        picks = list(moved)
-        if picks:
-            start = self._rename_cursor % len(picks)
+        if len(moved):
+            start = self._rename_cursor % len(moved)
             self._rename_cursor = start + RENAMES_PER_POLL
-            wrapped = max(0, start + RENAMES_PER_POLL - len(picks))
-            due.update(picks[start : start + RENAMES_PER_POLL] + picks[:wrapped])
+            wrapped = max(0, start + RENAMES_PER_POLL - len(moved))
+            due.update(moved[start : start + RENAMES_PER_POLL].tolist(), moved[:wrapped].tolist())
         for slot in due:
             who = self._identity[slot]
             if who is not None:
@@ -433,8 +450,7 @@ class Attributor:
             found = self._slot_of.get(f"pid:{renamed}")
             who = self._identity[found] if found is not None else None
             if found is not None and who is not None and who.name != name:
-                self._identity[found] = replace(who, name=name)
-                stale.add(found)
+                self._set_identity(found, replace(who, name=name))
 
     def _read_leader_name(self, identity: _Identity, alive: set[int]) -> None:
         pid = identity.pid
@@ -505,6 +521,7 @@ class Attributor:
             if slot is not None:
                 gone.append(slot)
                 self._identity[slot] = None
+                self._identity_columns[slot] = None
                 self._processes.forget(slot)
         if gone:
             # Rows still naming these slots are identified afresh next poll.

@@ -50,9 +50,9 @@ from numascope.snapshot import (
     MatrixCell,
     NodeStats,
     Snapshot,
-    Workload,
 )
 from numascope.topology import Topology, read_topology
+from numascope.workload_columns import WorkloadColumns
 
 # Rows of processes that exited this long ago are folded into "[exited processes]"
 # so a host that spawns millions of processes does not grow numascope's memory.
@@ -290,12 +290,12 @@ class LiveSource:
                 self._dead_since.pop(key.tgid, None)
 
     def _health(
-        self, processes: tuple[Workload, ...], matrix: tuple[MatrixCell, ...], poll_seconds: float
+        self, processes: WorkloadColumns, matrix: tuple[MatrixCell, ...], poll_seconds: float
     ) -> Health:
         overflow_pages = overflow_events = 0
-        for w in processes:
-            if w.key == "other":
-                overflow_pages, overflow_events = w.total.pages, w.total.events
+        other = processes.get("other")
+        if other is not None:
+            overflow_pages, overflow_events = other.total.pages, other.total.events
         run_ns = run_count = misses = 0
         attached, missing, fds = self._programs()
         for fd in fds:

@@ -82,9 +82,13 @@ KEY_DTYPE = np.dtype(
 )
 
 
+# A task's comm (TASK_COMM_LEN), NUL-padded.
+COMM_DTYPE = np.dtype("S16")
+
+
 def value_dtype(slots: int) -> np.dtype[Any]:
     """struct owner_counts in page_alloc.bpf.c."""
-    return np.dtype([("comm", "S16"), ("events", "<u8", (slots,)), ("pages", "<u8", (slots,))])
+    return np.dtype([("comm", COMM_DTYPE), ("events", "<u8", (slots,)), ("pages", "<u8", (slots,))])
 
 
 @dataclass
@@ -124,7 +128,7 @@ class OwnerTable:
     live: npt.NDArray[np.bool_]
     events: Counts
     pages: Counts
-    comms: list[bytes]
+    comms: npt.NDArray[np.bytes_]  # COMM_DTYPE
     changed: npt.NDArray[np.bool_]
     renamed: npt.NDArray[np.bool_]
     serials: npt.NDArray[np.int64]
@@ -147,7 +151,7 @@ class OwnerTable:
             np.ones(n, dtype=bool),
             events,
             pages,
-            [t.comm for t in owners.values()],
+            np.array([t.comm for t in owners.values()], dtype=COMM_DTYPE),
             np.ones(n, dtype=bool),
             np.zeros(n, dtype=bool),
             new_serials(n),
@@ -159,7 +163,7 @@ class OwnerTable:
     def as_mapping(self) -> dict[OwnerKey, OwnerTotals]:
         return {
             self.keys[i]: OwnerTotals(
-                self.events[i].tolist(), self.pages[i].tolist(), self.comms[i]
+                self.events[i].tolist(), self.pages[i].tolist(), bytes(self.comms[i])
             )
             for i in self.rows().tolist()
         }
@@ -207,8 +211,8 @@ class PageAllocCollector:
         self._values = value_dtype(slots)
         self._row: dict[bytes, int] = {}  # packed owner_key -> row
         self._keys: list[OwnerKey] = []
-        self._abs_comm: list[bytes] = []
-        self._rep_comm: list[bytes] = []
+        self._abs_comm = np.zeros(0, dtype=COMM_DTYPE)
+        self._rep_comm = np.zeros(0, dtype=COMM_DTYPE)
         self._free: list[int] = []
         self._abs_events = np.zeros((0, slots), dtype=np.int64)
         self._abs_pages = np.zeros((0, slots), dtype=np.int64)
@@ -237,6 +241,8 @@ class PageAllocCollector:
         self._abs_events, self._abs_pages = more(self._abs_events), more(self._abs_pages)
         self._rep_events, self._rep_pages = more(self._rep_events), more(self._rep_pages)
         self._live = np.concatenate([self._live, np.zeros(extra, dtype=bool)])
+        self._abs_comm = np.concatenate([self._abs_comm, np.zeros(extra, dtype=COMM_DTYPE)])
+        self._rep_comm = np.concatenate([self._rep_comm, np.zeros(extra, dtype=COMM_DTYPE)])
         self._columns = np.concatenate([self._columns, np.zeros(extra, dtype=KEY_DTYPE)])
         self._changed = np.concatenate([self._changed, np.zeros(extra, dtype=bool)])
         self._renamed = np.concatenate([self._renamed, np.zeros(extra, dtype=bool)])
@@ -246,13 +252,11 @@ class PageAllocCollector:
         if self._free:
             row = self._free.pop()
             self._keys[row] = key
-            self._abs_comm[row] = self._rep_comm[row] = b""
         else:
             row = len(self._keys)
             self._grow(row + 1)
             self._keys.append(key)
-            self._abs_comm.append(b"")
-            self._rep_comm.append(b"")
+        self._abs_comm[row] = self._rep_comm[row] = b""
         self._row[packed] = row
         self._live[row] = True
         self._columns[row] = (*key, 0)
@@ -316,10 +320,9 @@ class PageAllocCollector:
         # Keys of one drain are distinct, so plain fancy-index adds are exact.
         self._abs_events[rows] += values["events"].astype(np.int64)
         self._abs_pages[rows] += values["pages"].astype(np.int64)
-        comm = self._abs_comm
-        for row, name in zip(rows.tolist(), values["comm"].tolist(), strict=True):
-            if name:
-                comm[row] = name
+        names = values["comm"]
+        named = names != b""
+        self._abs_comm[rows[named]] = names[named]
 
     def _drain(self, table: Any) -> int:
         keys, values = self._read_and_delete(table)
@@ -416,17 +419,16 @@ class PageAllocCollector:
         np.maximum(rep_pages, want_pages, out=rep_pages)
         self._changed[:n] |= moved
         # The slot's name is the newest (it follows exec); drained names are older.
-        for row in [*self._pending_rows, *np.flatnonzero(moved).tolist()]:
-            self._rename(row, self._abs_comm[row])
-        for row, name in zip(rows, names, strict=True):
-            self._rename(row, name)
+        drained = np.r_[np.array(self._pending_rows, dtype=np.intp), np.flatnonzero(moved)]
+        self._rename(drained, self._abs_comm[drained])
+        self._rename(np.array(rows, dtype=np.intp), np.array(names, dtype=COMM_DTYPE))
         self._pending_rows = rows
         self._last_pending = {self._keys[r] for r in rows}
 
-    def _rename(self, row: int, name: bytes) -> None:
-        if name and self._rep_comm[row] != name:
-            self._rep_comm[row] = name
-            self._renamed[row] = True
+    def _rename(self, rows: npt.NDArray[np.intp], names: npt.NDArray[np.bytes_]) -> None:
+        differs = (names != b"") & (self._rep_comm[rows] != names)
+        self._rep_comm[rows[differs]] = names[differs]
+        self._renamed[rows[differs]] = True
 
     def table(self) -> OwnerTable:
         """The owner columns as they stand now (after any `retire`)."""
@@ -437,7 +439,7 @@ class PageAllocCollector:
             self._live[:n],
             self._rep_events[:n],
             self._rep_pages[:n],
-            self._rep_comm,
+            self._rep_comm[:n],
             self._changed[:n],
             self._renamed[:n],
             self._serials[:n],
@@ -479,8 +481,7 @@ class PageAllocCollector:
             a[src] = 0
         self._changed[dst] = True
         self._live[src] = False
-        for row in rows:
-            self._abs_comm[row] = self._rep_comm[row] = b""
+        self._abs_comm[src] = self._rep_comm[src] = b""
         self._free.extend(rows)
 
 

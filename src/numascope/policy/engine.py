@@ -14,8 +14,9 @@ from numascope.collectors.mempolicy import (
 from numascope.config import Config, PolicyHolder, Rule
 from numascope.policy.irq import judge_irqs
 from numascope.policy.judge import DRIFT, Verdict, judge
-from numascope.policy.matching import RuleMemo, facts_for
+from numascope.policy.matching import RuleMemo
 from numascope.policy.reclaim_context import nodes_under_reclaim, with_reclaim_context
+from numascope.policy.rows import process_rows
 from numascope.policy.window import RollingWindow
 from numascope.snapshot import Finding, Locality, Severity, Snapshot, Workload, WorkloadKind
 
@@ -79,31 +80,37 @@ def evaluate(
     findings: list[Finding] = []
     under_reclaim = nodes_under_reclaim(snapshot)
 
-    def span(workload: Workload) -> Locality:
-        """The workload's traffic being judged: over the window, else its delta."""
-        return window.locality(workload.key) if window is not None else workload.delta
+    processes = snapshot.processes
 
-    for workload in snapshot.processes:
-        if workload.kind not in JUDGED_KINDS:
+    def span(i: int) -> Locality:
+        """Row i's traffic being judged: over the window, else its delta."""
+        return window.locality(rows.keys[i]) if window is not None else processes[i].delta
+
+    # Read as columns: a Workload object is built only for a finding.
+    rows = process_rows(processes)
+    for i, (key, kind, pid, alive) in enumerate(
+        zip(rows.keys, rows.kinds, rows.pids, rows.alive, strict=True)
+    ):
+        if kind not in JUDGED_KINDS:
             continue
-        kernel = kernel_policies.get(workload.pid) if workload.pid is not None else None
-        pages = window.pages(workload.key) if window is not None else workload.delta.pages
-        drift_kernel = kernel if workload.alive else None
+        kernel = kernel_policies.get(pid) if pid is not None else None
+        pages = window.pages(key) if window is not None else rows.delta_pages[i]
+        drift_kernel = kernel if alive else None
         if pages < min_pages and drift_kernel is None:
             continue  # nothing to judge: most workloads, most polls
-        rule = memo.rule_for(config, facts_for(workload, kernel))
-        locality = span(workload) if pages >= min_pages else None
+        rule = memo.rule_of(config, key, rows.names[i], pid, rows.cgroups[i], kernel)
+        locality = span(i) if pages >= min_pages else None
         if locality is not None:
             verdict = judge(rule.placement, locality, thresholds)
             if verdict is not None:
                 verdict = with_reclaim_context(verdict, rule.placement, locality, under_reclaim)
-                findings.append(_finding(workload, rule, verdict, locality, seconds))
+                findings.append(_finding(processes[i], rule, verdict, locality, seconds))
         if drift_kernel is not None:
-            drift = memo.drift(workload.key, rule.placement, drift_kernel)
+            drift = memo.drift(key, rule.placement, drift_kernel)
             if drift is not None:
                 # Summed only now, for the finding, when the traffic was not judged.
-                spanned = locality if locality is not None else span(workload)
-                findings.append(_finding(workload, rule, drift, spanned, seconds))
+                spanned = locality if locality is not None else span(i)
+                findings.append(_finding(processes[i], rule, drift, spanned, seconds))
     findings.extend(judge_irqs(snapshot, thresholds.irq))
     findings.sort(key=lambda f: (_SEVERITY_ORDER[f.severity], f.workload_key, f.kind))
     return tuple(findings)
@@ -120,10 +127,11 @@ def kernel_policies_for(snapshot: Snapshot, proc: str = "/proc") -> dict[int, Pr
 
 
 def _judged_pids(snapshot: Snapshot) -> list[int]:
+    rows = process_rows(snapshot.processes)
     return [
-        w.pid
-        for w in snapshot.processes
-        if w.pid is not None and w.alive and w.kind in JUDGED_KINDS
+        pid
+        for pid, alive, kind in zip(rows.pids, rows.alive, rows.kinds, strict=True)
+        if pid is not None and alive and kind in JUDGED_KINDS
     ]
 
 

@@ -14,6 +14,14 @@ from numascope.snapshot import Workload
 
 DEFAULT_RULE_NAME = "default"
 
+# What a rule was chosen on, besides the config: name, pid, cgroup, kernel policy.
+_Seen = tuple[str, int | None, str | None, ProcessPolicy | None]
+
+
+def _same(a: _Seen, b: _Seen) -> bool:
+    # The kernel policy by identity: a policy read again is judged again.
+    return a[3] is b[3] and a[0] == b[0] and a[1] == b[1] and a[2] == b[2]
+
 
 @dataclass(frozen=True)
 class WorkloadFacts:
@@ -29,13 +37,20 @@ class WorkloadFacts:
 
 def facts_for(workload: Workload, kernel: ProcessPolicy | None = None) -> WorkloadFacts:
     """Combine the snapshot's view of a workload with what procfs said about it."""
+    return facts_of(workload.name, workload.pid, workload.cgroup, kernel)
+
+
+def facts_of(
+    name: str, pid: int | None, cgroup: str | None, kernel: ProcessPolicy | None
+) -> WorkloadFacts:
+    """`facts_for` from a workload's name, pid and cgroup."""
     if kernel is None:
-        return WorkloadFacts(comm=workload.name, pid=workload.pid, cgroup=workload.cgroup)
+        return WorkloadFacts(comm=name, pid=pid, cgroup=cgroup)
     return WorkloadFacts(
-        comm=workload.name or kernel.comm,
-        pid=workload.pid,
+        comm=name or kernel.comm,
+        pid=pid,
         exe=kernel.exe,
-        cgroup=workload.cgroup or kernel.cgroup,
+        cgroup=cgroup or kernel.cgroup,
         uid=kernel.uid,
         user=kernel.user,
     )
@@ -101,16 +116,41 @@ class RuleMemo:
         # workload key -> (the kernel policy and placement judged, the verdict)
         self._drift: dict[str, tuple[ProcessPolicy, Placement, Verdict | None]] = {}
         self._drift_before: dict[str, tuple[ProcessPolicy, Placement, Verdict | None]] = {}
+        # workload key -> (name, pid, cgroup, kernel policy) and the rule they chose
+        self._by_key: dict[str, tuple[_Seen, Rule]] = {}
+        self._by_key_before: dict[str, tuple[_Seen, Rule]] = {}
 
     def next_poll(self) -> None:
         self._rules_before, self._rules = self._rules, {}
         self._drift_before, self._drift = self._drift, {}
+        self._by_key_before, self._by_key = self._by_key, {}
+
+    def rule_of(
+        self,
+        config: Config,
+        key: str,
+        name: str,
+        pid: int | None,
+        cgroup: str | None,
+        kernel: ProcessPolicy | None,
+    ) -> Rule:
+        """`rule_for` the facts of workload `key`, without building them when its
+        name, pid, cgroup and kernel policy read are those of the last call."""
+        seen = (name, pid, cgroup, kernel)
+        found = self._by_key.get(key) or self._by_key_before.get(key)
+        if config is self._config and found is not None and _same(found[0], seen):
+            rule = found[1]
+        else:
+            rule = self.rule_for(config, facts_of(name, pid, cgroup, kernel))
+        self._by_key[key] = (seen, rule)
+        return rule
 
     def rule_for(self, config: Config, facts: WorkloadFacts) -> Rule:
         if config is not self._config:
             self._config = config
             self._rules_before, self._drift_before = {}, {}
             self._rules, self._drift = {}, {}
+            self._by_key_before, self._by_key = {}, {}
         found = self._rules.get(facts)
         if found is None:
             found = self._rules_before.get(facts)

@@ -7,10 +7,13 @@ ratio); the window sums each workload's deltas over the last `seconds`.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from numascope.snapshot import Locality, Snapshot, sum_localities
+import numpy as np
+
+from numascope.snapshot import Locality, Snapshot, Workload, sum_localities
+from numascope.workload_columns import WorkloadColumns
 
 
 @dataclass(frozen=True)
@@ -18,11 +21,24 @@ class _Entry:
     seq: int
     time: float
     interval: float
-    deltas: Mapping[str, Locality]
+    rows: Sequence[Workload]  # the snapshot's processes
+    moved: Mapping[str, int]  # key -> row, of the workloads whose delta is not zero
+    pages: list[int]  # their delta pages, in `moved`'s order
 
 
 def _moved(d: Locality) -> bool:
     return bool(d.local_pages or d.remote_pages or d.local_events or d.remote_events)
+
+
+def _moved_rows(processes: Sequence[Workload]) -> tuple[dict[str, int], list[int]]:
+    """Key -> row and delta pages of the workloads that moved (columns when the
+    collector gave them: no Workload object is built)."""
+    if isinstance(processes, WorkloadColumns):
+        rows = np.flatnonzero(processes.moved)
+        keys, pages = processes.keys[rows].tolist(), processes.delta_page_counts[rows].tolist()
+        return dict(zip(keys, rows.tolist(), strict=True)), pages
+    moved = [(i, w) for i, w in enumerate(processes) if _moved(w.delta)]
+    return {w.key: i for i, w in moved}, [w.delta.pages for _, w in moved]
 
 
 class RollingWindow:
@@ -55,14 +71,18 @@ class RollingWindow:
                 self._entries.clear()
                 self._pages.clear()
         # A zero delta adds nothing: only the workloads that moved are kept.
-        deltas = {w.key: w.delta for w in snapshot.processes if _moved(w.delta)}
+        moved, moved_pages = _moved_rows(snapshot.processes)
         pages = self._pages
-        for key, d in deltas.items():
-            pages[key] = pages.get(key, 0) + d.local_pages + d.remote_pages
-        self._entries.append(_Entry(snapshot.seq, snapshot.time, snapshot.interval, deltas))
+        for key, n in zip(moved, moved_pages, strict=True):
+            pages[key] = pages.get(key, 0) + n
+        entry = _Entry(
+            snapshot.seq, snapshot.time, snapshot.interval, snapshot.processes, moved, moved_pages
+        )
+        self._entries.append(entry)
         while len(self._entries) > 1 and self.seconds - self._entries[0].interval >= self.length:
-            for key, d in self._entries.popleft().deltas.items():
-                left = pages[key] - d.local_pages - d.remote_pages
+            gone = self._entries.popleft()
+            for key, n in zip(gone.moved, gone.pages, strict=True):
+                left = pages[key] - n
                 if left:
                     pages[key] = left
                 else:
@@ -74,4 +94,4 @@ class RollingWindow:
 
     def locality(self, key: str) -> Locality:
         """The workload's pages over the whole window."""
-        return sum_localities(e.deltas[key] for e in self._entries if key in e.deltas)
+        return sum_localities(e.rows[e.moved[key]].delta for e in self._entries if key in e.moved)

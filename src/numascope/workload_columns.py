@@ -1,0 +1,208 @@
+"""Workloads kept as columns, with a `Workload` object built only for a row asked for.
+
+A live collector attributes thousands of workloads per poll, and a Python object
+per workload (two Localities, four dicts) cost more than all the rest of a poll
+together. `WorkloadColumns` is a `Sequence[Workload]`, so every view reads it like
+the tuple other sources give; a view that reads a few rows (the policy's
+candidates, the TUI's visible rows, one key) pays for those, and the array
+properties let the policy pick its candidates without building any.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, overload
+
+import numpy as np
+import numpy.typing as npt
+
+from numascope.snapshot import Locality, Workload, WorkloadKind
+
+Counts = npt.NDArray[np.int64]
+Objects = npt.NDArray[np.object_]
+
+
+class WorkloadColumns(Sequence[Workload]):
+    """Rows of workloads: identity columns and, per row, counts by node slot.
+
+    `pages`/`events` are (rows, node slots) running totals and `delta_*` what the
+    last interval added; `split`/`delta_split` hold local pages, remote pages,
+    local events and remote events. A node slot counts in a row's Localities
+    once the row's total has an event there, as the kernel's own counters do.
+    Immutable: the arrays are the table's own and never written after."""
+
+    __slots__ = (
+        "_built",
+        "alive",
+        "cgroups",
+        "delta_events",
+        "delta_pages",
+        "delta_split",
+        "events",
+        "keys",
+        "kinds",
+        "names",
+        "node_ids",
+        "pages",
+        "pids",
+        "split",
+    )
+
+    def __init__(
+        self,
+        node_ids: Sequence[int],
+        *,
+        keys: Objects,
+        kinds: Objects,
+        names: Objects,
+        pids: Objects,
+        cgroups: Objects,
+        alive: npt.NDArray[np.bool_],
+        totals: tuple[Counts, Counts, Counts],
+        deltas: tuple[Counts, Counts, Counts],
+    ) -> None:
+        self.node_ids = list(node_ids)
+        self.keys, self.kinds, self.names = keys, kinds, names
+        self.pids, self.cgroups, self.alive = pids, cgroups, alive
+        self.pages, self.events, self.split = totals
+        self.delta_pages, self.delta_events, self.delta_split = deltas
+        self._built: list[Workload | None] = [None] * len(keys)
+
+    def __len__(self) -> int:
+        return len(self._built)
+
+    @overload
+    def __getitem__(self, index: int) -> Workload: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Workload, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> Workload | tuple[Workload, ...]:
+        if isinstance(index, slice):
+            return tuple(self._row(i) for i in range(*index.indices(len(self))))
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("workload row out of range")
+        return self._row(index)
+
+    def __iter__(self) -> Iterator[Workload]:
+        self._build_all()
+        return iter(self._built)  # type: ignore[arg-type]  # every row built above
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  # like the tuples it stands for
+
+    def __repr__(self) -> str:
+        return f"WorkloadColumns({len(self)} rows)"
+
+    # ---- columns the policy and the views read without building rows ---------
+    @property
+    def page_counts(self) -> Counts:
+        """Each row's total pages."""
+        return self.split[:, 0] + self.split[:, 1]
+
+    @property
+    def delta_page_counts(self) -> Counts:
+        """Each row's pages in the last interval."""
+        return self.delta_split[:, 0] + self.delta_split[:, 1]
+
+    @property
+    def moved(self) -> npt.NDArray[np.bool_]:
+        """Rows whose delta is not all zero."""
+        return np.asarray((self.delta_split != 0).any(axis=1))
+
+    def index(self, key: Any, start: int = 0, stop: int | None = None) -> int:
+        """The row of the workload with this key (ValueError when none)."""
+        found = np.flatnonzero(self.keys[start:stop] == key)
+        if not len(found):
+            raise ValueError(f"no workload {key!r}")
+        return start + int(found[0])
+
+    def get(self, key: str) -> Workload | None:
+        """The workload with this key, if present (no other row is built)."""
+        found = np.flatnonzero(self.keys == key)
+        return self._row(int(found[0])) if len(found) else None
+
+    def rows(self, indices: Sequence[int] | npt.NDArray[np.intp]) -> list[Workload]:
+        """The workloads of these rows (built if they were not yet)."""
+        return [self._row(i) for i in np.asarray(indices, dtype=np.intp).tolist()]
+
+    # ---- building rows --------------------------------------------------------
+    def _row(self, i: int) -> Workload:
+        found = self._built[i]
+        if found is None:
+            found = self._built[i] = self._build(i)
+        return found
+
+    def _build_all(self) -> None:
+        missing = [i for i, w in enumerate(self._built) if w is None]
+        if not missing:
+            return
+        # One conversion per column for every row built, not one per row.
+        columns = zip(
+            missing,
+            self.events[missing].tolist(),
+            self.pages[missing].tolist(),
+            self.delta_events[missing].tolist(),
+            self.delta_pages[missing].tolist(),
+            self.split[missing].tolist(),
+            self.delta_split[missing].tolist(),
+            strict=True,
+        )
+        for i, ev, pg, dev, dpg, sp, dsp in columns:
+            self._built[i] = self._workload(i, ev, pg, dev, dpg, sp, dsp)
+
+    def _build(self, i: int) -> Workload:
+        return self._workload(
+            i,
+            self.events[i].tolist(),
+            self.pages[i].tolist(),
+            self.delta_events[i].tolist(),
+            self.delta_pages[i].tolist(),
+            self.split[i].tolist(),
+            self.delta_split[i].tolist(),
+        )
+
+    def _workload(
+        self,
+        i: int,
+        events: list[int],
+        pages: list[int],
+        delta_events: list[int],
+        delta_pages: list[int],
+        split: list[int],
+        delta_split: list[int],
+    ) -> Workload:
+        present = [k for k, n in enumerate(events) if n]
+        nodes = self.node_ids
+        return Workload(
+            key=self.keys[i],
+            kind=WorkloadKind(self.kinds[i]),
+            name=self.names[i],
+            total=_locality(nodes, present, pages, events, split),
+            delta=_locality(nodes, present, delta_pages, delta_events, delta_split),
+            pid=self.pids[i],
+            cgroup=self.cgroups[i],
+            alive=bool(self.alive[i]),
+        )
+
+
+def _locality(
+    nodes: list[int], present: list[int], pages: list[int], events: list[int], split: list[int]
+) -> Locality:
+    """One row as a Locality: its counts by node slot (the slots in `present`),
+    and its local pages, remote pages, local events and remote events."""
+    lp, rp, le, re = split
+    return Locality(
+        {nodes[k]: pages[k] for k in present},
+        {nodes[k]: events[k] for k in present},
+        lp,
+        rp,
+        le,
+        re,
+    )
