@@ -78,6 +78,15 @@ def _objects(items: list[Any]) -> npt.NDArray[np.object_]:
     return out
 
 
+def _sum_by_group(group: npt.NDArray[np.intp], groups: int, *columns: Counts) -> tuple[Counts, ...]:
+    """Each of `columns` (2-D, one row per entry of `group`) summed by group,
+    sorting once for all of them."""
+    widths = np.cumsum([c.shape[1] for c in columns])[:-1]
+    return tuple(
+        np.split(_sum_rows(group, np.concatenate(columns, axis=1), groups), widths, axis=1)
+    )
+
+
 def subtract(now: Locality, before: Locality | None) -> Locality:
     """What `now` added over `before` (everything, for a new row)."""
     if before is None:
@@ -206,11 +215,14 @@ class Attributor:
         with_cgroup = np.flatnonzero(row_cgroup >= 0)
         cg_slots, cg_of_row = np.unique(row_cgroup[with_cgroup], return_inverse=True)
         cg_of_row = cg_of_row.reshape(-1)
-        totals = (
-            _sum_rows(cg_of_row, by_node_pages[with_cgroup], len(cg_slots)),
-            _sum_rows(cg_of_row, by_node_events[with_cgroup], len(cg_slots)),
-            _sum_rows(cg_of_row, split[with_cgroup], len(cg_slots)),
+        pages_, events_, split_ = _sum_by_group(
+            cg_of_row,
+            len(cg_slots),
+            by_node_pages[with_cgroup],
+            by_node_events[with_cgroup],
+            split[with_cgroup],
         )
+        totals = (pages_, events_, split_)
         paths = _objects([self._cgroup_paths[s] for s in cg_slots.tolist()])
         cgroups = WorkloadColumns(
             self._slot_nodes,
@@ -227,8 +239,9 @@ class Attributor:
         # Per node (by requesting CPU node) and the CPU node x page node matrix.
         cpu_nodes, cpu_of_row = np.unique(cpu, return_inverse=True)
         cpu_of_row = cpu_of_row.reshape(-1)
-        cell_pages = _sum_rows(cpu_of_row, by_node_pages, len(cpu_nodes))
-        cell_events = _sum_rows(cpu_of_row, by_node_events, len(cpu_nodes))
+        cell_pages, cell_events = _sum_by_group(
+            cpu_of_row, len(cpu_nodes), by_node_pages, by_node_events
+        )
         slot_pages = pages.sum(axis=0).reshape(node_slots, orders).tolist()
         cpu_list = cpu_nodes.tolist()
         cp, ce = cell_pages.tolist(), cell_events.tolist()
@@ -287,7 +300,9 @@ class Attributor:
         # in the one holding most of its pages (the later row on a tie).
         cgroup = np.full(n, -1, dtype=np.intp)
         has = np.flatnonzero(row_cgroup >= 0)
-        if len(has):
+        if n == len(rows):  # one row per process, the common case: nothing to choose
+            cgroup[of_row] = row_cgroup
+        elif len(has):
             row_pages = by_node_pages.sum(axis=1)
             order = np.lexsort((has, row_pages[has], of_row[has]))
             group = of_row[has][order]
@@ -297,11 +312,8 @@ class Attributor:
         living = (pids < 0) | np.isin(pids, np.fromiter(alive, dtype=np.int64, count=len(alive)))
         # Index -1 (no cgroup) picks the None appended after the paths.
         paths = _objects([*self._cgroup_paths, None])
-        totals = (
-            _sum_rows(of_row, by_node_pages, n),
-            _sum_rows(of_row, by_node_events, n),
-            _sum_rows(of_row, split, n),
-        )
+        pages, events, split = _sum_by_group(of_row, n, by_node_pages, by_node_events, split)
+        totals = (pages, events, split)
         identity = self._identity_columns[slots]
         return WorkloadColumns(
             self._slot_nodes,
@@ -350,9 +362,10 @@ class Attributor:
             self._row_slot[r] = slot
             self._row_serial[r] = serials[r]
         moving = rows[changed[rows]]
-        self._refresh_leader_names(
-            np.unique(self._row_slot[moving]), self._disagreeing(moving, comms), alive
-        )
+        moved = np.unique(self._row_slot[moving])
+        # Names can disagree only where a process has more than one moving row.
+        disagree = self._disagreeing(moving, comms) if len(moved) < len(moving) else set()
+        self._refresh_leader_names(moved, disagree, alive)
 
     def _disagreeing(self, moving: npt.NDArray[np.intp], comms: npt.NDArray[Any]) -> set[int]:
         """Slots whose rows that moved this poll carry different names."""
