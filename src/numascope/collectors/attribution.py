@@ -54,21 +54,24 @@ RENAMES_PER_POLL = 32
 def _sum_rows(group: npt.NDArray[np.intp], values: npt.NDArray[Any], groups: int) -> Counts:
     """Rows of `values` summed by `group` (every group in range has a row).
 
-    np.add.at takes a slow element-by-element path for 2-D operands; sorting
-    once and summing runs is a few vector operations."""
+    np.add.at on the flattened cells: numpy 2's loop for 1-D operands takes
+    about 0.2 ms for 10,000 rows whatever the number of groups; on 2-D
+    operands, or sorting and summing runs, it took up to 1.5 ms."""
     width = int(np.prod(values.shape[1:], dtype=np.int64)) if values.ndim > 1 else 1
     values = values.reshape(len(group), width)
-    out = np.zeros((groups, width), dtype=np.int64)
     if len(group) == groups:  # one row per group: a permutation
+        out = np.zeros((groups, width), dtype=np.int64)
         out[group] = values
         return out
-    if not len(group):
-        return out
-    order = np.argsort(group, kind="stable")
-    ordered = group[order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    out[ordered[starts]] = np.add.reduceat(values[order], starts, axis=0)
-    return out
+    cells = (group[:, None] * width + np.arange(width)).ravel()
+    flat = np.zeros(groups * width, dtype=np.int64)
+    np.add.at(flat, cells, values.ravel())
+    return flat.reshape(groups, width)
+
+
+def _sum_by_group(group: npt.NDArray[np.intp], groups: int, *columns: Counts) -> tuple[Counts, ...]:
+    """Each of `columns` (2-D, one row per entry of `group`) summed by group."""
+    return tuple(_sum_rows(group, c, groups) for c in columns)
 
 
 def _objects(items: list[Any]) -> npt.NDArray[np.object_]:
@@ -76,15 +79,6 @@ def _objects(items: list[Any]) -> npt.NDArray[np.object_]:
     out = np.empty(len(items), dtype=object)
     out[:] = items
     return out
-
-
-def _sum_by_group(group: npt.NDArray[np.intp], groups: int, *columns: Counts) -> tuple[Counts, ...]:
-    """Each of `columns` (2-D, one row per entry of `group`) summed by group,
-    sorting once for all of them."""
-    widths = np.cumsum([c.shape[1] for c in columns])[:-1]
-    return tuple(
-        np.split(_sum_rows(group, np.concatenate(columns, axis=1), groups), widths, axis=1)
-    )
 
 
 def subtract(now: Locality, before: Locality | None) -> Locality:
