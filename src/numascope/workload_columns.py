@@ -22,19 +22,28 @@ Counts = npt.NDArray[np.int64]
 Objects = npt.NDArray[np.object_]
 
 
+def counts_width(node_slots: int) -> int:
+    """Columns of a row of counts: pages and events per node slot, and the split."""
+    return 2 * node_slots + 4
+
+
 class WorkloadColumns(Sequence[Workload]):
     """Rows of workloads: identity columns and, per row, counts by node slot.
 
-    `pages`/`events` are (rows, node slots) running totals and `delta_*` what the
-    last interval added; `split`/`delta_split` hold local pages, remote pages,
-    local events and remote events. A node slot counts in a row's Localities
-    once the row's total has an event there, as the kernel's own counters do.
-    Immutable: the arrays are the table's own and never written after."""
+    `totals` holds each row's running totals, `deltas` what the last interval
+    added, both laid out as `counts_width` columns: pages by node slot, events
+    by node slot (a slot per entry of `node_ids`), then local pages, remote
+    pages, local events and remote events; `pages`, `events` and `split` (and
+    `delta_*`) are views of those parts. A node slot counts in a row's
+    Localities once the row's total has an event there, as the kernel's own
+    counters do. Immutable: the arrays are the table's own and never written."""
 
     __slots__ = (
         "_built",
         "alive",
         "cgroups",
+        "counts",
+        "delta_counts",
         "delta_events",
         "delta_pages",
         "delta_split",
@@ -58,15 +67,67 @@ class WorkloadColumns(Sequence[Workload]):
         pids: Objects,
         cgroups: Objects,
         alive: npt.NDArray[np.bool_],
-        totals: tuple[Counts, Counts, Counts],
-        deltas: tuple[Counts, Counts, Counts],
+        totals: Counts,
+        deltas: Counts,
     ) -> None:
         self.node_ids = list(node_ids)
         self.keys, self.kinds, self.names = keys, kinds, names
         self.pids, self.cgroups, self.alive = pids, cgroups, alive
-        self.pages, self.events, self.split = totals
-        self.delta_pages, self.delta_events, self.delta_split = deltas
+        w = len(self.node_ids)
+        self.counts, self.delta_counts = totals, deltas
+        self.pages, self.events, self.split = (
+            totals[:, :w],
+            totals[:, w : 2 * w],
+            totals[:, 2 * w :],
+        )
+        self.delta_pages, self.delta_events = deltas[:, :w], deltas[:, w : 2 * w]
+        self.delta_split = deltas[:, 2 * w :]
         self._built: list[Workload | None] = [None] * len(keys)
+
+    @classmethod
+    def of(cls, workloads: Sequence[Workload]) -> WorkloadColumns:
+        """`workloads` as columns: itself when it is columns already, else read
+        from the objects (a replayed capture, FreeBSD), with a node slot for
+        every node their counts name. A row of the result is the object given."""
+        if isinstance(workloads, WorkloadColumns):
+            return workloads
+        nodes = sorted(
+            {
+                n
+                for w in workloads
+                for loc in (w.total, w.delta)
+                for n in (*loc.pages_by_node, *loc.events_by_node)
+            }
+        )
+        width = len(nodes)
+        totals = np.zeros((len(workloads), counts_width(width)), dtype=np.int64)
+        deltas = np.zeros_like(totals)
+        slot = {n: k for k, n in enumerate(nodes)}
+        for i, w in enumerate(workloads):
+            for out, loc in ((totals, w.total), (deltas, w.delta)):
+                for n, pages in loc.pages_by_node.items():
+                    out[i, slot[n]] = pages
+                for n, events in loc.events_by_node.items():
+                    out[i, width + slot[n]] = events
+                out[i, 2 * width :] = (
+                    loc.local_pages,
+                    loc.remote_pages,
+                    loc.local_events,
+                    loc.remote_events,
+                )
+        table = cls(
+            nodes,
+            keys=object_column([w.key for w in workloads]),
+            kinds=object_column([w.kind for w in workloads]),
+            names=object_column([w.name for w in workloads]),
+            pids=object_column([w.pid for w in workloads]),
+            cgroups=object_column([w.cgroup for w in workloads]),
+            alive=np.array([w.alive for w in workloads], dtype=bool),
+            totals=totals,
+            deltas=deltas,
+        )
+        table._built = list(workloads)
+        return table
 
     def __len__(self) -> int:
         return len(self._built)
@@ -190,6 +251,13 @@ class WorkloadColumns(Sequence[Workload]):
             cgroup=self.cgroups[i],
             alive=bool(self.alive[i]),
         )
+
+
+def object_column(items: list[Any]) -> Objects:
+    """A 1-D object array of `items` (np.array would make tuples into rows)."""
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
 
 
 def _locality(

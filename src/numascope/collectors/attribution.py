@@ -42,7 +42,7 @@ from numascope.snapshot import (
     WorkloadKind,
 )
 from numascope.topology import Topology
-from numascope.workload_columns import WorkloadColumns
+from numascope.workload_columns import WorkloadColumns, counts_width, object_column
 
 Counts = npt.NDArray[np.int64]
 
@@ -67,18 +67,6 @@ def _sum_rows(group: npt.NDArray[np.intp], values: npt.NDArray[Any], groups: int
     flat = np.zeros(groups * width, dtype=np.int64)
     np.add.at(flat, cells, values.ravel())
     return flat.reshape(groups, width)
-
-
-def _sum_by_group(group: npt.NDArray[np.intp], groups: int, *columns: Counts) -> tuple[Counts, ...]:
-    """Each of `columns` (2-D, one row per entry of `group`) summed by group."""
-    return tuple(_sum_rows(group, c, groups) for c in columns)
-
-
-def _objects(items: list[Any]) -> npt.NDArray[np.object_]:
-    """A 1-D object array of `items` (np.array would make tuples into rows)."""
-    out = np.empty(len(items), dtype=object)
-    out[:] = items
-    return out
 
 
 def subtract(now: Locality, before: Locality | None) -> Locality:
@@ -147,7 +135,7 @@ class Attributor:
         self._pid = np.zeros(0, dtype=np.int64)  # -1: no pid (an interrupt, "other")
         self._identity_columns = np.empty((0, 4), dtype=object)  # key, kind, name, pid
         self._free: list[int] = []
-        self._processes = WorkloadBook(len(self._slot_nodes))
+        self._processes = WorkloadBook(counts_width(len(self._slot_nodes)))
         # The workload slot of each owner row, valid while the row's serial is
         # the one it was identified with: only rows that moved, were renamed or
         # hold a new owner are identified again.
@@ -156,7 +144,7 @@ class Attributor:
         # Cgroups by slot (a path's slot never changes).
         self._cgroup_slot: dict[str, int] = {}
         self._cgroup_paths: list[str] = []
-        self._cgroups = WorkloadBook(len(self._slot_nodes))
+        self._cgroups = WorkloadBook(counts_width(len(self._slot_nodes)))
 
     def attribute(
         self, owners: Mapping[OwnerKey, OwnerTotals], alive: set[int], now: float
@@ -183,59 +171,50 @@ class Attributor:
         rows = table.rows()
         m = len(rows)
         node_slots, orders = self.layout.node_slots, self.layout.order_classes
-        events = table.events[rows]
+        events = np.take(table.events, rows, axis=0)
         # A slot counts only once it has an event, as in the kernel's own counters.
-        pages = np.where(events > 0, table.pages[rows], 0)
+        pages = np.where(events > 0, np.take(table.pages, rows, axis=0), 0)
         cols = table.columns[rows]
         cpu = cols["cpu_node"].astype(np.int64)
-        by_node_pages = pages.reshape(m, node_slots, orders).sum(axis=2)
-        by_node_events = events.reshape(m, node_slots, orders).sum(axis=2)
+        # Each row's counts as WorkloadColumns lays them out: pages and events
+        # by node slot, then local pages, remote pages, local and remote events.
+        w = node_slots
+        counts = np.empty((m, counts_width(w)), dtype=np.int64)
+        by_node_pages, by_node_events = counts[:, :w], counts[:, w : 2 * w]
+        pages.reshape(m, node_slots, orders).sum(axis=2, out=by_node_pages)
+        events.reshape(m, node_slots, orders).sum(axis=2, out=by_node_events)
         local = self._slot_node_ids[None, :] == cpu[:, None]
-        split = np.stack(
-            [
-                (by_node_pages * local).sum(axis=1),
-                (by_node_pages * ~local).sum(axis=1),
-                (by_node_events * local).sum(axis=1),
-                (by_node_events * ~local).sum(axis=1),
-            ],
-            axis=1,
-        )
+        counts[:, 2 * w] = (by_node_pages * local).sum(axis=1)
+        counts[:, 2 * w + 1] = by_node_pages.sum(axis=1) - counts[:, 2 * w]
+        counts[:, 2 * w + 2] = (by_node_events * local).sum(axis=1)
+        counts[:, 2 * w + 3] = by_node_events.sum(axis=1) - counts[:, 2 * w + 2]
         row_cgroup = self._cgroup_slots(cols["cgroup_id"], now)
-        processes = self._process_workloads(
-            table, rows, row_cgroup, by_node_pages, by_node_events, split, alive
-        )
+        processes = self._process_workloads(table, rows, row_cgroup, counts, alive)
 
         # Cgroups: owners with a cgroup, summed per path.
         with_cgroup = np.flatnonzero(row_cgroup >= 0)
         cg_slots, cg_of_row = np.unique(row_cgroup[with_cgroup], return_inverse=True)
-        cg_of_row = cg_of_row.reshape(-1)
-        pages_, events_, split_ = _sum_by_group(
-            cg_of_row,
-            len(cg_slots),
-            by_node_pages[with_cgroup],
-            by_node_events[with_cgroup],
-            split[with_cgroup],
+        totals = _sum_rows(
+            cg_of_row.reshape(-1), np.take(counts, with_cgroup, axis=0), len(cg_slots)
         )
-        totals = (pages_, events_, split_)
-        paths = _objects([self._cgroup_paths[s] for s in cg_slots.tolist()])
+        paths = object_column([self._cgroup_paths[s] for s in cg_slots.tolist()])
         cgroups = WorkloadColumns(
             self._slot_nodes,
-            keys=_objects([f"cgroup:{p}" for p in paths]),
+            keys=object_column([f"cgroup:{p}" for p in paths]),
             kinds=np.full(len(cg_slots), WorkloadKind.CGROUP, dtype=object),
             names=paths,
             pids=np.full(len(cg_slots), None, dtype=object),
             cgroups=paths,
             alive=np.ones(len(cg_slots), dtype=bool),
             totals=totals,
-            deltas=self._cgroups.deltas(cg_slots, *totals),
+            deltas=self._cgroups.deltas(cg_slots, totals),
         )
 
         # Per node (by requesting CPU node) and the CPU node x page node matrix.
         cpu_nodes, cpu_of_row = np.unique(cpu, return_inverse=True)
         cpu_of_row = cpu_of_row.reshape(-1)
-        cell_pages, cell_events = _sum_by_group(
-            cpu_of_row, len(cpu_nodes), by_node_pages, by_node_events
-        )
+        cells = _sum_rows(cpu_of_row, counts[:, : 2 * w], len(cpu_nodes))
+        cell_pages, cell_events = cells[:, :w], cells[:, w:]
         slot_pages = pages.sum(axis=0).reshape(node_slots, orders).tolist()
         cpu_list = cpu_nodes.tolist()
         cp, ce = cell_pages.tolist(), cell_events.tolist()
@@ -279,9 +258,7 @@ class Attributor:
         table: OwnerTable,
         rows: npt.NDArray[np.intp],
         row_cgroup: npt.NDArray[np.intp],
-        by_node_pages: Counts,
-        by_node_events: Counts,
-        split: Counts,
+        counts: Counts,
         alive: set[int],
     ) -> WorkloadColumns:
         """Owners -> workloads (several owners per pid: one per CPU node and cgroup)."""
@@ -297,7 +274,8 @@ class Attributor:
         if n == len(rows):  # one row per process, the common case: nothing to choose
             cgroup[of_row] = row_cgroup
         elif len(has):
-            row_pages = by_node_pages.sum(axis=1)
+            w = len(self._slot_nodes)
+            row_pages = counts[:, 2 * w] + counts[:, 2 * w + 1]
             order = np.lexsort((has, row_pages[has], of_row[has]))
             group = of_row[has][order]
             last = np.r_[group[1:] != group[:-1], True]
@@ -305,9 +283,8 @@ class Attributor:
         pids = self._pid[slots]
         living = (pids < 0) | np.isin(pids, np.fromiter(alive, dtype=np.int64, count=len(alive)))
         # Index -1 (no cgroup) picks the None appended after the paths.
-        paths = _objects([*self._cgroup_paths, None])
-        pages, events, split = _sum_by_group(of_row, n, by_node_pages, by_node_events, split)
-        totals = (pages, events, split)
+        paths = object_column([*self._cgroup_paths, None])
+        totals = _sum_rows(of_row, counts, n)
         identity = self._identity_columns[slots]
         return WorkloadColumns(
             self._slot_nodes,
@@ -318,7 +295,7 @@ class Attributor:
             cgroups=paths[cgroup],
             alive=living,
             totals=totals,
-            deltas=self._processes.deltas(slots, *totals),
+            deltas=self._processes.deltas(slots, totals),
         )
 
     def _identify_rows(

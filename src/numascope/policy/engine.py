@@ -16,9 +16,9 @@ from numascope.policy.irq import judge_irqs
 from numascope.policy.judge import DRIFT, Verdict, judge
 from numascope.policy.matching import RuleMemo
 from numascope.policy.reclaim_context import nodes_under_reclaim, with_reclaim_context
-from numascope.policy.rows import process_rows
 from numascope.policy.window import RollingWindow
 from numascope.snapshot import Finding, Locality, Severity, Snapshot, Workload, WorkloadKind
+from numascope.workload_columns import WorkloadColumns
 
 # Interrupts are not placed by process rules, and `other` is many owners at once.
 JUDGED_KINDS = (WorkloadKind.PROCESS, WorkloadKind.KTHREAD)
@@ -81,25 +81,42 @@ def evaluate(
     under_reclaim = nodes_under_reclaim(snapshot)
 
     processes = snapshot.processes
+    # Read as columns: a Workload object is built only for a finding.
+    table = WorkloadColumns.of(processes)
+    keys = table.keys.tolist()
+    if window is not None:
+        span_pages, span_remote = window.totals(keys)
+    else:
+        span_pages = table.delta_split[:, 0] + table.delta_split[:, 1]
+        span_remote = table.delta_split[:, 1]
+    # Under `local` a remote share below the warning threshold is no verdict
+    # (judge_local says the same): most workloads on most hosts, told apart
+    # here for all of them at once. The margin leaves a share at the threshold
+    # itself to judge_local's own arithmetic.
+    quiet = (
+        (span_remote == 0)
+        | (span_remote < span_pages * thresholds.remote_ratio_warning * (1 - 1e-9))
+    ).tolist()
+    pages_of = span_pages.tolist()
+    names, cgroups = table.names.tolist(), table.cgroups.tolist()
 
     def span(i: int) -> Locality:
         """Row i's traffic being judged: over the window, else its delta."""
-        return window.locality(rows.keys[i]) if window is not None else processes[i].delta
+        return window.locality(keys[i]) if window is not None else processes[i].delta
 
-    # Read as columns: a Workload object is built only for a finding.
-    rows = process_rows(processes)
     for i, (key, kind, pid, alive) in enumerate(
-        zip(rows.keys, rows.kinds, rows.pids, rows.alive, strict=True)
+        zip(keys, table.kinds.tolist(), table.pids.tolist(), table.alive.tolist(), strict=True)
     ):
         if kind not in JUDGED_KINDS:
             continue
         kernel = kernel_policies.get(pid) if pid is not None else None
-        pages = window.pages(key) if window is not None else rows.delta_pages[i]
+        pages = pages_of[i]
         drift_kernel = kernel if alive else None
         if pages < min_pages and drift_kernel is None:
             continue  # nothing to judge: most workloads, most polls
-        rule = memo.rule_of(config, key, rows.names[i], pid, rows.cgroups[i], kernel)
-        locality = span(i) if pages >= min_pages else None
+        rule = memo.rule_of(config, key, names[i], pid, cgroups[i], kernel)
+        judged = pages >= min_pages and not (quiet[i] and rule.placement.local)
+        locality = span(i) if judged else None
         if locality is not None:
             verdict = judge(rule.placement, locality, thresholds)
             if verdict is not None:
@@ -127,10 +144,12 @@ def kernel_policies_for(snapshot: Snapshot, proc: str = "/proc") -> dict[int, Pr
 
 
 def _judged_pids(snapshot: Snapshot) -> list[int]:
-    rows = process_rows(snapshot.processes)
+    table = WorkloadColumns.of(snapshot.processes)
     return [
         pid
-        for pid, alive, kind in zip(rows.pids, rows.alive, rows.kinds, strict=True)
+        for pid, alive, kind in zip(
+            table.pids.tolist(), table.alive.tolist(), table.kinds.tolist(), strict=True
+        )
         if pid is not None and alive and kind in JUDGED_KINDS
     ]
 

@@ -7,13 +7,15 @@ ratio); the window sums each workload's deltas over the last `seconds`.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
-from numascope.snapshot import Locality, Snapshot, Workload, sum_localities
-from numascope.workload_columns import WorkloadColumns
+from numascope.snapshot import Locality, Snapshot
+from numascope.workload_columns import WorkloadColumns, counts_width
+
+Counts = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -21,39 +23,44 @@ class _Entry:
     seq: int
     time: float
     interval: float
-    rows: Sequence[Workload]  # the snapshot's processes
-    moved: Mapping[str, int]  # key -> row, of the workloads whose delta is not zero
-    pages: list[int]  # their delta pages, in `moved`'s order
+    slots: npt.NDArray[np.intp]  # the window slot of each workload that moved
+    deltas: Counts  # their deltas, laid out as the window's node slots
 
 
-def _moved(d: Locality) -> bool:
-    return bool(d.local_pages or d.remote_pages or d.local_events or d.remote_events)
-
-
-def _moved_rows(processes: Sequence[Workload]) -> tuple[dict[str, int], list[int]]:
-    """Key -> row and delta pages of the workloads that moved (columns when the
-    collector gave them: no Workload object is built)."""
-    if isinstance(processes, WorkloadColumns):
-        rows = np.flatnonzero(processes.moved)
-        keys, pages = processes.keys[rows].tolist(), processes.delta_page_counts[rows].tolist()
-        return dict(zip(keys, rows.tolist(), strict=True)), pages
-    moved = [(i, w) for i, w in enumerate(processes) if _moved(w.delta)]
-    return {w.key: i for i, w in moved}, [w.delta.pages for _, w in moved]
+def _realign(counts: Counts, nodes: list[int], into: list[int]) -> Counts:
+    """Counts laid out for node slots `nodes` as they are for `into` (a superset)."""
+    w, v = len(nodes), len(into)
+    out = np.zeros((len(counts), counts_width(v)), dtype=np.int64)
+    at = np.array([into.index(n) for n in nodes], dtype=np.intp)
+    out[:, at] = counts[:, :w]
+    out[:, v + at] = counts[:, w : 2 * w]
+    out[:, 2 * v :] = counts[:, 2 * w :]
+    return out
 
 
 class RollingWindow:
     """The last `seconds` of per-workload deltas (at least the newest snapshot's).
 
-    Each workload's page count over the window is kept as the window moves (its
-    delta added when a snapshot comes in, taken off when that snapshot leaves), so
-    telling which workloads have enough pages to judge costs work for those that
-    moved, not for every workload times the snapshots in the window; the whole
-    Locality is summed only for the workloads judged."""
+    Each workload that moved in the window has a slot, and its deltas summed
+    over the window are a row of one array, kept as the window moves: a
+    snapshot's deltas are added when it comes in and taken off when it leaves,
+    for all the workloads that moved at once. Telling which workloads have
+    enough pages to judge, and how remote their pages were, is then array
+    work (`totals`), and a Locality is built only for the workloads judged. A
+    slot is freed when no snapshot in the window has its workload moving."""
 
     def __init__(self, seconds: float) -> None:
         self.length = seconds
+        self._reset()
+
+    def _reset(self) -> None:
         self._entries: deque[_Entry] = deque()
-        self._pages: dict[str, int] = {}
+        self._nodes: list[int] = []
+        self._slot_of: dict[str, int] = {}
+        self._keys: list[str | None] = []
+        self._free: list[int] = []
+        self._sums: Counts = np.zeros((0, counts_width(0)), dtype=np.int64)
+        self._holding = np.zeros(0, dtype=np.int64)  # entries in which each slot moved
 
     @property
     def seconds(self) -> float:
@@ -68,30 +75,91 @@ class RollingWindow:
                 return
             if snapshot.seq < last.seq or snapshot.time < last.time:
                 # A restarted collector or a different capture: old deltas no longer add up.
-                self._entries.clear()
-                self._pages.clear()
+                self._reset()
+        table = WorkloadColumns.of(snapshot.processes)
         # A zero delta adds nothing: only the workloads that moved are kept.
-        moved, moved_pages = _moved_rows(snapshot.processes)
-        pages = self._pages
-        for key, n in zip(moved, moved_pages, strict=True):
-            pages[key] = pages.get(key, 0) + n
-        entry = _Entry(
-            snapshot.seq, snapshot.time, snapshot.interval, snapshot.processes, moved, moved_pages
-        )
-        self._entries.append(entry)
+        rows = np.flatnonzero(table.moved)
+        deltas = self._aligned(np.take(table.delta_counts, rows, axis=0), table.node_ids)
+        slots = self._slots(table.keys[rows].tolist())
+        self._sums[slots] += deltas
+        self._holding[slots] += 1
+        self._entries.append(_Entry(snapshot.seq, snapshot.time, snapshot.interval, slots, deltas))
         while len(self._entries) > 1 and self.seconds - self._entries[0].interval >= self.length:
             gone = self._entries.popleft()
-            for key, n in zip(gone.moved, gone.pages, strict=True):
-                left = pages[key] - n
-                if left:
-                    pages[key] = left
-                else:
-                    del pages[key]
+            self._sums[gone.slots] -= gone.deltas
+            self._holding[gone.slots] -= 1
+            for slot in gone.slots[self._holding[gone.slots] == 0].tolist():
+                key = self._keys[slot]
+                assert key is not None
+                del self._slot_of[key]
+                self._keys[slot] = None
+                self._free.append(slot)
+
+    def _aligned(self, deltas: Counts, nodes: list[int]) -> Counts:
+        """`deltas` in the window's node slots, widening the window for new nodes."""
+        if nodes == self._nodes:
+            return deltas
+        wider = sorted({*self._nodes, *nodes})
+        if wider != self._nodes:
+            self._sums = _realign(self._sums, self._nodes, wider)
+            for i, e in enumerate(self._entries):
+                self._entries[i] = _Entry(
+                    e.seq, e.time, e.interval, e.slots, _realign(e.deltas, self._nodes, wider)
+                )
+            self._nodes = wider
+        return _realign(deltas, nodes, wider)
+
+    def _slots(self, keys: list[str]) -> npt.NDArray[np.intp]:
+        get = self._slot_of.get
+        slots = [get(k, -1) for k in keys]
+        for i, slot in enumerate(slots):
+            if slot < 0:
+                slots[i] = self._new_slot(keys[i])
+        return np.array(slots, dtype=np.intp)
+
+    def _new_slot(self, key: str) -> int:
+        if self._free:
+            slot = self._free.pop()
+            self._sums[slot] = 0
+            self._keys[slot] = key
+        else:
+            slot = len(self._keys)
+            self._keys.append(key)
+            if slot >= len(self._sums):
+                grow = max(64, len(self._sums))
+                self._sums = np.concatenate(
+                    [self._sums, np.zeros((grow, self._sums.shape[1]), dtype=np.int64)]
+                )
+                self._holding = np.concatenate([self._holding, np.zeros(grow, dtype=np.int64)])
+        self._slot_of[key] = slot
+        return slot
+
+    def totals(self, keys: list[str]) -> tuple[Counts, Counts]:
+        """Pages and remote pages of each workload over the whole window."""
+        get = self._slot_of.get
+        slots = np.array([get(k, -1) for k in keys], dtype=np.intp)
+        if not self._keys:  # nothing moved in the window
+            return np.zeros(len(keys), dtype=np.int64), np.zeros(len(keys), dtype=np.int64)
+        w = len(self._nodes)
+        split = np.take(self._sums[:, 2 * w : 2 * w + 2], np.maximum(slots, 0), axis=0)
+        split[slots < 0] = 0
+        return split.sum(axis=1), split[:, 1].copy()
 
     def pages(self, key: str) -> int:
-        """The workload's page count over the whole window (cheaper than `locality`)."""
-        return self._pages.get(key, 0)
+        """The workload's page count over the whole window."""
+        return int(self.totals([key])[0][0])
 
     def locality(self, key: str) -> Locality:
         """The workload's pages over the whole window."""
-        return sum_localities(e.rows[e.moved[key]].delta for e in self._entries if key in e.moved)
+        slot = self._slot_of.get(key)
+        if slot is None:
+            return Locality()
+        w = len(self._nodes)
+        row = self._sums[slot].tolist()
+        pages, events, split = row[:w], row[w : 2 * w], row[2 * w :]
+        present = [k for k in range(w) if pages[k] or events[k]]
+        return Locality(
+            {self._nodes[k]: pages[k] for k in present},
+            {self._nodes[k]: events[k] for k in present},
+            *split,
+        )
