@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from numascope.policy import (
     with_findings,
 )
 from numascope.policy import engine as engine_module
+from numascope.policy.judge import judge
 from numascope.policy.matching import RuleMemo, WorkloadFacts
 from numascope.snapshot import HostInfo, Locality, Severity, Snapshot, Workload, WorkloadKind
 
@@ -475,3 +477,121 @@ def test_the_window_keeps_the_sum_of_its_snapshots(
             assert window.pages(key) == expected
             assert window.locality(key).pages == expected
             assert window.locality(key).pages_by_node.get(1, 0) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.dictionaries(
+                st.sampled_from(["pid:1", "pid:2", "pid:3"]),
+                st.dictionaries(st.sampled_from([-1, 0, 1, 3]), st.integers(0, 40), min_size=1),
+            ),
+            st.sampled_from([0.5, 1.0, 2.0]),
+        ),
+        max_size=15,
+    ),
+    st.sampled_from([1.0, 3.0]),
+)
+def test_the_window_sums_every_node_as_nodes_come_and_go(
+    polls: list[tuple[dict[str, dict[int, int]], float]], seconds: float
+) -> None:
+    """Snapshots naming different nodes (a node seen first mid-run) add up by node,
+    and a workload gone from the window gives its slot back."""
+    window = RollingWindow(seconds)
+    kept: list[tuple[float, list[Workload]]] = []
+    now = 0.0
+    for seq, (pages, interval) in enumerate(polls, start=1):
+        procs = [
+            Workload(key, WorkloadKind.PROCESS, key, locality(p), locality(p), pid=1)
+            for key, p in pages.items()
+        ]
+        now += interval
+        window.add(dataclasses.replace(snapshot(*procs, seq=seq, interval=interval), time=now))
+        kept.append((interval, procs))
+        while len(kept) > 1 and sum(i for i, _ in kept) - kept[0][0] >= seconds:
+            kept.pop(0)
+        for key in ("pid:1", "pid:2", "pid:3"):
+            deltas = [w.delta for _, ws in kept for w in ws if w.key == key and w.delta.pages]
+            got = window.locality(key)
+            assert got.pages == sum(d.pages for d in deltas)
+            assert got.remote_pages == sum(d.remote_pages for d in deltas)
+            for node in (-1, 0, 1, 3):
+                assert got.pages_by_node.get(node, 0) == sum(
+                    d.pages_by_node.get(node, 0) for d in deltas
+                )
+        moving = {w.key for _, ws in kept for w in ws if w.delta.pages}
+        assert window.held == len(moving)
+
+
+def test_a_spawn_storm_leaves_the_window_holding_only_its_span() -> None:
+    window = RollingWindow(2)
+    for seq in range(1, 60):
+        # 500 new processes every second, each allocating once.
+        procs = [workload("p", {0: 3}, pid=seq * 1000 + i) for i in range(500)]
+        window.add(snapshot(*procs, seq=seq))
+    assert window.held == 2 * 500
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 400), st.integers(0, 400)), min_size=1, max_size=12),
+    st.sampled_from([0.1, 0.25, 0.5, 1.0]),
+)
+def test_telling_quiet_workloads_apart_at_once_finds_what_judging_each_finds(
+    pages: list[tuple[int, int]], warning: float
+) -> None:
+    """Under `local`, the workloads whose remote share is below the warning are
+    left out before any Locality is built: the findings are still exactly those
+    judge_local gives for each (shares at the threshold itself included)."""
+    cfg = config("local", **{"remote-ratio-warning": warning, "remote-ratio-critical": 1.0})
+    procs = [
+        workload("app", {0: local, 1: remote}, pid=10 + i)
+        for i, (local, remote) in enumerate(pages)
+    ]
+    # A share exactly at the threshold: remote = warning x pages.
+    procs.append(workload("app", {0: 1000 - int(1000 * warning), 1: int(1000 * warning)}, pid=9))
+    found = {f.workload_key for f in evaluate(snapshot(*procs), cfg)}
+    expected = {
+        w.key
+        for w in procs
+        if w.delta.pages >= 100
+        and judge(cfg.rules[0].placement, w.delta, cfg.thresholds) is not None
+    }
+    assert found == expected
+
+
+def test_columns_from_the_attributor_judge_as_their_workloads_do(tmp_path: Path) -> None:
+    from numascope.collectors.attribution import Attributor
+    from numascope.collectors.names import CgroupResolver
+    from numascope.collectors.page_alloc import OwnerKey, OwnerTotals
+    from numascope.probes.page_alloc import PageAllocLayout
+    from numascope.topology import read_topology
+    from numascope.workload_columns import WorkloadColumns
+
+    topo = read_topology(Path(__file__).parent.parent / "fixtures" / "sysfs" / "two-node")
+    layout = PageAllocLayout(topo.node_ids)
+    attr = Attributor(topo, layout, proc=tmp_path, sysfs=tmp_path, cgroups=CgroupResolver(tmp_path))
+    slots = layout.count_slots
+
+    def totals(node_slot: int, pages: int) -> OwnerTotals:
+        counts = [0] * slots
+        counts[node_slot * layout.order_classes] = pages
+        return OwnerTotals(list(counts), list(counts), b"app")
+
+    owners = {
+        OwnerKey(21, 0, 0, 0): totals(0, 500),  # local
+        OwnerKey(22, 0, 0, 0): totals(1, 500),  # remote
+        OwnerKey(23, 0, 0, 1): totals(0, 90),  # remote, too few pages
+    }
+    processes = attr.attribute(owners, {21, 22, 23}, 1.0).processes
+    assert isinstance(processes, WorkloadColumns)
+    cfg = config("local")
+    policies = {22: kernel_policy("bind", (1,))}
+    columns = evaluate(dataclasses.replace(snapshot(), processes=processes), cfg, policies)
+    as_objects = evaluate(snapshot(*processes), cfg, policies)
+    assert columns == as_objects
+    assert sorted((f.workload_key, f.kind) for f in columns) == [
+        ("pid:22", DRIFT),
+        ("pid:22", REMOTE_ALLOCATION),
+    ]

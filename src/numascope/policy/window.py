@@ -134,6 +134,11 @@ class RollingWindow:
         self._slot_of[key] = slot
         return slot
 
+    @property
+    def held(self) -> int:
+        """How many workloads the window holds (those that moved in its span)."""
+        return len(self._slot_of)
+
     def totals(self, keys: list[str]) -> tuple[Counts, Counts]:
         """Pages and remote pages of each workload over the whole window."""
         get = self._slot_of.get
