@@ -14,7 +14,9 @@ numascope attaches by default runs meanwhile. CPU time is the process's own
 Prints a Markdown table: per-poll CPU and wall time (median, min..max) and
 the share of one core at a 1 s interval; and the poll's CPU with the snapshot
 then judged by the default policy, kernel policies read from /proc, as `export`
-and `top` do every poll (the first 2 polls, which read the most, dropped too).
+and `top` do every poll. The first `--warmup` polls of each size are not
+counted: until the policy's window (10 s) is full, each poll keeps what it
+allocates and the process grows, which a long-running command does once.
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ def measure(
     pids: list[int],
     sizes: list[tuple[int, int]],
     polls: int,
+    warmup: int,
     interval: float,
 ) -> None:
     assert source.collector is not None and source.probe is not None
@@ -83,7 +86,7 @@ def measure(
     cgroup_id = own_cgroup_id()
     print(
         f"kernel {os.uname().release}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; "
-        f"{polls} polls per size at {interval:g} s (first 2 dropped: warm-up)"
+        f"{polls} polls per size at {interval:g} s, after {warmup} not counted (warm-up)"
     )
     print()
     print(
@@ -98,7 +101,7 @@ def measure(
         # As `export` and `top` run it: the default policy, drift read from /proc.
         engine = PolicyEngine(PolicyHolder.open(None))
         next_at = time.monotonic() + interval
-        for round_no in range(polls + 2):
+        for round_no in range(warmup + polls):
             # Every owner once, then `moving` of them per poll, a different
             # `moving` each time (all of them when moving == keys).
             start = (round_no * moving) % keys
@@ -111,7 +114,7 @@ def measure(
             c1, w1 = time.process_time(), time.perf_counter()
             engine.judge(snapshot)
             c2 = time.process_time()
-            if round_no >= 2:
+            if round_no >= warmup:
                 cpu.append((c1 - c0) * 1000)
                 wall.append((w1 - w0) * 1000)
                 judged.append((c2 - c0) * 1000)
@@ -134,6 +137,9 @@ def main() -> int:
         help="sizes, comma-separated: N (all N owners move every poll) or N/M (M of N move)",
     )
     parser.add_argument("--polls", type=int, default=15)
+    parser.add_argument(
+        "--warmup", type=int, default=12, help="polls not counted first (a window, and then some)"
+    )
     parser.add_argument("--interval", type=float, default=1.0)
     args = parser.parse_args()
     if os.geteuid() != 0:
@@ -148,7 +154,7 @@ def main() -> int:
     with sleepers(max(k for k, _ in sizes)) as pids:
         source = open_live_source(max_owners=16384)
         try:
-            measure(source, pids, sizes, args.polls, args.interval)
+            measure(source, pids, sizes, args.polls, args.warmup, args.interval)
         finally:
             source.close()
     return 0

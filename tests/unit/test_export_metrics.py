@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prometheus_client import generate_latest
 from prometheus_client.registry import CollectorRegistry
 
@@ -21,7 +23,8 @@ from numascope.exporters.prometheus import (
     exposed_names,
 )
 from numascope.exporters.prometheus.labels import label_value
-from numascope.snapshot import Snapshot
+from numascope.snapshot import Locality, Snapshot, Workload, WorkloadKind
+from numascope.workload_columns import WorkloadColumns
 from tests.fixtures import export_streams
 from tests.promtools import STREAMS, promtool
 
@@ -148,7 +151,7 @@ def test_named_workloads_are_the_top_remote_ones_and_stay() -> None:
     much = (*snapshot.processes, dataclasses.replace(newcomer, total=big))
     second = budget.select(much, 10)
     assert "pid:1" in {w.key for w in second.named} and len(second.named) == 10
-    total = sum(w.total.pages for w in second.named) + second.other().pages
+    total = sum(w.total.pages for w in second.named) + second.other.pages
     assert total == sum(w.total.pages for w in much)
 
 
@@ -164,3 +167,61 @@ def test_on_a_one_node_host_a_big_newcomer_still_gets_a_series() -> None:
     dd = dataclasses.replace(local_only[0], key="pid:7", pid=7, name="dd")
     dd = dataclasses.replace(dd, total=dataclasses.replace(dd.total, local_pages=10**6))
     assert "pid:7" in {w.key for w in budget.select([*local_only, dd], 5).named}
+
+
+def _lazy(rows: tuple[Workload, ...]) -> WorkloadColumns:
+    """`rows` as the live collector hands them over: columns, no row built."""
+    t = WorkloadColumns.of(rows)
+    return WorkloadColumns(
+        t.node_ids,
+        keys=t.keys,
+        kinds=t.kinds,
+        names=t.names,
+        pids=t.pids,
+        cgroups=t.cgroups,
+        alive=t.alive,
+        totals=t.counts,
+        deltas=t.delta_counts,
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.tuples(st.integers(1, 60), st.integers(0, 30), st.integers(0, 30), st.booleans()),
+            max_size=40,
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    st.integers(1, 8),
+)
+def test_columns_are_selected_as_their_workloads_are(
+    scrapes: list[list[tuple[int, int, int, bool]]], limit: int
+) -> None:
+    """The budget ranks a live collector's columns without building their rows, and
+    names, folds and sums exactly what it does for the same workloads as objects,
+    scrape after scrape (membership is sticky)."""
+    by_objects, by_columns = LabelBudget(), LabelBudget()
+    for scrape in scrapes:
+        rows: dict[int, Workload] = {}
+        for pid, local, remote, overflow in scrape:
+            # A node is in a total once it has an event there, as the collector does.
+            by_node = {n: v for n, v in ((0, local), (1, remote)) if v}
+            total = Locality(by_node, dict(by_node), local, remote, local, remote)
+            kind = WorkloadKind.OTHER if overflow and pid == 1 else WorkloadKind.PROCESS
+            key = "other" if kind is WorkloadKind.OTHER else f"pid:{pid}"
+            still = Locality(dict.fromkeys(by_node, 0), dict.fromkeys(by_node, 0))
+            rows[pid] = Workload(key, kind, f"p{pid}", total, still, pid=pid)
+        workloads = tuple(rows.values())
+        columns = _lazy(workloads)
+        a, b = by_objects.select(workloads, limit), by_columns.select(columns, limit)
+        assert [w.key for w in a.named] == [w.key for w in b.named]
+        assert a.named == b.named
+        assert (a.folded, a.other) == (b.folded, b.other)
+        assert all(
+            w is None
+            for i, w in enumerate(columns._built)
+            if columns.keys[i] not in {n.key for n in b.named}
+        )

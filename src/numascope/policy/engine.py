@@ -209,6 +209,11 @@ class PolicyEngine:
         self._policies = fresh
         return {pid: policy for pid, (_, policy) in fresh.items() if policy is not None}
 
+    def rule_for(self, workload: Workload, kernel: ProcessPolicy | None) -> Rule:
+        """The rule the workload falls under (remembered as judging remembers it)."""
+        w = workload
+        return self._memo.rule_of(self.holder.config, w.key, w.name, w.pid, w.cgroup, kernel)
+
     def judge(
         self, snapshot: Snapshot, kernel_policies: Mapping[int, ProcessPolicy] | None = None
     ) -> Snapshot:

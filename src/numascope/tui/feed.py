@@ -17,7 +17,7 @@ from typing import Protocol
 
 from numascope.collectors.mempolicy import ProcessPolicy
 from numascope.config import PolicyHolder
-from numascope.policy import JUDGED_KINDS, PolicyEngine, facts_for, kernel_policies_for, rule_for
+from numascope.policy import JUDGED_KINDS, PolicyEngine
 from numascope.snapshot import Snapshot
 from numascope.tui.messages import FeedFailed, FrameReady
 from numascope.tui.rows import Placements
@@ -63,15 +63,16 @@ class Judge:
             notes.append(f"policy reloaded from {self.holder.path}")
         policies: Mapping[int, ProcessPolicy] = {}
         if self.proc is not None and snapshot.processes:
-            policies = kernel_policies_for(snapshot, self.proc)
+            # Read within the engine's budget per poll: reading every process's
+            # numa_maps each frame took seconds on a host with 10,000 of them.
+            policies = self.engine.kernel_policies(snapshot)
         if self.rejudge:
             snapshot = self.engine.judge(snapshot, policies)
-        config = self.holder.config
         rules = {}
         for w in snapshot.processes:
             if w.kind in JUDGED_KINDS:
                 kernel = policies.get(w.pid) if w.pid is not None else None
-                rule = rule_for(config, facts_for(w, kernel))
+                rule = self.engine.rule_for(w, kernel)
                 rules[w.key] = f"{rule.name}: {rule.placement.describe()}"
         mempolicies = {pid: str(p.dominant) for pid, p in policies.items()}
         return Frame(snapshot, Placements(rules, mempolicies), tuple(notes))

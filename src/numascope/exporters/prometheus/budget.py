@@ -15,28 +15,24 @@ a counter reset there; stickiness keeps those rare instead of one per scrape.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from numascope.snapshot import Locality, Workload, WorkloadKind, sum_localities
+from numascope.workload_columns import WorkloadColumns
 
 PREEMPT_FACTOR = 2.0
 OTHER = "other"
 
 
-def rank(workload: Workload) -> tuple[int, int, str]:
-    """Sort key, largest first: remote pages, then pages, then key (for stable ties)."""
-    return (workload.total.remote_pages, workload.total.pages, workload.key)
-
-
 @dataclass(frozen=True)
 class Selection:
     named: tuple[Workload, ...]
-    folded: tuple[Workload, ...]
-
-    def other(self) -> Locality:
-        """The running totals of every folded workload, summed."""
-        return sum_localities(w.total for w in self.folded)
+    folded: int  # how many workloads are summed into "other"
+    other: Locality  # their running totals, summed
 
 
 class LabelBudget:
@@ -47,38 +43,76 @@ class LabelBudget:
         self._lock = threading.Lock()
 
     def select(self, workloads: Sequence[Workload], limit: int) -> Selection:
-        """Split `workloads` into at most `limit` named ones and the rest."""
-        with self._lock:
-            present = {w.key: w for w in workloads}
-            # The overflow row and workloads literally keyed "other" always fold.
-            candidates = [
-                w for w in workloads if w.kind is not WorkloadKind.OTHER and w.key != OTHER
-            ]
-            candidates.sort(key=rank, reverse=True)
-            named = [w for w in candidates if w.key in self._named and w.key in present]
-            named = named[:limit]
-            keys = {w.key for w in named}
-            unnamed = [w for w in candidates if w.key not in keys]
-            while len(named) < limit and unnamed:
-                promoted = unnamed.pop(0)
-                named.append(promoted)
-                keys.add(promoted.key)
-            named.sort(key=rank, reverse=True)
-            while unnamed and named and self._outranks(unnamed[0], named[-1]):
-                challenger, weakest = unnamed.pop(0), named.pop()
-                keys.discard(weakest.key)
-                keys.add(challenger.key)
-                named.append(challenger)
-                named.sort(key=rank, reverse=True)
-            self._named = keys
-            folded = tuple(w for w in workloads if w.key not in keys)
-            return Selection(tuple(named), folded)
+        """Split `workloads` into at most `limit` named ones and the rest.
 
-    @staticmethod
-    def _outranks(challenger: Workload, weakest: Workload) -> bool:
-        c, w = challenger.total, weakest.total
-        if c.remote_pages > w.remote_pages:
-            return c.remote_pages >= PREEMPT_FACTOR * max(w.remote_pages, 1)
-        # Equal remote pages (all zero on a one-node host): fall back to pages, or
-        # the first workloads seen would hold every slot forever.
-        return c.remote_pages == w.remote_pages and c.pages >= PREEMPT_FACTOR * max(w.pages, 1)
+        A live collector's columns are ranked as columns: only the named rows
+        become Workload objects, and the rest are summed as arrays."""
+        if isinstance(workloads, WorkloadColumns):
+            return self._select_rows(workloads, limit)
+        remote = [w.total.remote_pages for w in workloads]
+        pages = [w.total.pages for w in workloads]
+        keys = [w.key for w in workloads]
+        others = [w.kind is WorkloadKind.OTHER or w.key == OTHER for w in workloads]
+        named = self._choose(remote, pages, keys, others, limit)
+        chosen = set(named)
+        folded = [w.total for i, w in enumerate(workloads) if i not in chosen]
+        return Selection(tuple(workloads[i] for i in named), len(folded), sum_localities(folded))
+
+    def _select_rows(self, table: WorkloadColumns, limit: int) -> Selection:
+        remote, pages = table.split[:, 1], table.split[:, 0] + table.split[:, 1]
+        keys = table.keys.tolist()
+        kinds = table.kinds.tolist()
+        others = [
+            kind is WorkloadKind.OTHER or key == OTHER
+            for kind, key in zip(kinds, keys, strict=True)
+        ]
+        named = self._choose(remote.tolist(), pages.tolist(), keys, others, limit)
+        folded = np.ones(len(table), dtype=bool)
+        folded[named] = False
+        return Selection(tuple(table.rows(named)), int(folded.sum()), table.summed(folded))
+
+    def _choose(
+        self, remote: list[int], pages: list[int], keys: list[str], others: list[bool], limit: int
+    ) -> list[int]:
+        """The rows named, best first (rank: remote pages, then pages, then key)."""
+        with self._lock:
+            # The overflow row and workloads literally keyed "other" always fold.
+            ranked = sorted(
+                ((remote[i], pages[i], keys[i], i) for i in range(len(keys)) if not others[i]),
+                reverse=True,
+            )
+            order = [i for *_, i in ranked]
+            named = [i for i in order if keys[i] in self._named][:limit]
+            chosen = set(named)
+            unnamed = deque(i for i in order if i not in chosen)
+            while len(named) < limit and unnamed:
+                promoted = unnamed.popleft()
+                named.append(promoted)
+                chosen.add(promoted)
+
+            def by_rank(i: int) -> tuple[int, int, str]:
+                return (remote[i], pages[i], keys[i])
+
+            named.sort(key=by_rank, reverse=True)
+            while (
+                unnamed
+                and named
+                and _outranks(
+                    remote[unnamed[0]], pages[unnamed[0]], remote[named[-1]], pages[named[-1]]
+                )
+            ):
+                challenger, weakest = unnamed.popleft(), named.pop()
+                chosen.discard(weakest)
+                chosen.add(challenger)
+                named.append(challenger)
+                named.sort(key=by_rank, reverse=True)
+            self._named = {keys[i] for i in named}
+            return named
+
+
+def _outranks(remote: int, pages: int, weakest_remote: int, weakest_pages: int) -> bool:
+    if remote > weakest_remote:
+        return remote >= PREEMPT_FACTOR * max(weakest_remote, 1)
+    # Equal remote pages (all zero on a one-node host): fall back to pages, or
+    # the first workloads seen would hold every slot forever.
+    return remote == weakest_remote and pages >= PREEMPT_FACTOR * max(weakest_pages, 1)

@@ -8,8 +8,8 @@ producing a duplicate series that Prometheus would reject.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -38,6 +38,7 @@ from numascope.snapshot import (
     Snapshot,
     Workload,
 )
+from numascope.workload_columns import WorkloadColumns
 
 Labels = tuple[str, ...]
 
@@ -109,7 +110,7 @@ def _workload_labels(w: Workload) -> Labels:
 def _processes(s: Samples, selection: Selection) -> None:
     rows = [(_workload_labels(w), w.total) for w in selection.named]
     if selection.folded:
-        rows.append(((OTHER, "", OTHER), selection.other()))
+        rows.append(((OTHER, "", OTHER), selection.other))
     for labels, total in rows:
         for node, pages in total.pages_by_node.items():
             s.add("numascope_workload_pages", (*labels, node_label(node)), pages)
@@ -121,7 +122,7 @@ def _processes(s: Samples, selection: Selection) -> None:
 def _cgroups(s: Samples, selection: Selection) -> None:
     rows = [(label_value(w.cgroup or w.name), w.total) for w in selection.named]
     if selection.folded:
-        rows.append((OTHER, selection.other()))
+        rows.append((OTHER, selection.other))
     for cgroup, total in rows:
         for node, pages in total.pages_by_node.items():
             s.add("numascope_cgroup_pages", (cgroup, node_label(node)), pages)
@@ -271,11 +272,11 @@ def _numastat(snap: Snapshot) -> Iterator[Metric]:
         yield family
 
 
-def _kinds(workloads: Iterable[Workload]) -> Mapping[str, int]:
-    counts: dict[str, int] = defaultdict(int)
-    for w in workloads:
-        counts[w.kind.value] += 1
-    return counts
+def _kinds(workloads: Sequence[Workload]) -> Counter[str]:
+    """How many workloads of each kind (a live collector's columns: no row built)."""
+    if isinstance(workloads, WorkloadColumns):
+        return Counter(kind.value for kind in workloads.kinds.tolist())
+    return Counter(w.kind.value for w in workloads)
 
 
 def build_families(
@@ -297,10 +298,10 @@ def build_families(
     _nodes(s, snap)
     _processes(s, procs)
     _cgroups(s, groups)
-    for kind, count in _kinds((*snap.processes, *snap.cgroups)).items():
+    for kind, count in (_kinds(snap.processes) + _kinds(snap.cgroups)).items():
         s.set("numascope_workloads", (kind,), count)
-    s.set("numascope_workloads_folded", ("process",), len(procs.folded))
-    s.set("numascope_workloads_folded", ("cgroup",), len(groups.folded))
+    s.set("numascope_workloads_folded", ("process",), procs.folded)
+    s.set("numascope_workloads_folded", ("cgroup",), groups.folded)
     _findings(s, snap.findings, limit)
     _reclaim(s, snap)
     _irqs(s, snap)
