@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +168,17 @@ def test_a_poll_builds_a_workload_object_only_for_a_row_read(
     assert processes[1] is twelve and processes[-1].total.pages_by_node == {1: 13}
     assert sorted(built) == ["pid:11", "pid:12", "pid:13"]
     assert processes == tuple(processes) and processes[0:2] == (processes[0], twelve)
+
+
+def test_kind_columns_hold_workload_kinds(tmp_path: Path) -> None:
+    # Views count kinds from the column without building rows (`.value`).
+    (tmp_path / "app").mkdir()
+    attr = attributor(tmp_path)
+    cg = os.stat(tmp_path / "app").st_ino
+    got = attr.attribute({OwnerKey(31, 0, cg, 0): totals({0: (1, 1)})}, {31}, 1.0)
+    kinds = [*got.processes.kinds.tolist(), *got.cgroups.kinds.tolist()]
+    assert kinds == [WorkloadKind.PROCESS, WorkloadKind.CGROUP]
+    assert all(isinstance(k, WorkloadKind) for k in kinds)
 
 
 def test_owners_of_one_pid_on_several_cpu_nodes_add_up(tmp_path: Path) -> None:

@@ -201,7 +201,7 @@ class Attributor:
         cgroups = WorkloadColumns(
             self._slot_nodes,
             keys=object_column([f"cgroup:{p}" for p in paths]),
-            kinds=np.full(len(cg_slots), WorkloadKind.CGROUP, dtype=object),
+            kinds=object_column([WorkloadKind.CGROUP] * len(cg_slots)),
             names=paths,
             pids=np.full(len(cg_slots), None, dtype=object),
             cgroups=paths,
