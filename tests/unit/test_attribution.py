@@ -7,7 +7,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from numascope import workload_columns
 from numascope.collectors import attribution
@@ -427,3 +430,13 @@ def test_a_workload_that_goes_and_comes_back_counts_its_delta_from_zero(tmp_path
         ).processes
     }
     assert rows["pid:7200"].delta.pages == 2 and rows["pid:7201"].delta.pages == 0
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(0, 300), max_size=200))
+def test_distinct_slots_are_what_np_unique_gives(values: list[int]) -> None:
+    array = np.array(values, dtype=np.intp)
+    distinct, inverse = attribution._distinct(array)
+    expected, expected_inverse = np.unique(array, return_inverse=True)
+    assert distinct.tolist() == expected.tolist()
+    assert inverse.tolist() == expected_inverse.reshape(-1).tolist()

@@ -51,6 +51,18 @@ Counts = npt.NDArray[np.int64]
 RENAMES_PER_POLL = 32
 
 
+def _distinct(values: npt.NDArray[np.intp]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """np.unique(values, return_inverse=True) for small non-negative integers
+    (slots): a mark per value instead of a sort, 0.05 ms for 10,000 rows."""
+    if not len(values):
+        return values.copy(), values.copy()
+    seen = np.zeros(int(values.max()) + 1, dtype=bool)
+    seen[values] = True
+    distinct = np.flatnonzero(seen)
+    position = np.cumsum(seen) - 1
+    return distinct, position[values]
+
+
 def _sum_rows(group: npt.NDArray[np.intp], values: npt.NDArray[Any], groups: int) -> Counts:
     """Rows of `values` summed by `group` (every group in range has a row).
 
@@ -193,7 +205,7 @@ class Attributor:
 
         # Cgroups: owners with a cgroup, summed per path.
         with_cgroup = np.flatnonzero(row_cgroup >= 0)
-        cg_slots, cg_of_row = np.unique(row_cgroup[with_cgroup], return_inverse=True)
+        cg_slots, cg_of_row = _distinct(row_cgroup[with_cgroup])
         totals = _sum_rows(
             cg_of_row.reshape(-1), np.take(counts, with_cgroup, axis=0), len(cg_slots)
         )
@@ -264,7 +276,7 @@ class Attributor:
         """Owners -> workloads (several owners per pid: one per CPU node and cgroup)."""
         self._identify_rows(table, rows, alive)
         row_slot = self._row_slot[rows]
-        slots, of_row = np.unique(row_slot, return_inverse=True)
+        slots, of_row = _distinct(row_slot)
         of_row = of_row.reshape(-1)
         n = len(slots)
         # A process that moved between cgroups has an owner in each; it is shown
@@ -333,7 +345,7 @@ class Attributor:
             self._row_slot[r] = slot
             self._row_serial[r] = serials[r]
         moving = rows[changed[rows]]
-        moved = np.unique(self._row_slot[moving])
+        moved = _distinct(self._row_slot[moving])[0]
         # Names can disagree only where a process has more than one moving row.
         disagree = self._disagreeing(moving, comms) if len(moved) < len(moving) else set()
         self._refresh_leader_names(moved, disagree, alive)
