@@ -269,8 +269,9 @@ class LiveSource:
         cols = owners.columns[rows]
         task = (cols["context"] >> 16) == CTX_TASK
         living = np.isin(cols["tgid"], np.fromiter(alive, dtype=np.int64, count=len(alive)))
-        for tgid in self._dead_since.keys() & set(cols["tgid"][~task | living].tolist()):
-            self._dead_since.pop(tgid, None)
+        if self._dead_since:  # a set of every row's tgid costs 0.3 ms at 10,000 rows
+            for tgid in self._dead_since.keys() & set(cols["tgid"][~task | living].tolist()):
+                self._dead_since.pop(tgid, None)
         dead = [owners.keys[row] for row in rows[task & ~living].tolist()]
         for key in dead:
             since = self._dead_since.setdefault(key.tgid, now)
