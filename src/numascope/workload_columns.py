@@ -198,16 +198,7 @@ class WorkloadColumns(Sequence[Workload]):
         pages = np.where(events != 0, self.pages[mask], 0).sum(axis=0).tolist()
         present = np.flatnonzero((events != 0).any(axis=0)).tolist()
         ev = events.sum(axis=0).tolist()
-        lp, rp, le, re = self.split[mask].sum(axis=0).tolist()
-        nodes = self.node_ids
-        return Locality(
-            {nodes[k]: pages[k] for k in present},
-            {nodes[k]: ev[k] for k in present},
-            lp,
-            rp,
-            le,
-            re,
-        )
+        return locality_of(self.node_ids, present, pages, ev, self.split[mask].sum(axis=0).tolist())
 
     def rows(self, indices: Sequence[int] | npt.NDArray[np.intp]) -> list[Workload]:
         """The workloads of these rows (built if they were not yet)."""
@@ -273,8 +264,8 @@ class WorkloadColumns(Sequence[Workload]):
             key=self.keys[i],
             kind=WorkloadKind(self.kinds[i]),
             name=self.names[i],
-            total=_locality(nodes, present, pages, events, split),
-            delta=_locality(nodes, present, delta_pages, delta_events, delta_split),
+            total=locality_of(nodes, present, pages, events, split),
+            delta=locality_of(nodes, present, delta_pages, delta_events, delta_split),
             pid=self.pids[i],
             cgroup=self.cgroups[i],
             alive=bool(self.alive[i]),
@@ -288,7 +279,7 @@ def object_column(items: list[Any]) -> Objects:
     return out
 
 
-def _locality(
+def locality_of(
     nodes: list[int], present: list[int], pages: list[int], events: list[int], split: list[int]
 ) -> Locality:
     """One row as a Locality: its counts by node slot (the slots in `present`),

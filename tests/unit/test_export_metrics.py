@@ -22,9 +22,9 @@ from numascope.exporters.prometheus import (
     SnapshotCollector,
     exposed_names,
 )
+from numascope.exporters.prometheus.bench import as_new_columns
 from numascope.exporters.prometheus.labels import label_value
 from numascope.snapshot import Locality, Snapshot, Workload, WorkloadKind
-from numascope.workload_columns import WorkloadColumns
 from tests.fixtures import export_streams
 from tests.promtools import STREAMS, promtool
 
@@ -169,22 +169,6 @@ def test_on_a_one_node_host_a_big_newcomer_still_gets_a_series() -> None:
     assert "pid:7" in {w.key for w in budget.select([*local_only, dd], 5).named}
 
 
-def _lazy(rows: tuple[Workload, ...]) -> WorkloadColumns:
-    """`rows` as the live collector hands them over: columns, no row built."""
-    t = WorkloadColumns.of(rows)
-    return WorkloadColumns(
-        t.node_ids,
-        keys=t.keys,
-        kinds=t.kinds,
-        names=t.names,
-        pids=t.pids,
-        cgroups=t.cgroups,
-        alive=t.alive,
-        totals=t.counts,
-        deltas=t.delta_counts,
-    )
-
-
 @settings(max_examples=40, deadline=None)
 @given(
     st.lists(
@@ -215,7 +199,7 @@ def test_columns_are_selected_as_their_workloads_are(
             still = Locality(dict.fromkeys(by_node, 0), dict.fromkeys(by_node, 0))
             rows[pid] = Workload(key, kind, f"p{pid}", total, still, pid=pid)
         workloads = tuple(rows.values())
-        columns = _lazy(workloads)
+        columns = as_new_columns(workloads)
         a, b = by_objects.select(workloads, limit), by_columns.select(columns, limit)
         assert [w.key for w in a.named] == [w.key for w in b.named]
         assert a.named == b.named

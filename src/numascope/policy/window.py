@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from numascope.snapshot import Locality, Snapshot
-from numascope.workload_columns import WorkloadColumns, counts_width
+from numascope.workload_columns import WorkloadColumns, counts_width, locality_of
 
 Counts = npt.NDArray[np.int64]
 
@@ -163,8 +163,4 @@ class RollingWindow:
         row = self._sums[slot].tolist()
         pages, events, split = row[:w], row[w : 2 * w], row[2 * w :]
         present = [k for k in range(w) if pages[k] or events[k]]
-        return Locality(
-            {self._nodes[k]: pages[k] for k in present},
-            {self._nodes[k]: events[k] for k in present},
-            *split,
-        )
+        return locality_of(self._nodes, present, pages, events, split)
