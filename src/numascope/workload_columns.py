@@ -4,8 +4,9 @@ A live collector attributes thousands of workloads per poll, and a Python object
 per workload (two Localities, four dicts) cost more than all the rest of a poll
 together. `WorkloadColumns` is a `Sequence[Workload]`, so every view reads it like
 the tuple other sources give; a view that reads a few rows (the policy's
-candidates, the TUI's visible rows, one key) pays for those, and the array
-properties let the policy pick its candidates without building any.
+findings, the exporter's named workloads, one key) pays for those, and the
+arrays let the policy and the exporter's label budget rank and sum every row
+without building any.
 """
 
 from __future__ import annotations
@@ -101,21 +102,19 @@ class WorkloadColumns(Sequence[Workload]):
             }
         )
         width = len(nodes)
-        totals = np.zeros((len(workloads), counts_width(width)), dtype=np.int64)
-        deltas = np.zeros_like(totals)
         slot = {n: k for k, n in enumerate(nodes)}
-        for i, w in enumerate(workloads):
-            for out, loc in ((totals, w.total), (deltas, w.delta)):
-                for n, pages in loc.pages_by_node.items():
-                    out[i, slot[n]] = pages
-                for n, events in loc.events_by_node.items():
-                    out[i, width + slot[n]] = events
-                out[i, 2 * width :] = (
-                    loc.local_pages,
-                    loc.remote_pages,
-                    loc.local_events,
-                    loc.remote_events,
-                )
+
+        def counts(loc: Locality) -> list[int]:
+            row = [0] * (2 * width)
+            for n, pages in loc.pages_by_node.items():
+                row[slot[n]] = pages
+            for n, events in loc.events_by_node.items():
+                row[width + slot[n]] = events
+            return [*row, loc.local_pages, loc.remote_pages, loc.local_events, loc.remote_events]
+
+        shape = (len(workloads), counts_width(width))
+        totals = np.array([counts(w.total) for w in workloads], dtype=np.int64).reshape(shape)
+        deltas = np.array([counts(w.delta) for w in workloads], dtype=np.int64).reshape(shape)
         table = cls(
             nodes,
             keys=object_column([w.key for w in workloads]),
