@@ -18,7 +18,7 @@ from typing import Any, overload
 import numpy as np
 import numpy.typing as npt
 
-from numascope.snapshot import Locality, Workload, WorkloadKind
+from numascope.snapshot import Locality, Workload
 
 Counts = npt.NDArray[np.int64]
 Objects = npt.NDArray[np.object_]
@@ -163,11 +163,6 @@ class WorkloadColumns(Sequence[Workload]):
 
     # ---- columns the policy and the views read without building rows ---------
     @property
-    def page_counts(self) -> Counts:
-        """Each row's total pages."""
-        return self.split[:, 0] + self.split[:, 1]
-
-    @property
     def delta_page_counts(self) -> Counts:
         """Each row's pages in the last interval."""
         return self.delta_split[:, 0] + self.delta_split[:, 1]
@@ -176,13 +171,6 @@ class WorkloadColumns(Sequence[Workload]):
     def moved(self) -> npt.NDArray[np.bool_]:
         """Rows whose delta is not all zero."""
         return np.asarray((self.delta_split != 0).any(axis=1))
-
-    def index(self, key: Any, start: int = 0, stop: int | None = None) -> int:
-        """The row of the workload with this key (ValueError when none)."""
-        found = np.flatnonzero(self.keys[start:stop] == key)
-        if not len(found):
-            raise ValueError(f"no workload {key!r}")
-        return start + int(found[0])
 
     def get(self, key: str) -> Workload | None:
         """The workload with this key, if present (no other row is built)."""
@@ -201,74 +189,50 @@ class WorkloadColumns(Sequence[Workload]):
 
     def rows(self, indices: Sequence[int] | npt.NDArray[np.intp]) -> list[Workload]:
         """The workloads of these rows (built if they were not yet)."""
-        return [self._row(i) for i in np.asarray(indices, dtype=np.intp).tolist()]
+        wanted = np.asarray(indices, dtype=np.intp).tolist()
+        self._build([i for i in wanted if self._built[i] is None])
+        return [self._row(i) for i in wanted]
 
     # ---- building rows --------------------------------------------------------
     def _row(self, i: int) -> Workload:
         found = self._built[i]
         if found is None:
-            found = self._built[i] = self._build(i)
+            self._build([i])
+            found = self._built[i]
+            assert found is not None
         return found
 
     def _build_all(self) -> None:
-        missing = [i for i, w in enumerate(self._built) if w is None]
-        if not missing:
+        self._build([i for i, w in enumerate(self._built) if w is None])
+
+    def _build(self, rows: list[int]) -> None:
+        """Build these rows: one conversion per matrix for all of them."""
+        if not rows:
             return
-        # One conversion per column for every row built, not one per row.
-        columns = zip(
-            missing,
-            self.events[missing].tolist(),
-            self.pages[missing].tolist(),
-            self.delta_events[missing].tolist(),
-            self.delta_pages[missing].tolist(),
-            self.split[missing].tolist(),
-            self.delta_split[missing].tolist(),
-            strict=True,
-        )
+        w = len(self.node_ids)
+        nodes = self.node_ids
         # Tens of thousands of new objects would start full collections that
         # walk every snapshot alive; building 10,000 rows took twice as long.
         paused = gc.isenabled()
         gc.disable()
         try:
-            for i, ev, pg, dev, dpg, sp, dsp in columns:
-                self._built[i] = self._workload(i, ev, pg, dev, dpg, sp, dsp)
+            for i, total, delta in zip(
+                rows, self.counts[rows].tolist(), self.delta_counts[rows].tolist(), strict=True
+            ):
+                present = [k for k in range(w) if total[w + k]]
+                self._built[i] = Workload(
+                    key=self.keys[i],
+                    kind=self.kinds[i],
+                    name=self.names[i],
+                    total=locality_of(nodes, present, total[:w], total[w:], total[2 * w :]),
+                    delta=locality_of(nodes, present, delta[:w], delta[w:], delta[2 * w :]),
+                    pid=self.pids[i],
+                    cgroup=self.cgroups[i],
+                    alive=bool(self.alive[i]),
+                )
         finally:
             if paused:
                 gc.enable()
-
-    def _build(self, i: int) -> Workload:
-        return self._workload(
-            i,
-            self.events[i].tolist(),
-            self.pages[i].tolist(),
-            self.delta_events[i].tolist(),
-            self.delta_pages[i].tolist(),
-            self.split[i].tolist(),
-            self.delta_split[i].tolist(),
-        )
-
-    def _workload(
-        self,
-        i: int,
-        events: list[int],
-        pages: list[int],
-        delta_events: list[int],
-        delta_pages: list[int],
-        split: list[int],
-        delta_split: list[int],
-    ) -> Workload:
-        present = [k for k, n in enumerate(events) if n]
-        nodes = self.node_ids
-        return Workload(
-            key=self.keys[i],
-            kind=WorkloadKind(self.kinds[i]),
-            name=self.names[i],
-            total=locality_of(nodes, present, pages, events, split),
-            delta=locality_of(nodes, present, delta_pages, delta_events, delta_split),
-            pid=self.pids[i],
-            cgroup=self.cgroups[i],
-            alive=bool(self.alive[i]),
-        )
 
 
 def object_column(items: list[Any]) -> Objects:

@@ -10,7 +10,6 @@ from numascope.policy.engine import (
     PolicyEngine,
     evaluate,
     findings_for_pid,
-    kernel_policies_for,
     with_findings,
 )
 from numascope.policy.judge import (
@@ -23,9 +22,8 @@ from numascope.policy.judge import (
     Verdict,
     judge,
 )
-from numascope.policy.matching import WorkloadFacts, facts_for, matches, rule_for
+from numascope.policy.matching import WorkloadFacts, facts_of, matches, rule_for
 from numascope.policy.window import RollingWindow
-from numascope.snapshot import sum_localities
 
 __all__ = [
     "DRIFT",
@@ -40,13 +38,11 @@ __all__ = [
     "Verdict",
     "WorkloadFacts",
     "evaluate",
-    "facts_for",
+    "facts_of",
     "findings_for_pid",
     "judge",
     "judge_drift",
-    "kernel_policies_for",
     "matches",
     "rule_for",
-    "sum_localities",
     "with_findings",
 ]

@@ -67,8 +67,12 @@ def evaluate(
     that span is not judged. Drift needs `kernel_policies` (pid -> policy).
     `memo` keeps rules and drift verdicts from one call to the next.
     """
+    processes = snapshot.processes
+    # Read as columns (a tuple is read into them once): a Workload object is
+    # built only for a finding.
+    table = WorkloadColumns.of(processes)
     if window is not None:
-        window.add(snapshot)
+        window.add(snapshot, table)
         seconds = window.seconds
     else:
         seconds = snapshot.interval
@@ -80,14 +84,11 @@ def evaluate(
     findings: list[Finding] = []
     under_reclaim = nodes_under_reclaim(snapshot)
 
-    processes = snapshot.processes
-    # Read as columns: a Workload object is built only for a finding.
-    table = WorkloadColumns.of(processes)
     keys = table.keys.tolist()
     if window is not None:
         span_pages, span_remote = window.totals(keys)
     else:
-        span_pages = table.delta_split[:, 0] + table.delta_split[:, 1]
+        span_pages = table.delta_page_counts
         span_remote = table.delta_split[:, 1]
     # Under `local` a remote share below the warning threshold is no verdict
     # (judge_local says the same): most workloads on most hosts, told apart
@@ -136,11 +137,6 @@ def evaluate(
 def with_findings(snapshot: Snapshot, findings: tuple[Finding, ...]) -> Snapshot:
     """The snapshot with `findings` attached (snapshots are immutable)."""
     return dataclasses.replace(snapshot, findings=findings)
-
-
-def kernel_policies_for(snapshot: Snapshot, proc: str = "/proc") -> dict[int, ProcessPolicy]:
-    """Read the kernel's policy for every live process in the snapshot."""
-    return read_process_policies(_judged_pids(snapshot), proc)
 
 
 def _judged_pids(snapshot: Snapshot) -> list[int]:

@@ -10,7 +10,6 @@ from numascope.collectors.mempolicy import ProcessPolicy
 from numascope.config import Config, Match, Placement, Rule
 from numascope.policy.drift import judge_drift
 from numascope.policy.judge import Verdict
-from numascope.snapshot import Workload
 
 DEFAULT_RULE_NAME = "default"
 
@@ -35,15 +34,11 @@ class WorkloadFacts:
     user: str | None = None
 
 
-def facts_for(workload: Workload, kernel: ProcessPolicy | None = None) -> WorkloadFacts:
-    """Combine the snapshot's view of a workload with what procfs said about it."""
-    return facts_of(workload.name, workload.pid, workload.cgroup, kernel)
-
-
 def facts_of(
     name: str, pid: int | None, cgroup: str | None, kernel: ProcessPolicy | None
 ) -> WorkloadFacts:
-    """`facts_for` from a workload's name, pid and cgroup."""
+    """What rules can match on: a workload's name, pid and cgroup, with what
+    procfs said about the process (`kernel`) where it was read."""
     if kernel is None:
         return WorkloadFacts(comm=name, pid=pid, cgroup=cgroup)
     return WorkloadFacts(

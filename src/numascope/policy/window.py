@@ -67,8 +67,9 @@ class RollingWindow:
         """How many seconds of data the window holds now."""
         return sum(e.interval for e in self._entries)
 
-    def add(self, snapshot: Snapshot) -> None:
-        """Take in a snapshot; adding the newest one again changes nothing."""
+    def add(self, snapshot: Snapshot, table: WorkloadColumns | None = None) -> None:
+        """Take in a snapshot; adding the newest one again changes nothing.
+        `table` is its processes as columns, when the caller has them already."""
         if self._entries:
             last = self._entries[-1]
             if snapshot.seq == last.seq and snapshot.time == last.time:
@@ -76,7 +77,8 @@ class RollingWindow:
             if snapshot.seq < last.seq or snapshot.time < last.time:
                 # A restarted collector or a different capture: old deltas no longer add up.
                 self._reset()
-        table = WorkloadColumns.of(snapshot.processes)
+        if table is None:
+            table = WorkloadColumns.of(snapshot.processes)
         # A zero delta adds nothing: only the workloads that moved are kept.
         rows = np.flatnonzero(table.moved)
         deltas = self._aligned(np.take(table.delta_counts, rows, axis=0), table.node_ids)
