@@ -14,7 +14,7 @@ import dataclasses
 import resource
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from prometheus_client import generate_latest
 from prometheus_client.registry import CollectorRegistry
@@ -82,13 +82,32 @@ def as_new_columns(rows: Sequence[Workload]) -> WorkloadColumns:
     )
 
 
+def scrape_times(make: Callable[[], ScrapeState], scrapes: int = 10) -> tuple[list[float], int]:
+    """Seconds of each scrape of a state made afresh before it (not timed), and
+    the body's size."""
+    current = make()
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SnapshotCollector(lambda: current))
+    times = []
+    size = 0
+    for _ in range(scrapes):
+        current = make()
+        started = time.perf_counter()
+        size = len(generate_latest(registry))
+        times.append(time.perf_counter() - started)
+    return times, size
+
+
 def main() -> None:
     workloads = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     snapshot = synthetic(workloads)
-    same = (ScrapeState(snapshot, Config()) for _ in range(10))
-    # Each made just before its scrape and let go after, as a poll replaces the last.
-    columnar = (
-        ScrapeState(
+
+    def same() -> ScrapeState:
+        return ScrapeState(snapshot, Config())
+
+    def columnar() -> ScrapeState:
+        # A new one for every scrape, as a poll replaces the last.
+        return ScrapeState(
             dataclasses.replace(
                 snapshot,
                 processes=as_new_columns(snapshot.processes),
@@ -96,17 +115,9 @@ def main() -> None:
             ),
             Config(),
         )
-        for _ in range(10)
-    )
-    for label, feed in (("one snapshot", same), ("new columnar snapshots", columnar)):
-        registry = CollectorRegistry(auto_describe=False)
-        registry.register(SnapshotCollector(lambda feed=feed: next(feed)))  # type: ignore[misc]
-        times = []
-        size = 0
-        for _ in range(10):
-            started = time.perf_counter()
-            size = len(generate_latest(registry))
-            times.append(time.perf_counter() - started)
+
+    for label, make in (("one snapshot", same), ("new columnar snapshots", columnar)):
+        times, size = scrape_times(make)
         rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         times.sort()
         print(
