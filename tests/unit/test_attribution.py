@@ -14,7 +14,12 @@ from hypothesis import strategies as st
 
 from numascope import workload_columns
 from numascope.collectors import attribution
-from numascope.collectors.attribution import RENAMES_PER_POLL, Attribution, Attributor
+from numascope.collectors.attribution import (
+    RENAMES_PER_POLL,
+    Attribution,
+    Attributor,
+    alive_rows,
+)
 from numascope.collectors.names import CgroupResolver, decode_comm, process_stat
 from numascope.collectors.page_alloc import (
     CTX_OVERFLOW,
@@ -50,7 +55,7 @@ def attribute_moved(
     """One poll in which only the owners marked in `moved` changed."""
     table = OwnerTable.from_mapping(owners, SLOTS)
     table.changed[:] = moved
-    return attr.attribute_table(table, alive={k.tgid for k in owners}, now=now)
+    return attr.attribute_table(table, alive_rows(table, {k.tgid for k in owners}), now=now)
 
 
 def test_remote_and_local_pages(tmp_path: Path) -> None:
@@ -377,13 +382,16 @@ def test_only_rows_holding_a_new_owner_or_renamed_are_looked_at(
     monkeypatch.setattr(attr, "_identify_cached", counting)
     keys = [OwnerKey(7001, 0, 0, 0), OwnerKey(7002, 0, 0, 0), OwnerKey(7003, 0, 0, 0)]
     first = OwnerTable.from_mapping({k: totals({0: (1, 1)}, b"a") for k in keys}, SLOTS)
-    attr.attribute_table(first, {7001, 7002, 7003}, 1.0)
+    attr.attribute_table(first, alive_rows(first, {7001, 7002, 7003}), 1.0)
     assert looked == keys
     looked.clear()
 
     owners = {k: totals({0: (1 + (k.tgid == 7002), 1 + (k.tgid == 7002))}, b"a") for k in keys}
     second = same_rows(OwnerTable.from_mapping(owners, SLOTS), first, [False, True, False])
-    rows = {w.key: w for w in attr.attribute_table(second, {7001, 7002, 7003}, 2.0).processes}
+    rows = {
+        w.key: w
+        for w in attr.attribute_table(second, alive_rows(second, {7001, 7002, 7003}), 2.0).processes
+    }
     # A row that only moved keeps the workload it was identified with.
     assert looked == []
     assert rows["pid:7002"].delta.pages == 1 and rows["pid:7001"].delta.pages == 0
@@ -393,7 +401,10 @@ def test_only_rows_holding_a_new_owner_or_renamed_are_looked_at(
     owners[keys[2]] = totals({0: (1, 1)}, b"renamed")
     third = same_rows(OwnerTable.from_mapping(owners, SLOTS), first, [False, False, False])
     third.renamed[2] = True
-    rows = {w.key: w for w in attr.attribute_table(third, {7001, 7002, 7003}, 3.0).processes}
+    rows = {
+        w.key: w
+        for w in attr.attribute_table(third, alive_rows(third, {7001, 7002, 7003}), 3.0).processes
+    }
     assert looked == [keys[2]]
     assert rows["pid:7003"].name == "renamed"
     looked.clear()
@@ -401,7 +412,7 @@ def test_only_rows_holding_a_new_owner_or_renamed_are_looked_at(
     # Another owner in a row (a freed row reused) is another serial: looked at.
     fourth = OwnerTable.from_mapping(owners, SLOTS)
     fourth.changed[:] = False
-    attr.attribute_table(fourth, {7001, 7002, 7003}, 4.0)
+    attr.attribute_table(fourth, alive_rows(fourth, {7001, 7002, 7003}), 4.0)
     assert looked == keys
 
 
@@ -409,11 +420,12 @@ def test_a_forgotten_pid_on_a_row_it_held_is_a_new_workload(tmp_path: Path) -> N
     attr = attributor(tmp_path)
     owner = OwnerKey(7100, 0, 0, 0)
     first = OwnerTable.from_mapping({owner: totals({0: (3, 3)}, b"old")}, SLOTS)
-    (w,) = attr.attribute_table(first, {7100}, 1.0).processes
+    (w,) = attr.attribute_table(first, alive_rows(first, {7100}), 1.0).processes
     assert w.name == "old" and w.delta.pages == 3
     attr.forget_pids({7100})
     table = OwnerTable.from_mapping({owner: totals({0: (3, 3)}, b"new")}, SLOTS)
-    (w,) = attr.attribute_table(same_rows(table, first, [False]), {7100}, 2.0).processes
+    second = same_rows(table, first, [False])
+    (w,) = attr.attribute_table(second, alive_rows(second, {7100}), 2.0).processes
     # Nothing of the old process carries over: its name, and the delta's baseline.
     assert w.name == "new" and w.delta.pages == 3
 
@@ -440,3 +452,50 @@ def test_distinct_slots_are_what_np_unique_gives(values: list[int]) -> None:
     expected, expected_inverse = np.unique(array, return_inverse=True)
     assert distinct.tolist() == expected.tolist()
     assert inverse.tolist() == expected_inverse.reshape(-1).tolist()
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([0, 1, 7]),  # CPU node (7: on no node of the layout)
+            st.lists(st.integers(0, 1 << 40), min_size=SLOTS, max_size=SLOTS),
+            st.lists(st.integers(0, 1 << 40), min_size=SLOTS, max_size=SLOTS),
+        ),
+        max_size=30,
+    )
+)
+def test_counts_by_node_and_split_are_what_the_slots_add_up_to(
+    rows: list[tuple[int, list[int], list[int]]],
+) -> None:
+    attr = Attributor(TOPO, LAYOUT, proc=FIXTURES / "proc")
+    cpu = np.array([r[0] for r in rows], dtype=np.int64)
+    pages = np.array([r[1] for r in rows], dtype=np.int64).reshape(-1, SLOTS)
+    events = np.array([r[2] for r in rows], dtype=np.int64).reshape(-1, SLOTS)
+    got = attr._counts(pages, events, cpu).tolist()
+    nodes = [*LAYOUT.node_ids, -1]
+    orders = LAYOUT.order_classes
+    for (cpu_node, row_pages, row_events), counts in zip(rows, got, strict=True):
+        expected = []
+        for values in (row_pages, row_events):
+            expected.append([sum(values[s * orders : (s + 1) * orders]) for s in range(len(nodes))])
+        local = [
+            sum(by_node[s] for s, node in enumerate(nodes) if node == cpu_node and node >= 0)
+            for by_node in expected
+        ]
+        split = [local[0], sum(expected[0]) - local[0], local[1], sum(expected[1]) - local[1]]
+        assert counts == [*expected[0], *expected[1], *split]
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(0, 9), min_size=0, max_size=60), st.integers(1, 12))
+def test_sums_by_group_are_the_plain_sums(groups: list[int], width: int) -> None:
+    # As the callers give it: every group in range has a row.
+    group = np.unique(np.array(groups, dtype=np.intp), return_inverse=True)[1].reshape(-1)
+    count = int(group.max()) + 1 if len(group) else 0
+    values = np.arange(len(groups) * width, dtype=np.int64).reshape(len(groups), width) * 3
+    got = attribution._sum_rows(group, values, count)
+    expected = np.zeros((count, width), dtype=np.int64)
+    for g, row in zip(group.tolist(), values, strict=True):
+        expected[g] += row
+    assert got.tolist() == expected.tolist()

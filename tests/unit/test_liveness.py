@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from numascope.collectors.liveness import Liveness
+from numascope.collectors.liveness import Liveness, RowLiveness
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 needs_pidfd = pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="no pidfd_open here")
@@ -124,3 +125,71 @@ def test_exits_are_seen_past_descriptor_1024_and_thousands_at_once(
                 p.wait()
         for fd in spare:
             os.close(fd)
+
+
+class CountingLiveness(Liveness):
+    """A real Liveness that records which pids each poll asked about."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[set[int]] = []
+
+    def alive_among(self, pids: Collection[int]) -> set[int]:
+        self.asked.append(set(pids))
+        return super().alive_among(pids)
+
+
+@needs_pidfd
+def test_rows_are_asked_about_once_and_follow_exits(
+    children: list[subprocess.Popen[bytes]],
+) -> None:
+    liveness = CountingLiveness()
+    rows = RowLiveness(liveness)
+    try:
+        pids = [p.pid for p in children]
+        tgids = np.array([*pids, 0], dtype=np.uint32)  # the last: an interrupt row
+        serials = np.array([1, 2, 3, 4], dtype=np.int64)
+        live = np.array([True, True, True, True])
+        assert rows.alive(tgids, serials, live).tolist() == [True, True, True, False]
+        assert liveness.asked == [{*pids, 0}]
+        # Nothing new: nothing asked, and the answer holds.
+        assert rows.alive(tgids, serials, live).tolist() == [True, True, True, False]
+        assert len(liveness.asked) == 1
+        children[1].kill()
+        children[1].wait()
+        assert rows.alive(tgids, serials, live).tolist() == [True, False, True, False]
+        assert len(liveness.asked) == 1, "the exit came from the pidfd, not a question"
+        # Row 0 now holds another owner (a new serial): only it is asked about.
+        serials[0] = 5
+        assert rows.alive(tgids, serials, live).tolist() == [True, False, True, False]
+        assert liveness.asked[1:] == [{pids[0]}]
+        # A row no longer live is not alive, and a row beyond the last call's is new.
+        live[2] = False
+        grown = np.r_[tgids, np.uint32(pids[2])]
+        answer = rows.alive(grown, np.r_[serials, 6], np.r_[live, True])
+        assert answer.tolist() == [True, False, False, False, True]
+    finally:
+        liveness.close()
+
+
+@needs_pidfd
+def test_a_row_whose_pid_is_not_followed_is_asked_every_poll(
+    children: list[subprocess.Popen[bytes]],
+) -> None:
+    liveness = CountingLiveness()
+    liveness._room = 1  # one pidfd: the other pids are looked up in /proc
+    rows = RowLiveness(liveness)
+    try:
+        tgids = np.array([p.pid for p in children[:2]], dtype=np.uint32)
+        serials, live = np.array([1, 2], dtype=np.int64), np.array([True, True])
+        assert rows.alive(tgids, serials, live).tolist() == [True, True]
+        unfollowed = next(int(t) for t in tgids if not liveness.follows(int(t)))
+        assert rows.alive(tgids, serials, live).tolist() == [True, True]
+        assert liveness.asked[1] == {unfollowed}
+        victim = next(p for p in children if p.pid == unfollowed)
+        victim.kill()
+        victim.wait()
+        expected = [int(t) != unfollowed for t in tgids]
+        assert rows.alive(tgids, serials, live).tolist() == expected
+    finally:
+        liveness.close()

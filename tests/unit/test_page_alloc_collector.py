@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from random import Random
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from numascope.collectors.page_alloc import (
     CTX_EXITED,
     CTX_OVERFLOW,
     DRAINED,
     OwnerKey,
     PageAllocCollector,
+    rows_with_any,
 )
 from numascope.probes.page_alloc import PageAllocLayout
 from tests.fakes.bcc_tables import FakeTables, counts, key
@@ -147,3 +154,12 @@ def test_only_owners_whose_totals_moved_are_marked_changed() -> None:
     table = c.read().table
     changed = {table.keys[r].tgid for r in table.rows().tolist() if table.changed[r]}
     assert changed == {701}
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 20), st.integers(1, 40), st.randoms())
+def test_rows_with_any_is_any_along_the_row(rows: int, width: int, rng: Random) -> None:
+    flags = np.array(
+        [[rng.random() < 0.05 for _ in range(width)] for _ in range(rows)], dtype=bool
+    ).reshape(rows, width)
+    assert rows_with_any(flags).tolist() == flags.any(axis=1).tolist()

@@ -13,7 +13,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from numascope.collectors.attribution import Attributor
+from numascope.collectors.attribution import Attributor, alive_rows
 from numascope.collectors.names import CgroupResolver
 from numascope.collectors.page_alloc import OwnerKey, PageAllocCollector
 from numascope.probes.page_alloc import PageAllocLayout
@@ -55,7 +55,9 @@ def test_every_drained_event_is_counted_once(plan: list[tuple[object, ...]]) -> 
 
     def do_poll() -> dict[int, int]:
         reading = collector.read()
-        result = attributor.attribute_table(reading.table, alive=set(), now=0.0)
+        result = attributor.attribute_table(
+            reading.table, alive_rows(reading.table, set()), now=0.0
+        )
         node_totals = {n.node: n.total.events for n in result.nodes}
         for node, total in node_totals.items():
             assert total >= last_node_totals.get(node, 0), "a node total went down"
@@ -95,7 +97,7 @@ def test_every_drained_event_is_counted_once(plan: list[tuple[object, ...]]) -> 
             state.active = 0
     do_poll()
     final = collector.read()
-    result = attributor.attribute_table(final.table, alive=set(), now=1.0)
+    result = attributor.attribute_table(final.table, alive_rows(final.table, set()), now=1.0)
     cells = {(c.cpu_node, c.page_node): c.total_events for c in result.matrix}
     assert cells == {k: v for k, v in expected_by_cell.items() if v}
     total = sum(expected_by_cell.values())

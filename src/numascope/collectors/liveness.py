@@ -8,6 +8,10 @@ names the process, not the number: a pid reused by a newcomer is a new pidfd.
 
 Where pidfds cannot be had (an older kernel, the descriptor limit reached, or a
 /proc that is not this host's, in tests), the pids are looked up in /proc.
+
+`RowLiveness` keeps the answer per owner row, so a poll asks only about rows
+that hold a new owner and applies the exits the pidfds reported: a poll's cost
+follows what changed, not the thousands of rows that did not.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ import resource
 import select
 from collections.abc import Collection
 from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
 
 from numascope.collectors.names import live_pids
 
@@ -38,6 +45,23 @@ class Liveness:
             self._epoll = select.epoll()
             self._room = _raise_descriptor_limit() - SPARE_DESCRIPTORS
         self._listed = 0  # pids in /proc at the last listing (the fallback's)
+        self._exited: set[int] = set()  # reaped since the last take_exited()
+
+    @property
+    def reports_exits(self) -> bool:
+        """Whether exits of followed processes are reported (take_exited)."""
+        return self._epoll is not None
+
+    def follows(self, pid: int) -> bool:
+        """Whether `pid` is followed, so its exit will be reported."""
+        return pid in self._fd_of
+
+    def take_exited(self) -> set[int]:
+        """Followed processes seen exiting since the last call."""
+        if self._epoll is not None:
+            self._reap(self._epoll)
+        exited, self._exited = self._exited, set()
+        return exited
 
     @property
     def watched(self) -> int:
@@ -95,6 +119,7 @@ class Liveness:
                 del self._fd_of[pid]
                 self._close(fd)
                 exited.add(pid)
+        self._exited |= exited
         return exited
 
     def _close(self, fd: int) -> None:
@@ -126,3 +151,55 @@ def _raise_descriptor_limit() -> int:
         except (OSError, ValueError):
             pass
     return soft
+
+
+class RowLiveness:
+    """Whether each owner row's process is alive, asking Liveness as little as
+    it can: a row is asked about when it first holds its owner (a new serial),
+    and after that changes only when its pid is reported exited. A row whose
+    pid is not followed (no pidfd: a /proc without them, descriptors ran out)
+    is asked about every poll; a row found dead stays dead (a pid taken over by
+    a newcomer is the caller's to split off, as the owner it was is gone)."""
+
+    def __init__(self, liveness: Liveness) -> None:
+        self.liveness = liveness
+        self._serial = np.zeros(0, dtype=np.int64)  # the owner each row was asked about
+        self._alive = np.zeros(0, dtype=bool)
+        self._settled = np.zeros(0, dtype=bool)  # dead, or alive and followed
+
+    def alive(
+        self,
+        tgids: npt.NDArray[np.integer],
+        serials: npt.NDArray[np.int64],
+        live: npt.NDArray[np.bool_],
+    ) -> npt.NDArray[np.bool_]:
+        """Per row (owner rows `live`, holding `tgids[i]` under `serials[i]`):
+        its process is alive now. Rows with no process (tgid 0) are not."""
+        n = len(tgids)
+        if len(self._serial) < n:
+            grow = n - len(self._serial)
+            self._serial = np.concatenate([self._serial, np.zeros(grow, dtype=np.int64)])
+            self._alive = np.concatenate([self._alive, np.zeros(grow, dtype=bool)])
+            self._settled = np.concatenate([self._settled, np.zeros(grow, dtype=bool)])
+        serial, alive, settled = self._serial[:n], self._alive[:n], self._settled[:n]
+        ask = live & ((serial != serials) | ~settled)
+        if not self.liveness.reports_exits:
+            ask = live.copy()
+        asked = np.flatnonzero(ask)
+        # Exits first, to the rows not asked now: a row asked now gets a fresh
+        # answer (and a pid exited and taken over since is a newcomer to it).
+        exited = self.liveness.take_exited()
+        if exited:
+            gone = np.isin(tgids, np.fromiter(exited, dtype=np.int64, count=len(exited)))
+            gone &= ~ask
+            alive[gone] = False
+            settled[gone] = True
+        if len(asked):
+            pids = tgids[asked].tolist()
+            found = self.liveness.alive_among(set(pids))
+            now = np.fromiter((p in found for p in pids), dtype=bool, count=len(pids))
+            followed = np.fromiter(map(self.liveness.follows, pids), dtype=bool, count=len(pids))
+            alive[asked] = now
+            settled[asked] = ~now | followed
+            serial[asked] = serials[asked]
+        return alive & live

@@ -35,6 +35,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from numascope.collectors.tgid_index import TgidIndex
 from numascope.probes.map_batch import BatchReader, BatchUnsupportedError
 from numascope.probes.page_alloc import PageAllocLayout
 
@@ -89,6 +90,12 @@ COMM_DTYPE = np.dtype("S16")
 def value_dtype(slots: int) -> np.dtype[Any]:
     """struct owner_counts in page_alloc.bpf.c."""
     return np.dtype([("comm", COMM_DTYPE), ("events", "<u8", (slots,)), ("pages", "<u8", (slots,))])
+
+
+def counts_view_dtype(slots: int) -> np.dtype[Any]:
+    """value_dtype with events and pages as one field: the layout of the
+    collector's count rows (events by slot, then pages), read in one copy."""
+    return np.dtype([("comm", COMM_DTYPE), ("counts", "<u8", (2 * slots,))])
 
 
 @dataclass
@@ -184,6 +191,18 @@ class PageAllocReading:
         return self.table.as_mapping()
 
 
+def rows_with_any(flags: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """flags.any(axis=1), reading each row's bytes as 64-bit words where its
+    width allows: a third of the cost on rows of a few dozen flags."""
+    if flags.shape[1] % 8 or not flags.flags.c_contiguous:
+        return np.asarray(flags.any(axis=1), dtype=bool)
+    words = flags.view(np.uint64)
+    out: npt.NDArray[np.bool_] = words[:, 0] != 0
+    for column in range(1, words.shape[1]):
+        out |= words[:, column] != 0
+    return out
+
+
 def _pack(tgid: int, context: int, cgroup_id: int, cpu_node: int) -> bytes:
     return np.array([(tgid, context, cgroup_id, cpu_node, 0)], dtype=KEY_DTYPE).tobytes()
 
@@ -209,15 +228,17 @@ class PageAllocCollector:
     def __post_init__(self) -> None:
         slots = self.layout.count_slots
         self._values = value_dtype(slots)
+        self._value_counts = counts_view_dtype(slots)
         self._row: dict[bytes, int] = {}  # packed owner_key -> row
+        self._by_tgid = TgidIndex()
         self._keys: list[OwnerKey] = []
         self._abs_comm = np.zeros(0, dtype=COMM_DTYPE)
         self._rep_comm = np.zeros(0, dtype=COMM_DTYPE)
         self._free: list[int] = []
-        self._abs_events = np.zeros((0, slots), dtype=np.int64)
-        self._abs_pages = np.zeros((0, slots), dtype=np.int64)
-        self._rep_events = np.zeros((0, slots), dtype=np.int64)
-        self._rep_pages = np.zeros((0, slots), dtype=np.int64)
+        # Counts per row, events by slot then pages by slot: as absorbed from
+        # the drains, and as last reported (see _report).
+        self._abs = np.zeros((0, 2 * slots), dtype=np.int64)
+        self._rep = np.zeros((0, 2 * slots), dtype=np.int64)
         self._live = np.zeros(0, dtype=bool)
         self._columns = np.zeros(0, dtype=KEY_DTYPE)
         self._changed = np.zeros(0, dtype=bool)
@@ -233,13 +254,9 @@ class PageAllocCollector:
             return
         size = max(need, 2 * have, 64)
         extra = size - have
-        slots = self.layout.count_slots
-
-        def more(a: Counts) -> Counts:
-            return np.concatenate([a, np.zeros((extra, slots), dtype=np.int64)])
-
-        self._abs_events, self._abs_pages = more(self._abs_events), more(self._abs_pages)
-        self._rep_events, self._rep_pages = more(self._rep_events), more(self._rep_pages)
+        width = 2 * self.layout.count_slots
+        self._abs = np.concatenate([self._abs, np.zeros((extra, width), dtype=np.int64)])
+        self._rep = np.concatenate([self._rep, np.zeros((extra, width), dtype=np.int64)])
         self._live = np.concatenate([self._live, np.zeros(extra, dtype=bool)])
         self._abs_comm = np.concatenate([self._abs_comm, np.zeros(extra, dtype=COMM_DTYPE)])
         self._rep_comm = np.concatenate([self._rep_comm, np.zeros(extra, dtype=COMM_DTYPE)])
@@ -260,22 +277,33 @@ class PageAllocCollector:
         self._row[packed] = row
         self._live[row] = True
         self._columns[row] = (*key, 0)
+        self._by_tgid.add(key.tgid, row, len(self._row))
         self._serials[row] = next(_serials)
         return row
 
     def _rows_for(self, keys: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
-        """Row of each packed key, adding rows for owners not seen before."""
-        packed = keys.view(f"V{KEY_DTYPE.itemsize}").tolist()
+        """Row of each key, adding rows for owners not seen before.
+
+        The tgid index answers most keys with a few array operations; the rest
+        (a process's second owner, interrupts, new owners) go through the dict,
+        a tenth of a microsecond each once the dict is large."""
+        n = len(self._keys)
+        rows = self._by_tgid.rows_of(keys, self._columns[:n], self._live[:n])
+        missed = np.flatnonzero(rows < 0)
+        if not len(missed):
+            return rows
+        packed = keys[missed].view(f"V{KEY_DTYPE.itemsize}").tolist()
         get = self._row.get
-        rows = [get(p, -1) for p in packed]
-        for i, row in enumerate(rows):
-            if row < 0:
+        for i, p in zip(missed.tolist(), packed, strict=True):
+            row = get(p)
+            if row is None:
                 k = keys[i]
                 key = OwnerKey(
                     int(k["tgid"]), int(k["context"]), int(k["cgroup_id"]), int(k["cpu_node"])
                 )
-                rows[i] = self._new_row(packed[i], key)
-        return np.asarray(rows, dtype=np.intp)
+                row = self._new_row(p, key)
+            rows[i] = row
+        return rows
 
     # ---- one poll -----------------------------------------------------------
     def read(self, at_flip: Callable[[], object] | None = None) -> PageAllocReading:
@@ -317,9 +345,9 @@ class PageAllocCollector:
         if not len(keys):
             return
         rows = self._rows_for(keys)
-        # Keys of one drain are distinct, so plain fancy-index adds are exact.
-        self._abs_events[rows] += values["events"].astype(np.int64)
-        self._abs_pages[rows] += values["pages"].astype(np.int64)
+        # Keys of one drain are distinct, so a plain fancy-index add is exact;
+        # the kernel's u64 counts read as int64 (exact below 2**63).
+        self._abs[rows] += values.view(self._value_counts)["counts"].view(np.int64)
         names = values["comm"]
         named = names != b""
         self._abs_comm[rows[named]] = names[named]
@@ -372,11 +400,11 @@ class PageAllocCollector:
             self._absorb(keys, values)
             table[index] = table.Leaf()
 
-    def _pending(self) -> tuple[list[int], Counts, Counts, list[bytes]]:
-        """What the CPUs' slots hold: rows, events, pages and names (one per CPU)."""
+    def _pending(self) -> tuple[list[int], Counts, list[bytes]]:
+        """What the CPUs' slots hold: rows, counts (events, then pages) and names
+        (one per CPU)."""
         rows: list[int] = []
-        events: list[list[int]] = []
-        pages: list[list[int]] = []
+        counts: list[list[int]] = []
         names: list[bytes] = []
         for state in self.tables["cpu_state"][0]:
             # An odd sequence number: that CPU is flushing right now; its counts
@@ -394,29 +422,21 @@ class PageAllocCollector:
             if row is None:
                 row = self._new_row(packed, OwnerKey(o.tgid, o.context, o.cgroup_id, o.cpu_node))
             rows.append(row)
-            events.append(list(state.counts.events))
-            pages.append(list(state.counts.pages))
+            counts.append([*state.counts.events, *state.counts.pages])
             names.append(_comm(state.counts.comm))
-        slots = self.layout.count_slots
-        return (
-            rows,
-            np.array(events, dtype=np.int64).reshape(-1, slots),
-            np.array(pages, dtype=np.int64).reshape(-1, slots),
-            names,
-        )
+        width = 2 * self.layout.count_slots
+        return rows, np.array(counts, dtype=np.int64).reshape(-1, width), names
 
-    def _report(self, pending: tuple[list[int], Counts, Counts, list[bytes]]) -> None:
-        rows, events, pages, names = pending
+    def _report(self, pending: tuple[list[int], Counts, list[bytes]]) -> None:
+        rows, counts, names = pending
         n = len(self._keys)
-        want_events = self._abs_events[:n].copy()
-        want_pages = self._abs_pages[:n].copy()
+        want = self._abs[:n].copy()
         if rows:
-            np.add.at(want_events, rows, events)
-            np.add.at(want_pages, rows, pages)
-        rep_events, rep_pages = self._rep_events[:n], self._rep_pages[:n]
-        moved = (want_events > rep_events).any(axis=1) | (want_pages > rep_pages).any(axis=1)
-        np.maximum(rep_events, want_events, out=rep_events)
-        np.maximum(rep_pages, want_pages, out=rep_pages)
+            np.add.at(want, rows, counts)
+        reported = self._rep[:n]
+        np.maximum(reported, want, out=want)
+        moved = rows_with_any(want > reported)
+        reported[:] = want
         self._changed[:n] |= moved
         # The slot's name is the newest (it follows exec); drained names are older.
         drained = np.r_[np.array(self._pending_rows, dtype=np.intp), np.flatnonzero(moved)]
@@ -432,13 +452,13 @@ class PageAllocCollector:
 
     def table(self) -> OwnerTable:
         """The owner columns as they stand now (after any `retire`)."""
-        n = len(self._keys)
+        n, slots = len(self._keys), self.layout.count_slots
         return OwnerTable(
             self._keys,
             self._columns[:n],
             self._live[:n],
-            self._rep_events[:n],
-            self._rep_pages[:n],
+            self._rep[:n, :slots],
+            self._rep[:n, slots:],
             self._rep_comm[:n],
             self._changed[:n],
             self._renamed[:n],
@@ -464,6 +484,7 @@ class PageAllocCollector:
             row = self._row.pop(_pack(*key), None)
             if row is None:
                 continue
+            self._by_tgid.remove(key.tgid, row)
             folded_key = OwnerKey(0, CTX_EXITED << 16, key.cgroup_id, key.cpu_node)
             folded_packed = _pack(*folded_key)
             into = self._row.get(folded_packed)
@@ -476,7 +497,7 @@ class PageAllocCollector:
         # One array operation per column, however many rows go (a spawn storm
         # retires thousands per poll).
         src, dst = np.array(rows, dtype=np.intp), np.array(targets, dtype=np.intp)
-        for a in (self._abs_events, self._abs_pages, self._rep_events, self._rep_pages):
+        for a in (self._abs, self._rep):
             np.add.at(a, dst, a[src])
             a[src] = 0
         self._changed[dst] = True
