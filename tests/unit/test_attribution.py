@@ -460,7 +460,7 @@ def test_distinct_slots_are_what_np_unique_gives(values: list[int]) -> None:
         st.tuples(
             st.sampled_from([0, 1, 7]),  # CPU node (7: on no node of the layout)
             st.lists(st.integers(0, 1 << 40), min_size=SLOTS, max_size=SLOTS),
-            st.lists(st.integers(0, 1 << 40), min_size=SLOTS, max_size=SLOTS),
+            st.lists(st.sampled_from([0, 1, 1 << 40]), min_size=SLOTS, max_size=SLOTS),
         ),
         max_size=30,
     )
@@ -472,10 +472,14 @@ def test_counts_by_node_and_split_are_what_the_slots_add_up_to(
     cpu = np.array([r[0] for r in rows], dtype=np.int64)
     pages = np.array([r[1] for r in rows], dtype=np.int64).reshape(-1, SLOTS)
     events = np.array([r[2] for r in rows], dtype=np.int64).reshape(-1, SLOTS)
-    got = attr._counts(pages, events, cpu).tolist()
+    counts, slot_pages = attr._counts(pages, events, cpu)
+    got = counts.tolist()
     nodes = [*LAYOUT.node_ids, -1]
     orders = LAYOUT.order_classes
-    for (cpu_node, row_pages, row_events), counts in zip(rows, got, strict=True):
+    # A slot's pages count once it has an event.
+    counted = [[p if e else 0 for p, e in zip(r[1], r[2], strict=True)] for r in rows]
+    assert slot_pages.tolist() == [sum(c[i] for c in counted) for i in range(SLOTS)]
+    for (cpu_node, _, row_events), row_pages, counts in zip(rows, counted, got, strict=True):
         expected = []
         for values in (row_pages, row_events):
             expected.append([sum(values[s * orders : (s + 1) * orders]) for s in range(len(nodes))])

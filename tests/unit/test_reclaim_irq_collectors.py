@@ -6,6 +6,7 @@ pin the arithmetic (CPU to node, shared lines, drains) with exact numbers.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, NamedTuple
@@ -182,3 +183,36 @@ def test_treating_a_tracepoint_as_absent_works_like_a_missing_one(tmp_path: Path
     assert "on_kswapd_wake" not in source.attach
     assert "vmscan:mm_vmscan_kswapd_sleep" in source.missing
     assert "treated as absent" in source.missing["vmscan:mm_vmscan_kswapd_sleep"]
+
+
+def test_irq_info_is_read_again_once_it_is_older_than_info_seconds(tmp_path: Path) -> None:
+    shutil.copytree(FIXTURES / "sys", tmp_path / "sys")
+    shutil.copytree(FIXTURES / "proc", tmp_path / "proc")
+    now = [100.0]
+    tables = {
+        "irq_stats": Table(
+            {
+                irq: [counts(1 if irq == 45 else 0), counts(0), counts(0), counts(0)]
+                for irq in (24, 36, 45, 50)
+            }
+        ),
+        "softirq_stats": Table({v: [counts(0)] * 4 for v in range(11)}),
+    }
+    collector = IrqCollector(
+        tables,
+        IrqLayout(irq_slots=256),
+        {0: 0, 1: 0, 2: 1, 3: 1},
+        tmp_path / "proc",
+        tmp_path / "sys",
+        info_seconds=10.0,
+        clock=lambda: now[0],
+    )
+    (first,) = collector.read()[0]
+    affinity = tmp_path / "proc/irq/45/smp_affinity_list"
+    affinity.write_text("3\n")
+    now[0] += 9.0
+    (kept,) = collector.read()[0]
+    assert kept.affinity == first.affinity != (3,)
+    now[0] += 1.0
+    (fresh,) = collector.read()[0]
+    assert fresh.affinity == (3,)

@@ -96,13 +96,6 @@ def _sum_rows(group: npt.NDArray[np.intp], values: npt.NDArray[Any], groups: int
     return flat.reshape(groups, width)
 
 
-def _column_sums(values: Counts) -> Counts:
-    """values.sum(axis=0), exactly; a product with a row of ones is four times
-    faster for integer rows this narrow."""
-    summed: Counts = np.ones(len(values), dtype=np.int64) @ values
-    return summed
-
-
 def subtract(now: Locality, before: Locality | None) -> Locality:
     """What `now` added over `before` (everything, for a new row)."""
     if before is None:
@@ -210,12 +203,14 @@ class Attributor:
         rows = table.rows()
         node_slots, orders = self.layout.node_slots, self.layout.order_classes
         w = node_slots
-        events = np.take(table.events, rows, axis=0)
-        # A slot counts only once it has an event, as in the kernel's own counters.
-        pages = np.where(events > 0, np.take(table.pages, rows, axis=0), 0)
-        cols = table.columns[rows]
+        if len(rows) == len(table.live):  # no free rows: the columns as they are
+            events, pages, cols = table.events, table.pages, table.columns
+        else:
+            events = np.take(table.events, rows, axis=0)
+            pages = np.take(table.pages, rows, axis=0)
+            cols = table.columns[rows]
         cpu = cols["cpu_node"].astype(np.int64)
-        counts = self._counts(pages, events, cpu)
+        counts, slot_pages = self._counts(pages, events, cpu)
         row_cgroup = self._cgroup_slots(cols["cgroup_id"], now)
         processes = self._process_workloads(table, rows, row_cgroup, counts, alive)
 
@@ -243,7 +238,7 @@ class Attributor:
         cpu_of_row = cpu_of_row.reshape(-1)
         cells = _sum_rows(cpu_of_row, counts[:, : 2 * w], len(cpu_nodes))
         cell_pages, cell_events = cells[:, :w], cells[:, w:]
-        slot_pages = _column_sums(pages).reshape(node_slots, orders).tolist()
+        by_slot = slot_pages.reshape(node_slots, orders).tolist()
         cpu_list = cpu_nodes.tolist()
         cp, ce = cell_pages.tolist(), cell_events.tolist()
         nodes = []
@@ -252,7 +247,7 @@ class Attributor:
             for j, cpu_node in enumerate(cpu_list):
                 if ce[j][k]:
                     acc.add(cpu_node, cp[j][k], ce[j][k], cpu_node == node_id)
-            order_pages = slot_pages[k] if k < len(self._slot_nodes) else [0] * orders
+            order_pages = by_slot[k] if k < len(self._slot_nodes) else [0] * orders
             nodes.append(self._node(node_id, acc, list(order_pages)))
         matrix = {
             (cpu_node, self._slot_nodes[k]): [cp[j][k], ce[j][k]]
@@ -267,21 +262,34 @@ class Attributor:
             cgroups=cgroups,
         )
 
-    def _counts(self, pages: Counts, events: Counts, cpu: npt.NDArray[np.int64]) -> Counts:
-        """Each row's counts as WorkloadColumns lays them out: pages and events by
-        node slot, then local pages, remote pages, local and remote events.
+    def _counts(
+        self, pages: Counts, events: Counts, cpu: npt.NDArray[np.int64]
+    ) -> tuple[Counts, Counts]:
+        """Each row's counts as WorkloadColumns lays them out (pages and events
+        by node slot, then local pages, remote pages, local and remote events),
+        and the pages of all rows by counter slot.
 
-        Built a column at a time, transposed: numpy's operations on a few
-        columns of many rows (reductions along the short axis, strided 2-D
+        A slot's pages count only once it has an event, as in the kernel's own
+        counters. Built a column at a time, transposed: numpy's operations on a
+        few columns of many rows (reductions along the short axis, strided 2-D
         views) cost ten to twenty times more at 10,000 rows."""
         m, w, orders = len(cpu), self.layout.node_slots, self.layout.order_classes
         out = np.empty((counts_width(w), m), dtype=np.int64)
-        for first, values, split in ((0, pages.T, 2 * w), (w, events.T, 2 * w + 2)):
-            for slot in range(w):
-                column = out[first + slot]
-                np.copyto(column, values[slot * orders])
-                for order in range(1, orders):
-                    column += values[slot * orders + order]
+        slot_pages = np.zeros(w * orders, dtype=np.int64)
+        counted = np.empty(m, dtype=np.int64)
+        for slot in range(w):
+            for order in range(orders):
+                at = slot * orders + order
+                slot_events = events.T[at]
+                np.multiply(pages.T[at], slot_events > 0, out=counted)
+                slot_pages[at] = counted.sum()
+                if order:
+                    out[slot] += counted
+                    out[w + slot] += slot_events
+                else:
+                    np.copyto(out[slot], counted)
+                    np.copyto(out[w + slot], slot_events)
+        for first, split in ((0, 2 * w), (w, 2 * w + 2)):
             # Local: the slot of the requesting CPU's node; remote: the rest.
             local, remote = out[split], out[split + 1]
             local[:] = 0
@@ -291,7 +299,7 @@ class Attributor:
                 if node >= 0:
                     np.add(local, out[first + slot], out=local, where=cpu == node)
             remote -= local
-        return np.ascontiguousarray(out.T)
+        return np.ascontiguousarray(out.T), slot_pages
 
     def _cgroup_slots(self, cgroup_ids: npt.NDArray[Any], now: float) -> npt.NDArray[np.intp]:
         """The cgroup slot of each row (-1: no cgroup): one path look-up per cgroup."""

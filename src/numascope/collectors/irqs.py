@@ -2,19 +2,22 @@
 
 Each CPU's counters are charged to that CPU's node. The IRQ's name, handlers,
 affinity and device node come from procfs/sysfs (roots are parameters) and are
-re-read every poll: affinity changes while numascope runs, and IRQs come and go
-with devices.
+re-read every INFO_SECONDS: affinity changes while numascope runs, and IRQs come
+and go with devices, but a host with hundreds of MSI vectors would spend
+milliseconds a poll re-reading what rarely changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from numascope.collectors.counts import CountTracker
 from numascope.collectors.irq_info import (
+    IrqInfo,
     pci_irq_devices,
     read_interrupts,
     read_irq_info,
@@ -22,6 +25,10 @@ from numascope.collectors.irq_info import (
 from numascope.collectors.names import softirq_name
 from numascope.probes.irq import NR_SOFTIRQS, IrqLayout
 from numascope.snapshot import Count, IrqStats, SoftirqStats
+
+# How long what procfs and sysfs say of an IRQ is used before it is read again:
+# an affinity moved by irqbalance or an operator shows within this.
+INFO_SECONDS = 10.0
 
 
 def per_node(per_cpu: Any, cpu_node: Mapping[int, int]) -> dict[int, tuple[int, int]]:
@@ -43,7 +50,11 @@ class IrqCollector:
     cpu_node: Mapping[int, int]
     proc: Path = Path("/proc")
     sysfs: Path = Path("/sys")
+    info_seconds: float = INFO_SECONDS
+    clock: Callable[[], float] = time.monotonic
     _counts: CountTracker = field(default_factory=CountTracker)
+    _pci: tuple[float, dict[int, Path]] | None = None
+    _info: dict[tuple[int, str], tuple[float, IrqInfo]] = field(default_factory=dict)
 
     def read(self) -> tuple[tuple[IrqStats, ...], tuple[SoftirqStats, ...]]:
         return self._irqs(), self._softirqs()
@@ -57,13 +68,13 @@ class IrqCollector:
     def _irqs(self) -> tuple[IrqStats, ...]:
         table = self.tables["irq_stats"]
         lines = read_interrupts(self.proc)
-        pci = pci_irq_devices(self.sysfs)
+        now = self.clock()
         out = []
         for irq in sorted(i for i in lines if i < self.layout.irq_overflow_slot):
             by_node = per_node(table[irq], self.cpu_node)
             if not by_node:
                 continue
-            info = read_irq_info(irq, self.proc, self.sysfs, pci, lines[irq].description)
+            info = self._irq_info(irq, lines[irq].description, now)
             counts: dict[int, Count] = {}
             seconds: dict[int, Count] = {}
             for node, (count, ns) in sorted(by_node.items()):
@@ -81,6 +92,17 @@ class IrqCollector:
                 )
             )
         return tuple(out)
+
+    def _irq_info(self, irq: int, description: str, now: float) -> IrqInfo:
+        """What procfs and sysfs say of `irq`, read at most every info_seconds."""
+        kept = self._info.get((irq, description))
+        if kept is not None and now - kept[0] < self.info_seconds:
+            return kept[1]
+        if self._pci is None or now - self._pci[0] >= self.info_seconds:
+            self._pci = (now, pci_irq_devices(self.sysfs))
+        info = read_irq_info(irq, self.proc, self.sysfs, self._pci[1], description)
+        self._info[(irq, description)] = (now, info)
+        return info
 
     def _softirqs(self) -> tuple[SoftirqStats, ...]:
         table = self.tables["softirq_stats"]

@@ -152,7 +152,7 @@ class LiveSource:
         if kernel is None:
             kernel = self.kernel.read()
         readings = self._collect_families()
-        self._check_programs()
+        program_stats = self._check_programs()
         alive = self.row_liveness.alive(owners.columns["tgid"], owners.serials, owners.live)
         self._retire(owners, alive, started)
         if self.collector is not None:
@@ -182,7 +182,10 @@ class LiveSource:
             softirqs=tuple(s for r in readings for s in r.softirqs),
             allocator=merge_allocator(readings),
             health=self._health(
-                attribution.processes, attribution.matrix, time.monotonic() - started
+                attribution.processes,
+                attribution.matrix,
+                program_stats,
+                time.monotonic() - started,
             ),
         )
 
@@ -208,18 +211,20 @@ class LiveSource:
                 self._fail(fam.name, exc)
         return readings
 
-    def _check_programs(self) -> None:
-        """Notice a program that went away after it attached (its fd closed, say)."""
+    def _check_programs(self) -> dict[int, ProgStats | None]:
+        """Notice a program that went away after it attached (its fd closed, say);
+        return each program's statistics by fd, read once per poll."""
         named: list[tuple[str, str, int]] = []
         if self.probe is not None:
             fds = self.probe.program_fds().items()
             named += [(PAGE_ALLOC, f"{PAGE_ALLOC}.{fn}", fd) for fn, fd in fds]
         for fam in self.families:
             named += [(fam.name, f"{fam.name}.{fn}", fd) for fn, fd in fam.program_fds().items()]
+        read: dict[int, ProgStats | None] = {}
         for _family, name, fd in named:
+            st = read[fd] = self.prog_stats(fd)
             if name in self._detached:
                 continue
-            st = self.prog_stats(fd)
             seen = self._prog_ids.get(name)
             if st is not None and seen is None:
                 self._prog_ids[name] = st.prog_id
@@ -228,6 +233,7 @@ class LiveSource:
                 print(f"numascope: probe {name} {why}", file=sys.stderr, flush=True)
                 self._detached[name] = why
                 self._probe_failures += 1
+        return read
 
     def _split_reused_pids(self, alive: set[int]) -> None:
         """A pid seen exited at an earlier poll and alive now is a new process:
@@ -296,7 +302,11 @@ class LiveSource:
                 self._dead_since.pop(key.tgid, None)
 
     def _health(
-        self, processes: WorkloadColumns, matrix: tuple[MatrixCell, ...], poll_seconds: float
+        self,
+        processes: WorkloadColumns,
+        matrix: tuple[MatrixCell, ...],
+        program_stats: Mapping[int, ProgStats | None],
+        poll_seconds: float,
     ) -> Health:
         overflow_pages = overflow_events = 0
         other = processes.get("other")
@@ -305,7 +315,7 @@ class LiveSource:
         run_ns = run_count = misses = 0
         attached, missing, fds = self._programs()
         for fd in fds:
-            st = self.prog_stats(fd)
+            st = program_stats.get(fd)
             if st is not None:
                 run_ns += st.run_time_ns
                 run_count += st.run_count

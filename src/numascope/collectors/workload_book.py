@@ -40,6 +40,17 @@ class WorkloadBook:
 
         np.take, not fancy indexing: for rows this narrow it is ten times faster."""
         self._ensure(int(slots.max()) + 1 if len(slots) else 0)
+        k = len(slots)
+        if k and slots[0] == 0 and slots[-1] == k - 1 and (slots == np.arange(k)).all():
+            # Every slot from 0 up, the usual case: slices, not gathers and scatters.
+            kept = self.totals[:k]
+            deltas = totals - kept
+            new = ~self.present[:k]
+            deltas[new] = totals[new]
+            self.present[:] = False
+            self.present[:k] = True
+            kept[:] = totals
+            return deltas
         before = np.take(self.totals, slots, axis=0)
         before[~self.present[slots]] = 0
         self.present[:] = False
