@@ -17,6 +17,9 @@ Pending counts are read while programs run, so a poll can see a little less
 than the previous one (a slot flushed after step 3 is in neither place until the
 next poll). Reported totals are therefore the element-wise maximum of the last
 report and the new reading: counters only go up, and catch up a poll later.
+They are kept as one array, with the few rows a report counted ahead of the
+drains (their pending counts, not drained yet) noting by how much: a drain
+adds to every other row as it is, and to those only what exceeds that.
 
 Totals are kept as numpy arrays, one row per owner, so a poll costs a few
 array operations whatever the number of owners; the drain reads the kernel map
@@ -235,10 +238,10 @@ class PageAllocCollector:
         self._abs_comm = np.zeros(0, dtype=COMM_DTYPE)
         self._rep_comm = np.zeros(0, dtype=COMM_DTYPE)
         self._free: list[int] = []
-        # Counts per row, events by slot then pages by slot: as absorbed from
-        # the drains, and as last reported (see _report).
-        self._abs = np.zeros((0, 2 * slots), dtype=np.int64)
-        self._rep = np.zeros((0, 2 * slots), dtype=np.int64)
+        # Counts per row as reported, events by slot then pages by slot; and,
+        # for a row reported ahead of the drains, by how much (see _report).
+        self._totals = np.zeros((0, 2 * slots), dtype=np.int64)
+        self._ahead: dict[int, Counts] = {}
         self._live = np.zeros(0, dtype=bool)
         self._columns = np.zeros(0, dtype=KEY_DTYPE)
         self._changed = np.zeros(0, dtype=bool)
@@ -255,8 +258,7 @@ class PageAllocCollector:
         size = max(need, 2 * have, 64)
         extra = size - have
         width = 2 * self.layout.count_slots
-        self._abs = np.concatenate([self._abs, np.zeros((extra, width), dtype=np.int64)])
-        self._rep = np.concatenate([self._rep, np.zeros((extra, width), dtype=np.int64)])
+        self._totals = np.concatenate([self._totals, np.zeros((extra, width), dtype=np.int64)])
         self._live = np.concatenate([self._live, np.zeros(extra, dtype=bool)])
         self._abs_comm = np.concatenate([self._abs_comm, np.zeros(extra, dtype=COMM_DTYPE)])
         self._rep_comm = np.concatenate([self._rep_comm, np.zeros(extra, dtype=COMM_DTYPE)])
@@ -347,7 +349,21 @@ class PageAllocCollector:
         rows = self._rows_for(keys)
         # Keys of one drain are distinct, so a plain fancy-index add is exact;
         # the kernel's u64 counts read as int64 (exact below 2**63).
-        self._abs[rows] += values.view(self._value_counts)["counts"].view(np.int64)
+        counts = values.view(self._value_counts)["counts"].view(np.int64)
+        self._totals[rows] += counts
+        went_up = rows_with_any(counts != 0)
+        if self._ahead:
+            # A report already counted part of these (a CPU's cached slot, read
+            # as pending): the totals rise only by what exceeds it.
+            for i in np.flatnonzero(np.isin(rows, list(self._ahead))).tolist():
+                row = int(rows[i])
+                covered = np.minimum(counts[i], self._ahead[row])
+                self._totals[row] -= covered
+                self._ahead[row] -= covered
+                went_up[i] = bool((counts[i] > covered).any())
+                if not self._ahead[row].any():
+                    del self._ahead[row]
+        self._changed[rows[went_up]] = True
         names = values["comm"]
         named = names != b""
         self._abs_comm[rows[named]] = names[named]
@@ -428,17 +444,24 @@ class PageAllocCollector:
         return rows, np.array(counts, dtype=np.int64).reshape(-1, width), names
 
     def _report(self, pending: tuple[list[int], Counts, list[bytes]]) -> None:
+        """Count the CPUs' cached slots on top of the drains: a row's report is
+        the maximum of its last one and its drained counts plus what is cached
+        now, so it rises by what the cache holds beyond what the last report
+        already counted ahead of the drains."""
         rows, counts, names = pending
         n = len(self._keys)
-        want = self._abs[:n].copy()
-        if rows:
-            np.add.at(want, rows, counts)
-        reported = self._rep[:n]
-        np.maximum(reported, want, out=want)
-        moved = rows_with_any(want > reported)
-        reported[:] = want
-        self._changed[:n] |= moved
+        cached: dict[int, Counts] = {}
+        for row, row_counts in zip(rows, counts, strict=True):  # one slot per CPU
+            cached[row] = cached[row] + row_counts if row in cached else row_counts.copy()
+        for row, row_counts in cached.items():
+            ahead = self._ahead.get(row)
+            over = row_counts if ahead is None else np.maximum(row_counts - ahead, 0)
+            if over.any():
+                self._totals[row] += over
+                self._changed[row] = True
+                self._ahead[row] = row_counts if ahead is None else np.maximum(ahead, row_counts)
         # The slot's name is the newest (it follows exec); drained names are older.
+        moved = self._changed[:n]
         drained = np.r_[np.array(self._pending_rows, dtype=np.intp), np.flatnonzero(moved)]
         self._rename(drained, self._abs_comm[drained])
         self._rename(np.array(rows, dtype=np.intp), np.array(names, dtype=COMM_DTYPE))
@@ -457,8 +480,8 @@ class PageAllocCollector:
             self._keys,
             self._columns[:n],
             self._live[:n],
-            self._rep[:n, :slots],
-            self._rep[:n, slots:],
+            self._totals[:n, :slots],
+            self._totals[:n, slots:],
             self._rep_comm[:n],
             self._changed[:n],
             self._renamed[:n],
@@ -497,9 +520,12 @@ class PageAllocCollector:
         # One array operation per column, however many rows go (a spawn storm
         # retires thousands per poll).
         src, dst = np.array(rows, dtype=np.intp), np.array(targets, dtype=np.intp)
-        for a in (self._abs, self._rep):
-            np.add.at(a, dst, a[src])
-            a[src] = 0
+        np.add.at(self._totals, dst, self._totals[src])
+        self._totals[src] = 0
+        # The folded rows take no drains (no program writes their key), so what
+        # a retired row was counted ahead of its drains has nowhere to go.
+        for row in rows:
+            self._ahead.pop(row, None)
         self._changed[dst] = True
         self._live[src] = False
         self._abs_comm[src] = self._rep_comm[src] = b""
