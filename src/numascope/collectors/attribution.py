@@ -39,6 +39,7 @@ from numascope.snapshot import (
     Locality,
     MatrixCell,
     NodeStats,
+    Workload,
     WorkloadKind,
 )
 from numascope.topology import Topology
@@ -83,6 +84,8 @@ def _sum_rows(group: npt.NDArray[np.intp], values: npt.NDArray[Any], groups: int
     width = int(np.prod(values.shape[1:], dtype=np.int64)) if values.ndim > 1 else 1
     values = values.reshape(len(group), width)
     if len(group) == groups:  # one row per group: a permutation
+        if not groups or (group == np.arange(groups)).all():
+            return values  # in order already: nothing to move
         out = np.zeros((groups, width), dtype=np.int64)
         out[group] = values
         return out
@@ -130,6 +133,8 @@ class Attribution:
     matrix: tuple[MatrixCell, ...]
     processes: WorkloadColumns
     cgroups: WorkloadColumns
+    # "other": what the owner map had no room for (the collector's health).
+    other: Workload | None = None
 
 
 @dataclass
@@ -212,7 +217,11 @@ class Attributor:
         cpu = cols["cpu_node"].astype(np.int64)
         counts, slot_pages = self._counts(pages, events, cpu)
         row_cgroup = self._cgroup_slots(cols["cgroup_id"], now)
-        processes = self._process_workloads(table, rows, row_cgroup, counts, alive)
+        processes, slots = self._process_workloads(table, rows, row_cgroup, counts, alive)
+        other_slot = self._slot_of.get("other", -1)
+        other_row = int(np.searchsorted(slots, other_slot))
+        found = other_row < len(slots) and slots[other_row] == other_slot
+        other = processes[other_row] if found else None
 
         # Cgroups: owners with a cgroup, summed per path.
         with_cgroup = np.flatnonzero(row_cgroup >= 0)
@@ -260,6 +269,7 @@ class Attributor:
             matrix=self._matrix(matrix),
             processes=processes,
             cgroups=cgroups,
+            other=other,
         )
 
     def _counts(
@@ -322,8 +332,9 @@ class Attributor:
         row_cgroup: npt.NDArray[np.intp],
         counts: Counts,
         alive: npt.NDArray[np.bool_],
-    ) -> WorkloadColumns:
-        """Owners -> workloads (several owners per pid: one per CPU node and cgroup)."""
+    ) -> tuple[WorkloadColumns, npt.NDArray[np.intp]]:
+        """Owners -> workloads (several owners per pid: one per CPU node and
+        cgroup); and the workload slot of each row of those, ascending."""
         moved, disagree = self._identify_rows(table, rows)
         row_slot = self._row_slot[rows]
         slots, of_row = _distinct(row_slot)
@@ -353,7 +364,7 @@ class Attributor:
         paths = object_column([*self._cgroup_paths, None])
         totals = _sum_rows(of_row, counts, n)
         identity = self._identity_columns[slots]
-        return WorkloadColumns(
+        columns = WorkloadColumns(
             self._slot_nodes,
             keys=identity[:, 0],
             kinds=identity[:, 1],
@@ -364,6 +375,7 @@ class Attributor:
             totals=totals,
             deltas=self._processes.deltas(slots, totals),
         )
+        return columns, slots
 
     def _identify_rows(
         self, table: OwnerTable, rows: npt.NDArray[np.intp]

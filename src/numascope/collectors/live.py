@@ -51,9 +51,9 @@ from numascope.snapshot import (
     MatrixCell,
     NodeStats,
     Snapshot,
+    Workload,
 )
 from numascope.topology import Topology, read_topology
-from numascope.workload_columns import WorkloadColumns
 
 # Rows of processes that exited this long ago are folded into "[exited processes]"
 # so a host that spawns millions of processes does not grow numascope's memory.
@@ -182,7 +182,7 @@ class LiveSource:
             softirqs=tuple(s for r in readings for s in r.softirqs),
             allocator=merge_allocator(readings),
             health=self._health(
-                attribution.processes,
+                attribution.other,
                 attribution.matrix,
                 program_stats,
                 time.monotonic() - started,
@@ -277,9 +277,10 @@ class LiveSource:
         """Retire the rows of processes exited `retire_after` ago (`alive`: by row)."""
         stale: list[OwnerKey] = []
         rows = owners.rows()
-        cols = owners.columns[rows]
+        every = len(rows) == len(owners.live)  # no free rows: the columns as they are
+        cols = owners.columns if every else owners.columns[rows]
         task = (cols["context"] >> 16) == CTX_TASK
-        living = alive[rows]
+        living = alive if every else alive[rows]
         if self._dead_since:  # a set of every row's tgid costs 0.3 ms at 10,000 rows
             for tgid in self._dead_since.keys() & set(cols["tgid"][~task | living].tolist()):
                 self._dead_since.pop(tgid, None)
@@ -303,13 +304,12 @@ class LiveSource:
 
     def _health(
         self,
-        processes: WorkloadColumns,
+        other: Workload | None,
         matrix: tuple[MatrixCell, ...],
         program_stats: Mapping[int, ProgStats | None],
         poll_seconds: float,
     ) -> Health:
         overflow_pages = overflow_events = 0
-        other = processes.get("other")
         if other is not None:
             overflow_pages, overflow_events = other.total.pages, other.total.events
         run_ns = run_count = misses = 0
