@@ -503,3 +503,37 @@ def test_sums_by_group_are_the_plain_sums(groups: list[int], width: int) -> None
     for g, row in zip(group.tolist(), values, strict=True):
         expected[g] += row
     assert got.tolist() == expected.tolist()
+
+
+def test_a_cgroup_not_found_yet_is_looked_up_again_and_then_kept(tmp_path: Path) -> None:
+    root, outside = tmp_path / "cgroup", tmp_path / "elsewhere"
+    root.mkdir()
+    outside.mkdir()
+    ino = outside.stat().st_ino  # the id its cgroup will have
+    attr = Attributor(TOPO, LAYOUT, proc=FIXTURES / "proc", cgroups=CgroupResolver(root))
+    owners = {OwnerKey(4242, 0, ino, 0): totals({0: (1, 1)})}
+    first = OwnerTable.from_mapping(owners, SLOTS)
+    (w,) = attr.attribute_table(first, alive_rows(first, {4242}), 1.0).processes
+    assert w.cgroup == f"id:{ino}"
+    outside.rename(root / "late.service")  # the same inode, now in the hierarchy
+    second = same_rows(OwnerTable.from_mapping(owners, SLOTS), first, [False])
+    (w,) = attr.attribute_table(second, alive_rows(second, {4242}), 2.0).processes
+    assert w.cgroup == "/late.service"
+    (root / "late.service").rename(tmp_path / "gone")  # found once: kept for the row
+    third = same_rows(OwnerTable.from_mapping(owners, SLOTS), first, [False])
+    (w,) = attr.attribute_table(third, alive_rows(third, {4242}), 3.0).processes
+    assert w.cgroup == "/late.service"
+
+
+def test_unchanged_identity_columns_are_handed_out_again(tmp_path: Path) -> None:
+    attr = attributor(tmp_path)
+    owners = {OwnerKey(4242, 0, 0, 0): totals({0: (1, 1)}, b"my app")}
+    first = OwnerTable.from_mapping(owners, SLOTS)
+    a = attr.attribute_table(first, alive_rows(first, {4242}), 1.0).processes
+    second = same_rows(OwnerTable.from_mapping(owners, SLOTS), first, [True])
+    b = attr.attribute_table(second, alive_rows(second, {4242}), 2.0).processes
+    assert np.shares_memory(a.names, b.names) and b[0].name == "my app"
+    attr.forget_pids({4242})
+    third = OwnerTable.from_mapping(owners, SLOTS)  # new serials: a new owner
+    c = attr.attribute_table(third, alive_rows(third, {4242}), 3.0).processes
+    assert not np.shares_memory(a.names, c.names)

@@ -216,3 +216,33 @@ def test_irq_info_is_read_again_once_it_is_older_than_info_seconds(tmp_path: Pat
     now[0] += 1.0
     (fresh,) = collector.read()[0]
     assert fresh.affinity == (3,)
+
+
+def test_watermarks_are_read_again_once_older_than_watermark_seconds(tmp_path: Path) -> None:
+    shutil.copytree(FIXTURES / "proc", tmp_path / "proc")
+    now = [50.0]
+    tables = {
+        "node_stats": Table({slot: [node_counts(), node_counts()] for slot in (0, 1, 2)}),
+        "kswapd_since": Table({0: SimpleNamespace(value=0), 1: 0, 2: 0}),
+        "stallers0": Table(),
+        "stallers1": Table(),
+        "epoch": Table({0: 0}),
+        "stall_overflow": Table({0: SimpleNamespace(stalls=0), 1: SimpleNamespace(stalls=0)}),
+    }
+    collector = ReclaimCollector(
+        tables,
+        layout_for((0, 1)),
+        (0, 1),
+        FIXTURES / "sys",
+        tmp_path / "proc",
+        settle_seconds=0,
+        watermark_seconds=10.0,
+        clock=lambda: now[0],
+    )
+    first = collector.read().nodes[1].watermark_low_bytes
+    assert first == 1250 * 4096
+    (tmp_path / "proc/zoneinfo").unlink()  # read again, it gives no watermarks
+    now[0] += 9.0
+    assert collector.read().nodes[1].watermark_low_bytes == first
+    now[0] += 1.0
+    assert collector.read().nodes[1].watermark_low_bytes == 0

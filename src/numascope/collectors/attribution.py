@@ -173,6 +173,15 @@ class Attributor:
         # hold a new owner are identified again.
         self._row_slot = np.zeros(0, dtype=np.intp)
         self._row_serial = np.zeros(0, dtype=np.int64)
+        # The cgroup slot of each owner row, valid while the row's serial is
+        # the one it was looked up with.
+        self._row_cgroup = np.zeros(0, dtype=np.intp)
+        self._row_cgroup_serial = np.zeros(0, dtype=np.int64)
+        # The identity and cgroup columns of the last poll's processes, handed
+        # out again while nothing they hold changed (a poll of thousands of
+        # processes would otherwise copy them every time).
+        self._identity_version = 0
+        self._last_columns: tuple[Any, ...] | None = None
         # Cgroups by slot (a path's slot never changes).
         self._cgroup_slot: dict[str, int] = {}
         self._cgroup_paths: list[str] = []
@@ -216,7 +225,7 @@ class Attributor:
             cols = table.columns[rows]
         cpu = cols["cpu_node"].astype(np.int64)
         counts, slot_pages = self._counts(pages, events, cpu)
-        row_cgroup = self._cgroup_slots(cols["cgroup_id"], now)
+        row_cgroup = self._cgroup_slots(table, rows, now)
         processes, slots = self._process_workloads(table, rows, row_cgroup, counts, alive)
         other_slot = self._slot_of.get("other", -1)
         other_row = int(np.searchsorted(slots, other_slot))
@@ -311,19 +320,39 @@ class Attributor:
             remote -= local
         return np.ascontiguousarray(out.T), slot_pages
 
-    def _cgroup_slots(self, cgroup_ids: npt.NDArray[Any], now: float) -> npt.NDArray[np.intp]:
-        """The cgroup slot of each row (-1: no cgroup): one path look-up per cgroup."""
-        ids, of_row = np.unique(cgroup_ids, return_inverse=True)
-        slots = np.full(len(ids), -1, dtype=np.intp)
-        for j, cg in enumerate(ids.tolist()):
-            if cg:
-                path = self.cgroups.path(cg, now) or f"id:{cg}"
-                slot = self._cgroup_slot.get(path)
-                if slot is None:
-                    slot = self._cgroup_slot[path] = len(self._cgroup_paths)
-                    self._cgroup_paths.append(path)
-                slots[j] = slot
-        return slots[of_row.reshape(-1)]
+    def _cgroup_slots(
+        self, table: OwnerTable, rows: npt.NDArray[np.intp], now: float
+    ) -> npt.NDArray[np.intp]:
+        """The cgroup slot of each of `rows` (-1: no cgroup).
+
+        A row's cgroup is part of its owner, so it is looked up once per owner
+        (a new serial): one path look-up per cgroup among those. A cgroup not
+        found under the hierarchy yet is looked up again next poll."""
+        size = len(table.keys)
+        if len(self._row_cgroup) < size:
+            grow = max(size, 2 * len(self._row_cgroup)) - len(self._row_cgroup)
+            self._row_cgroup = np.r_[self._row_cgroup, np.full(grow, -1, dtype=np.intp)]
+            self._row_cgroup_serial = np.r_[self._row_cgroup_serial, np.zeros(grow, np.int64)]
+        serials = table.serials
+        stale = rows[self._row_cgroup_serial[rows] != serials[rows]]
+        if len(stale):
+            ids, of_row = np.unique(table.columns["cgroup_id"][stale], return_inverse=True)
+            slots = np.full(len(ids), -1, dtype=np.intp)
+            found = np.ones(len(ids), dtype=bool)
+            for j, cg in enumerate(ids.tolist()):
+                if cg:
+                    path = self.cgroups.path(cg, now)
+                    found[j] = path is not None
+                    path = path or f"id:{cg}"
+                    slot = self._cgroup_slot.get(path)
+                    if slot is None:
+                        slot = self._cgroup_slot[path] = len(self._cgroup_paths)
+                        self._cgroup_paths.append(path)
+                    slots[j] = slot
+            of_row = of_row.reshape(-1)
+            self._row_cgroup[stale] = slots[of_row]
+            self._row_cgroup_serial[stale] = np.where(found[of_row], serials[stale], 0)
+        return self._row_cgroup[rows]
 
     def _process_workloads(
         self,
@@ -360,22 +389,41 @@ class Attributor:
         slot_alive = np.zeros(len(self._pid), dtype=bool)
         slot_alive[slots] = living
         self._refresh_leader_names(moved, disagree, slot_alive)
-        # Index -1 (no cgroup) picks the None appended after the paths.
-        paths = object_column([*self._cgroup_paths, None])
+        identity, cgroup_paths = self._identity_and_cgroups(slots, cgroup)
         totals = _sum_rows(of_row, counts, n)
-        identity = self._identity_columns[slots]
         columns = WorkloadColumns(
             self._slot_nodes,
             keys=identity[:, 0],
             kinds=identity[:, 1],
             names=identity[:, 2],
             pids=identity[:, 3],
-            cgroups=paths[cgroup],
+            cgroups=cgroup_paths,
             alive=living,
             totals=totals,
             deltas=self._processes.deltas(slots, totals),
         )
         return columns, slots
+
+    def _identity_and_cgroups(
+        self, slots: npt.NDArray[np.intp], cgroup: npt.NDArray[np.intp]
+    ) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]]:
+        """The identity columns (key, kind, name, pid) of `slots`, and the path of
+        each cgroup slot in `cgroup` (-1: none): the last poll's arrays when they
+        would be the same (they are never written once handed out)."""
+        last = self._last_columns
+        state = (self._identity_version, len(self._cgroup_paths))
+        if (
+            last is not None
+            and last[0] == state
+            and np.array_equal(last[1], slots)
+            and np.array_equal(last[2], cgroup)
+        ):
+            return last[3], last[4]
+        # Index -1 (no cgroup) picks the None appended after the paths.
+        paths = object_column([*self._cgroup_paths, None])[cgroup]
+        identity = self._identity_columns[slots]
+        self._last_columns = (state, slots, cgroup, identity, paths)
+        return identity, paths
 
     def _identify_rows(
         self, table: OwnerTable, rows: npt.NDArray[np.intp]
@@ -447,6 +495,7 @@ class Attributor:
         return slot
 
     def _set_identity(self, slot: int, who: _Identity) -> None:
+        self._identity_version += 1
         self._identity[slot] = who
         self._identity_columns[slot] = (who.key, who.kind, who.name, who.pid)
 
@@ -587,6 +636,7 @@ class Attributor:
                 gone.append(slot)
                 self._identity[slot] = None
                 self._identity_columns[slot] = None
+                self._identity_version += 1
                 self._processes.forget(slot)
         if gone:
             # Rows still naming these slots are identified afresh next poll.

@@ -61,17 +61,25 @@ def parse_zoneinfo_watermarks(text: str) -> dict[int, tuple[int, int, int]]:
     return {n: (v[0], v[1], v[2]) for n, v in out.items()}
 
 
+def read_watermarks(proc: Path = Path("/proc")) -> dict[int, tuple[int, int, int]]:
+    """Per node, (min, low, high) watermarks in pages; none if unreadable."""
+    try:
+        return parse_zoneinfo_watermarks((proc / "zoneinfo").read_text())
+    except OSError:
+        return {}
+
+
 def read_node_memory(
     node_ids: tuple[int, ...],
     sysfs: Path = Path("/sys"),
     proc: Path = Path("/proc"),
     page_size: int = PAGE_SIZE,
+    watermarks: dict[int, tuple[int, int, int]] | None = None,
 ) -> dict[int, NodeMemory]:
-    """Memory state of each node; unreadable files give zeros, not errors."""
-    try:
-        watermarks = parse_zoneinfo_watermarks((proc / "zoneinfo").read_text())
-    except OSError:
-        watermarks = {}
+    """Memory state of each node; unreadable files give zeros, not errors.
+    `watermarks` (read_watermarks) are read from /proc/zoneinfo if not given."""
+    if watermarks is None:
+        watermarks = read_watermarks(proc)
     out = {}
     for node in node_ids:
         try:

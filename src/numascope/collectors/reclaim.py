@@ -15,7 +15,7 @@ there may free pages on other nodes too (the allocation's zonelist), so
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 from numascope.collectors.counts import CountTracker
 from numascope.collectors.histogram import add_slots, log2_histogram
 from numascope.collectors.names import decode_comm
-from numascope.collectors.node_memory import read_node_memory
+from numascope.collectors.node_memory import read_node_memory, read_watermarks
 from numascope.probes.reclaim import (
     KIND_DIRECT,
     KIND_KSWAPD,
@@ -36,6 +36,10 @@ from numascope.snapshot import DirectReclaim, ReclaimNode
 
 STALL_UNIT_SECONDS = 1e-6  # the probe's histogram counts microseconds
 OVERFLOW_TGID = -1
+# How long the zones' watermarks are used before /proc/zoneinfo is read again:
+# they change only with sysctls and memory hotplug, and zoneinfo lists every
+# CPU's page sets (tens of kilobytes to parse on a large host).
+WATERMARK_SECONDS = 10.0
 
 
 class StallerKey(NamedTuple):
@@ -113,11 +117,19 @@ class ReclaimCollector:
     _epoch: int = 0
     _stallers: dict[StallerKey, StallerTotals] = field(default_factory=dict)
     _counts: CountTracker = field(default_factory=CountTracker)
+    watermark_seconds: float = WATERMARK_SECONDS
+    clock: Callable[[], float] = time.monotonic
+    _watermarks: tuple[float, dict[int, tuple[int, int, int]]] | None = None
 
     def read(self) -> ReclaimReading:
         totals = self.node_totals()
         self._drain_stallers()
-        memory = read_node_memory(self.node_ids, self.sysfs, self.proc)
+        now = self.clock()
+        if self._watermarks is None or now - self._watermarks[0] >= self.watermark_seconds:
+            self._watermarks = (now, read_watermarks(self.proc))
+        memory = read_node_memory(
+            self.node_ids, self.sysfs, self.proc, watermarks=self._watermarks[1]
+        )
         nodes = []
         for node in self.node_ids:
             t = totals.get(node) or sum_node_slot((), 0, 0)
