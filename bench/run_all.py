@@ -53,6 +53,10 @@ STEPS: dict[str, tuple[str, list[str]]] = {
         "Collector cost per poll at 1 s, real kernel maps filled with N owners",
         [PY, "bench/collector.py", "--polls", "15"],
     ),
+    "idle_memory": (
+        "Memory touched after a pause: one add of 10,000 owner rows",
+        [PY, "bench/idle_memory.py", "--rows", "10000", "--rounds", "7"],
+    ),
     "commands": (
         "Start-up and memory of the commands",
         [PY, "bench/commands.py", "--runs", "5", "--hold", "60"],

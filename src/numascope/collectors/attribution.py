@@ -233,11 +233,14 @@ class Attributor:
         other = processes[other_row] if found else None
 
         # Cgroups: owners with a cgroup, summed per path.
-        with_cgroup = np.flatnonzero(row_cgroup >= 0)
-        cg_slots, cg_of_row = _distinct(row_cgroup[with_cgroup])
-        totals = _sum_rows(
-            cg_of_row.reshape(-1), np.take(counts, with_cgroup, axis=0), len(cg_slots)
-        )
+        if len(row_cgroup) and row_cgroup.min() >= 0:  # all of them: no rows to pick
+            cg_slots, cg_of_row = _distinct(row_cgroup)
+            in_cgroups = counts
+        else:
+            with_cgroup = np.flatnonzero(row_cgroup >= 0)
+            cg_slots, cg_of_row = _distinct(row_cgroup[with_cgroup])
+            in_cgroups = np.take(counts, with_cgroup, axis=0)
+        totals = _sum_rows(cg_of_row.reshape(-1), in_cgroups, len(cg_slots))
         paths = object_column([self._cgroup_paths[s] for s in cg_slots.tolist()])
         cgroups = WorkloadColumns(
             self._slot_nodes,
@@ -252,8 +255,9 @@ class Attributor:
         )
 
         # Per node (by requesting CPU node) and the CPU node x page node matrix.
-        cpu_nodes, cpu_of_row = np.unique(cpu, return_inverse=True)
-        cpu_of_row = cpu_of_row.reshape(-1)
+        lowest = int(cpu.min()) if len(cpu) else 0  # -1: a CPU on no known node
+        cpu_nodes, cpu_of_row = _distinct(cpu - lowest)
+        cpu_nodes += lowest
         cells = _sum_rows(cpu_of_row, counts[:, : 2 * w], len(cpu_nodes))
         cell_pages, cell_events = cells[:, :w], cells[:, w:]
         by_slot = slot_pages.reshape(node_slots, orders).tolist()
