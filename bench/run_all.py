@@ -53,6 +53,10 @@ STEPS: dict[str, tuple[str, list[str]]] = {
         "Collector cost per poll at 1 s, real kernel maps filled with N owners",
         [PY, "bench/collector.py", "--polls", "15"],
     ),
+    "collector_steps": (
+        "Collector: each step of a poll at 10,000 moving owners",
+        [PY, "bench/collector_steps.py", "--keys", "10000", "--polls", "14"],
+    ),
     "idle_memory": (
         "Memory touched after a pause: one add of 10,000 owner rows",
         [PY, "bench/idle_memory.py", "--rows", "10000", "--rounds", "7"],
