@@ -25,10 +25,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from collector import fill, own_cgroup_id, sleepers
 
+from numascope.collectors.allocator import AllocatorCollector
 from numascope.collectors.attribution import Attributor
+from numascope.collectors.irqs import IrqCollector
 from numascope.collectors.live import LiveSource, open_live_source
 from numascope.collectors.liveness import RowLiveness
 from numascope.collectors.page_alloc import PageAllocCollector
+from numascope.collectors.reclaim import ReclaimCollector
 from numascope.config import PolicyHolder
 from numascope.policy import PolicyEngine
 
@@ -41,6 +44,9 @@ STEPS: list[tuple[type, str, str]] = [
     (PageAllocCollector, "_absorb", "  adding the counts (with finding rows)"),
     (PageAllocCollector, "_report", "  the cached slots and the report"),
     (LiveSource, "_collect_families", "other families' maps"),
+    (ReclaimCollector, "read", "  reclaim"),
+    (IrqCollector, "read", "  interrupts"),
+    (AllocatorCollector, "read", "  allocator"),
     (LiveSource, "_check_programs", "programs' statistics"),
     (RowLiveness, "alive", "liveness"),
     (LiveSource, "_retire", "retiring"),
