@@ -97,7 +97,7 @@ def value_dtype(slots: int) -> np.dtype[Any]:
 
 def counts_view_dtype(slots: int) -> np.dtype[Any]:
     """value_dtype with events and pages as one field: the layout of the
-    collector's count rows (events by slot, then pages), read in one copy."""
+    collector's count rows (events by slot, then pages), viewed as one array."""
     return np.dtype([("comm", COMM_DTYPE), ("counts", "<u8", (2 * slots,))])
 
 
