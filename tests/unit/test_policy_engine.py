@@ -410,6 +410,31 @@ def test_kernel_policies_are_read_a_bounded_number_per_poll_new_first_then_oldes
     assert calls == [4, 5, 6, 7]
 
 
+def test_kernel_policy_reads_stop_once_a_poll_spent_its_read_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [0.0]
+    calls: list[int] = []
+    walk = [0.003]  # how long a process's numa_maps take to read
+
+    def slow_reading(pid: int, proc: Any = "/proc") -> ProcessPolicy:
+        calls.append(pid)
+        now[0] += walk[0]
+        return kernel_policy("default", ())
+
+    monkeypatch.setattr(engine_module, "read_process_policy", slow_reading)
+    holder = PolicyHolder(Config())
+    engine = PolicyEngine(holder, proc="/nonexistent", clock=lambda: now[0], read_seconds=0.004)
+    procs = [workload("app", {}, pid=pid) for pid in range(1, 8)]
+    engine.judge(snapshot(*procs, seq=1))
+    assert calls == [1, 2]  # 3 ms, then 6 ms: over 4 ms, the rest wait
+    engine.judge(snapshot(*procs, seq=2))
+    assert calls == [1, 2, 3, 4]  # the unread ones first, in order
+    walk[0] = 1.0  # a huge process: one read is over the budget, and still happens
+    engine.judge(snapshot(*procs, seq=3))
+    assert calls == [1, 2, 3, 4, 5]
+
+
 def test_rules_and_drift_are_remembered_until_the_facts_change() -> None:
     memo = RuleMemo()
     cfg = config({"bind": [1]})

@@ -150,8 +150,10 @@ def _judged_pids(snapshot: Snapshot) -> list[int]:
     ]
 
 
-# Kernel policies read per poll at most (see PolicyEngine.kernel_policies).
+# Kernel policies read per poll at most, and the time those reads may take
+# (see PolicyEngine.kernel_policies).
 POLICY_READS_PER_POLL = 32
+POLICY_READ_SECONDS = 0.004
 
 
 class PolicyEngine:
@@ -159,12 +161,14 @@ class PolicyEngine:
     the rules chosen so far, and the kernel policies read from procfs.
 
     Reading a policy means reading numa_maps, which walks the process's page
-    tables: 0.5 ms for a small process here, far more for a large one. Each
-    pid's policy is re-read once it is a window old, and at most
-    `reads_per_poll` are read per poll, new processes first, then the longest
-    unread: a host with 10,000 processes would otherwise spend 5 s re-reading
-    them all in one poll every window. There, each is re-read about every
-    10,000 / 32 polls.
+    tables: 0.25 ms for a small process here, far more for a large one. Each
+    pid's policy is re-read once it is a window old, and per poll at most
+    `reads_per_poll` are read, and no more once `read_seconds` have gone on
+    reading (one at least), new processes first, then the longest unread: a
+    host with 10,000 processes would otherwise spend seconds re-reading them
+    all in one poll every window, and a few processes of hundreds of
+    gigabytes would make every poll that long. With 10,000 small processes,
+    each is re-read about every 10,000 / 16 polls.
     """
 
     def __init__(
@@ -173,10 +177,12 @@ class PolicyEngine:
         proc: str | None = "/proc",
         clock: Callable[[], float] = time.monotonic,
         reads_per_poll: int = POLICY_READS_PER_POLL,
+        read_seconds: float = POLICY_READ_SECONDS,
     ) -> None:
         self.holder = holder
         self.proc = proc
         self.reads_per_poll = reads_per_poll
+        self.read_seconds = read_seconds
         self._clock = clock
         self._window = RollingWindow(holder.config.thresholds.window_seconds)
         self._memo = RuleMemo()
@@ -200,7 +206,9 @@ class PolicyEngine:
             if now - cached[0] >= max_age:
                 old.append(pid)
         old.sort(key=lambda pid: fresh[pid][0])
-        for pid in (unread + old)[: self.reads_per_poll]:
+        for count, pid in enumerate((unread + old)[: self.reads_per_poll]):
+            if count and self._clock() - now >= self.read_seconds:
+                break  # the rest wait for the next poll, first in line
             fresh[pid] = (now, read_process_policy(pid, self.proc))
         self._policies = fresh
         return {pid: policy for pid, (_, policy) in fresh.items() if policy is not None}
