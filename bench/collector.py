@@ -12,7 +12,8 @@ numascope attaches by default runs meanwhile. CPU time is the process's own
     sudo .venv/bin/python bench/collector.py [--keys 100,1000,10000,10000/1000] [--polls 15]
 
 Prints a Markdown table: per-poll CPU and wall time (median, min..max) and
-the share of one core at a 1 s interval; and the poll's CPU with the snapshot
+the share of one core at a 1 s interval (the mean CPU per poll over the
+interval: CPU per second, whatever spikes some polls had); and the poll's CPU with the snapshot
 then judged by the default policy, kernel policies read from /proc, as `export`
 and `top` do every poll. The first `--warmup` polls of each size are not
 counted: until the policy's window (10 s) is full, each poll keeps what it
@@ -91,7 +92,8 @@ def measure(
     print()
     print(
         "| live owner keys | of them moving per poll | CPU per poll, ms (median, min..max) "
-        "| wall per poll, ms | % of one core | with the policy judged: CPU ms, % of one core |"
+        "| wall per poll, ms | % of one core (mean CPU per poll) "
+        "| with the policy judged: CPU per poll, ms (median; mean), % of one core |"
     )
     print("|---:|---:|---:|---:|---:|---:|")
     for keys, moving in sizes:
@@ -118,11 +120,16 @@ def measure(
                 cpu.append((c1 - c0) * 1000)
                 wall.append((w1 - w0) * 1000)
                 judged.append((c2 - c0) * 1000)
-        med, with_policy = statistics.median(cpu), statistics.median(judged)
+
+        def share(ms: float) -> str:
+            return f"{ms / (interval * 1000) * 100:.2f}%"
+
+        med, mean = statistics.median(cpu), statistics.fmean(cpu)
+        judged_med, judged_mean = statistics.median(judged), statistics.fmean(judged)
         print(
             f"| {keys:,} | {moving:,} | {med:.1f} ({min(cpu):.1f}..{max(cpu):.1f}) | "
-            f"{statistics.median(wall):.1f} | {med / (interval * 1000) * 100:.2f}% "
-            f"| {with_policy:.1f}, {with_policy / (interval * 1000) * 100:.2f}% |"
+            f"{statistics.median(wall):.1f} | {share(mean)} "
+            f"| {judged_med:.1f}; {judged_mean:.1f}, {share(judged_mean)} |"
         )
         sys.stdout.flush()
         # Let these owners' rows go before the next size.
