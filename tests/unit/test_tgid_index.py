@@ -37,7 +37,7 @@ def test_a_found_row_holds_exactly_the_key_and_a_lone_owner_is_found(
     index = TgidIndex()
     live = np.ones(len(held_keys), dtype=bool)
     for row, key in enumerate(held_keys):
-        index.add(key[0], row, row + 1)
+        index.add(key[0], row)
     for row, key in enumerate(held_keys):
         if retired[row]:
             index.remove(key[0], row)
@@ -64,10 +64,15 @@ def test_a_found_row_holds_exactly_the_key_and_a_lone_owner_is_found(
 def test_the_index_grows_with_the_owners_and_still_finds_them() -> None:
     index = TgidIndex()
     owners = [(1000 + i, 0, 5, 0) for i in range(3 * MIN_SIZE)]
-    for row, key in enumerate(owners):
-        index.add(key[0], row, row + 1)
     held = as_keys(owners)
-    rows = index.rows_of(held, held, np.ones(len(owners), dtype=bool))
+    live = np.zeros(len(owners), dtype=bool)
+    for row, key in enumerate(owners):  # as the collector fills its rows
+        live[row] = True
+        if index.room_for(row + 1):
+            index.add(key[0], row)
+        else:
+            index.reindex(held["tgid"][: row + 1], live[: row + 1])
+    rows = index.rows_of(held, held, live)
     assert rows.tolist() == list(range(len(owners)))
 
 

@@ -117,6 +117,35 @@ def subtract(now: Locality, before: Locality | None) -> Locality:
     )
 
 
+class RowSlots:
+    """A slot for each owner row (-1: none), valid while the row holds the owner
+    (by serial) it was found for: a row that holds a new owner is stale, and
+    only stale rows cost a look-up."""
+
+    def __init__(self) -> None:
+        self.slots = np.zeros(0, dtype=np.intp)
+        self._serials = np.zeros(0, dtype=np.int64)
+
+    def stale(self, table: OwnerTable, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.bool_]:
+        """Which of `rows` hold an owner other than the one their slot was found for."""
+        size, have = len(table.keys), len(self.slots)
+        if have < size:
+            grow = max(size, 2 * have) - have
+            self.slots = np.concatenate([self.slots, np.full(grow, -1, dtype=np.intp)])
+            self._serials = np.concatenate([self._serials, np.zeros(grow, dtype=np.int64)])
+        stale: npt.NDArray[np.bool_] = self._serials[rows] != table.serials[rows]
+        return stale
+
+    def keep(self, rows: Any, slots: Any, serials: Any) -> None:
+        """`rows` hold `slots` while they hold the owners of `serials` (0: look again)."""
+        self.slots[rows] = slots
+        self._serials[rows] = serials
+
+    def drop(self, slots: list[int]) -> None:
+        """Rows holding these slots are looked up afresh."""
+        self._serials[np.isin(self.slots, slots)] = 0
+
+
 @dataclass(frozen=True)
 class _Identity:
     key: str
@@ -171,12 +200,9 @@ class Attributor:
         # The workload slot of each owner row, valid while the row's serial is
         # the one it was identified with: only rows that moved, were renamed or
         # hold a new owner are identified again.
-        self._row_slot = np.zeros(0, dtype=np.intp)
-        self._row_serial = np.zeros(0, dtype=np.int64)
-        # The cgroup slot of each owner row, valid while the row's serial is
-        # the one it was looked up with.
-        self._row_cgroup = np.zeros(0, dtype=np.intp)
-        self._row_cgroup_serial = np.zeros(0, dtype=np.int64)
+        self._row_slots = RowSlots()
+        # The cgroup slot of each owner row (a row's cgroup is part of its owner).
+        self._row_cgroups = RowSlots()
         # The identity and cgroup columns of the last poll's processes, handed
         # out again while nothing they hold changed (a poll of thousands of
         # processes would otherwise copy them every time).
@@ -217,14 +243,10 @@ class Attributor:
         rows = table.rows()
         node_slots, orders = self.layout.node_slots, self.layout.order_classes
         w = node_slots
-        if len(rows) == len(table.live):  # no free rows: the columns as they are
-            events, pages, cols = table.events, table.pages, table.columns
-        else:
-            events = np.take(table.events, rows, axis=0)
-            pages = np.take(table.pages, rows, axis=0)
-            cols = table.columns[rows]
-        cpu = cols["cpu_node"].astype(np.int64)
-        counts, slot_pages = self._counts(pages, events, cpu)
+        cpu = table.at_live(table.columns)["cpu_node"].astype(np.int64)
+        counts, slot_pages = self._counts(
+            table.at_live(table.pages), table.at_live(table.events), cpu
+        )
         row_cgroup = self._cgroup_slots(table, rows, now)
         processes, slots = self._process_workloads(table, rows, row_cgroup, counts, alive)
         other_slot = self._slot_of.get("other", -1)
@@ -332,13 +354,7 @@ class Attributor:
         A row's cgroup is part of its owner, so it is looked up once per owner
         (a new serial): one path look-up per cgroup among those. A cgroup not
         found under the hierarchy yet is looked up again next poll."""
-        size = len(table.keys)
-        if len(self._row_cgroup) < size:
-            grow = max(size, 2 * len(self._row_cgroup)) - len(self._row_cgroup)
-            self._row_cgroup = np.r_[self._row_cgroup, np.full(grow, -1, dtype=np.intp)]
-            self._row_cgroup_serial = np.r_[self._row_cgroup_serial, np.zeros(grow, np.int64)]
-        serials = table.serials
-        stale = rows[self._row_cgroup_serial[rows] != serials[rows]]
+        stale = rows[self._row_cgroups.stale(table, rows)]
         if len(stale):
             ids, of_row = np.unique(table.columns["cgroup_id"][stale], return_inverse=True)
             slots = np.full(len(ids), -1, dtype=np.intp)
@@ -354,9 +370,9 @@ class Attributor:
                         self._cgroup_paths.append(path)
                     slots[j] = slot
             of_row = of_row.reshape(-1)
-            self._row_cgroup[stale] = slots[of_row]
-            self._row_cgroup_serial[stale] = np.where(found[of_row], serials[stale], 0)
-        return self._row_cgroup[rows]
+            serials = np.where(found[of_row], table.serials[stale], 0)
+            self._row_cgroups.keep(stale, slots[of_row], serials)
+        return self._row_cgroups.slots[rows]
 
     def _process_workloads(
         self,
@@ -369,7 +385,7 @@ class Attributor:
         """Owners -> workloads (several owners per pid: one per CPU node and
         cgroup); and the workload slot of each row of those, ascending."""
         moved, disagree = self._identify_rows(table, rows)
-        row_slot = self._row_slot[rows]
+        row_slot = self._row_slots.slots[rows]
         slots, of_row = _distinct(row_slot)
         of_row = of_row.reshape(-1)
         n = len(slots)
@@ -437,13 +453,8 @@ class Attributor:
 
         Only rows that hold a new owner or were renamed are looked at: a row that
         only moved keeps the slot it was identified with."""
-        size = len(table.keys)
-        if len(self._row_slot) < size:
-            grow = max(size, 2 * len(self._row_slot)) - len(self._row_slot)
-            self._row_slot = np.concatenate([self._row_slot, np.full(grow, -1, dtype=np.intp)])
-            self._row_serial = np.concatenate([self._row_serial, np.zeros(grow, dtype=np.int64)])
         serials = table.serials
-        look = (self._row_serial[rows] != serials[rows]) | table.renamed[rows]
+        look = self._row_slots.stale(table, rows) | table.renamed[rows]
         keys, comms, changed = table.keys, table.comms, table.changed
         named: set[int] = set()  # slots named by a row that moved this poll
         looked = rows[look]
@@ -462,10 +473,9 @@ class Attributor:
                     self._set_identity(slot, who)
             if changed[r]:
                 named.add(slot)
-            self._row_slot[r] = slot
-            self._row_serial[r] = serials[r]
+            self._row_slots.keep(r, slot, serials[r])
         moving = rows[changed[rows]]
-        moved = _distinct(self._row_slot[moving])[0]
+        moved = _distinct(self._row_slots.slots[moving])[0]
         # Names can disagree only where a process has more than one moving row.
         disagree = self._disagreeing(moving, comms) if len(moved) < len(moving) else set()
         return moved, disagree
@@ -474,7 +484,7 @@ class Attributor:
         """Slots whose rows that moved this poll carry different names."""
         if len(moving) < 2:
             return set()
-        slot = self._row_slot[moving]
+        slot = self._row_slots.slots[moving]
         order = np.argsort(slot, kind="stable")
         slot, names = slot[order], comms[moving][order]
         starts = np.r_[True, slot[1:] != slot[:-1]]
@@ -644,5 +654,5 @@ class Attributor:
                 self._processes.forget(slot)
         if gone:
             # Rows still naming these slots are identified afresh next poll.
-            self._row_serial[np.isin(self._row_slot, gone)] = 0
+            self._row_slots.drop(gone)
             self._free.extend(gone)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from numascope.collectors.counts import CountTracker
+from numascope.collectors.expiring import Expiring
 from numascope.collectors.irq_info import (
     IrqInfo,
     pci_irq_devices,
@@ -53,8 +54,10 @@ class IrqCollector:
     info_seconds: float = INFO_SECONDS
     clock: Callable[[], float] = time.monotonic
     _counts: CountTracker = field(default_factory=CountTracker)
-    _pci: tuple[float, dict[int, Path]] | None = None
-    _info: dict[tuple[int, str], tuple[float, IrqInfo]] = field(default_factory=dict)
+    _info: dict[tuple[int, str], Expiring[IrqInfo]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._pci: Expiring[dict[int, Path]] = Expiring(self.info_seconds)
 
     def read(self) -> tuple[tuple[IrqStats, ...], tuple[SoftirqStats, ...]]:
         return self._irqs(), self._softirqs()
@@ -96,13 +99,14 @@ class IrqCollector:
     def _irq_info(self, irq: int, description: str, now: float) -> IrqInfo:
         """What procfs and sysfs say of `irq`, read at most every info_seconds."""
         kept = self._info.get((irq, description))
-        if kept is not None and now - kept[0] < self.info_seconds:
-            return kept[1]
-        if self._pci is None or now - self._pci[0] >= self.info_seconds:
-            self._pci = (now, pci_irq_devices(self.sysfs))
-        info = read_irq_info(irq, self.proc, self.sysfs, self._pci[1], description)
-        self._info[(irq, description)] = (now, info)
-        return info
+        if kept is None:
+            kept = self._info[(irq, description)] = Expiring(self.info_seconds)
+
+        def read() -> IrqInfo:
+            pci = self._pci.get(now, lambda: pci_irq_devices(self.sysfs))
+            return read_irq_info(irq, self.proc, self.sysfs, pci, description)
+
+        return kept.get(now, read)
 
     def _softirqs(self) -> tuple[SoftirqStats, ...]:
         table = self.tables["softirq_stats"]

@@ -182,8 +182,9 @@ class RowLiveness:
             self._alive = np.concatenate([self._alive, np.zeros(grow, dtype=bool)])
             self._settled = np.concatenate([self._settled, np.zeros(grow, dtype=bool)])
         serial, alive, settled = self._serial[:n], self._alive[:n], self._settled[:n]
-        ask = live & ((serial != serials) | ~settled)
-        if not self.liveness.reports_exits:
+        if self.liveness.reports_exits:
+            ask = live & ((serial != serials) | ~settled)
+        else:  # no exits will be told: every row is asked every poll
             ask = live.copy()
         asked = np.flatnonzero(ask)
         # Exits first, to the rows not asked now: a row asked now gets a fresh

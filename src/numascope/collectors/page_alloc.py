@@ -170,6 +170,11 @@ class OwnerTable:
     def rows(self) -> npt.NDArray[np.intp]:
         return np.flatnonzero(self.live)
 
+    def at_live(self, column: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """`column` (an entry per row) at the live rows, in row order: the column
+        itself, not a copy, when every row is live (the usual case)."""
+        return column if self.live.all() else np.take(column, self.rows(), axis=0)
+
     def as_mapping(self) -> dict[OwnerKey, OwnerTotals]:
         return {
             self.keys[i]: OwnerTotals(
@@ -279,7 +284,11 @@ class PageAllocCollector:
         self._row[packed] = row
         self._live[row] = True
         self._columns[row] = (*key, 0)
-        self._by_tgid.add(key.tgid, row, len(self._row))
+        if self._by_tgid.room_for(len(self._row)):
+            self._by_tgid.add(key.tgid, row)
+        else:
+            n = len(self._keys)
+            self._by_tgid.reindex(self._columns["tgid"][:n], self._live[:n])
         self._serials[row] = next(_serials)
         return row
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from numascope.collectors.counts import CountTracker
+from numascope.collectors.expiring import Expiring
 from numascope.collectors.histogram import add_slots, log2_histogram
 from numascope.collectors.names import decode_comm
 from numascope.collectors.node_memory import read_node_memory, read_watermarks
@@ -119,17 +120,17 @@ class ReclaimCollector:
     _counts: CountTracker = field(default_factory=CountTracker)
     watermark_seconds: float = WATERMARK_SECONDS
     clock: Callable[[], float] = time.monotonic
-    _watermarks: tuple[float, dict[int, tuple[int, int, int]]] | None = None
+
+    def __post_init__(self) -> None:
+        self._watermarks: Expiring[dict[int, tuple[int, int, int]]] = Expiring(
+            self.watermark_seconds
+        )
 
     def read(self) -> ReclaimReading:
         totals = self.node_totals()
         self._drain_stallers()
-        now = self.clock()
-        if self._watermarks is None or now - self._watermarks[0] >= self.watermark_seconds:
-            self._watermarks = (now, read_watermarks(self.proc))
-        memory = read_node_memory(
-            self.node_ids, self.sysfs, self.proc, watermarks=self._watermarks[1]
-        )
+        watermarks = self._watermarks.get(self.clock(), lambda: read_watermarks(self.proc))
+        memory = read_node_memory(self.node_ids, self.sysfs, self.proc, watermarks=watermarks)
         nodes = []
         for node in self.node_ids:
             t = totals.get(node) or sum_node_slot((), 0, 0)

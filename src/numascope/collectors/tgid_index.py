@@ -25,19 +25,21 @@ MIN_SIZE = 1 << 12
 
 
 class TgidIndex:
-    """One candidate row per tgid slot; -1 for none. A cache: never the authority."""
+    """One candidate row per tgid slot; -1 for none. A cache: never the authority.
+
+    The collector tells it of each row it fills (`add`) or frees (`remove`),
+    and has it rebuilt from its own key column once it holds more owners than
+    the index has room for (`room_for`, `reindex`)."""
 
     def __init__(self) -> None:
         self._rows = np.full(MIN_SIZE, -1, dtype=np.int32)
-        self._tgids: list[int] = []  # tgid of each row this index was told of, by row
 
-    def add(self, tgid: int, row: int, owners: int) -> None:
-        """`row` now holds an owner of `tgid`; `owners` are held in all."""
-        if owners * 2 > len(self._rows):
-            self._resize(owners * 4)
-        if row >= len(self._tgids):
-            self._tgids.extend([-1] * (row + 1 - len(self._tgids)))
-        self._tgids[row] = tgid
+    def room_for(self, owners: int) -> bool:
+        """Whether `owners` fit with few collisions (a slot for each of four)."""
+        return owners * 2 <= len(self._rows)
+
+    def add(self, tgid: int, row: int) -> None:
+        """`row` now holds an owner of `tgid`."""
         # The newest owner of a tgid wins the slot: it is the likeliest to allocate.
         self._rows[tgid & (len(self._rows) - 1)] = row
 
@@ -45,15 +47,13 @@ class TgidIndex:
         slot = tgid & (len(self._rows) - 1)
         if self._rows[slot] == row:
             self._rows[slot] = -1
-        if row < len(self._tgids):
-            self._tgids[row] = -1
 
-    def _resize(self, size: int) -> None:
-        size = 1 << max(size - 1, MIN_SIZE - 1).bit_length()
+    def reindex(self, tgids: npt.NDArray[Any], live: npt.NDArray[np.bool_]) -> None:
+        """Rebuild, sized for the owners held: `tgids[i]` is row i's, if `live[i]`."""
+        rows = np.flatnonzero(live)
+        size = 1 << max(4 * len(rows) - 1, MIN_SIZE - 1).bit_length()
         self._rows = np.full(size, -1, dtype=np.int32)
-        for row, tgid in enumerate(self._tgids):
-            if tgid >= 0:
-                self._rows[tgid & (size - 1)] = row
+        self._rows[tgids[rows] & (size - 1)] = rows
 
     def rows_of(
         self, keys: npt.NDArray[Any], held: npt.NDArray[Any], live: npt.NDArray[np.bool_]
