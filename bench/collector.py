@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from numascope.collectors.live import LiveSource, open_live_source
+from numascope.commands.snapshot import freeze_start_up
 from numascope.config import PolicyHolder
 from numascope.policy import PolicyEngine
 
@@ -160,6 +161,7 @@ def main() -> int:
         sizes.append((int(keys), int(moving or keys)))
     with sleepers(max(k for k, _ in sizes)) as pids:
         source = open_live_source(max_owners=16384)
+        freeze_start_up()  # as the commands do once their source is open
         try:
             measure(source, pids, sizes, args.polls, args.warmup, args.interval)
         finally:

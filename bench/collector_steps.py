@@ -32,6 +32,7 @@ from numascope.collectors.live import LiveSource, open_live_source
 from numascope.collectors.liveness import RowLiveness
 from numascope.collectors.page_alloc import PageAllocCollector
 from numascope.collectors.reclaim import ReclaimCollector
+from numascope.commands.snapshot import freeze_start_up
 from numascope.config import PolicyHolder
 from numascope.policy import PolicyEngine
 
@@ -86,6 +87,7 @@ def main() -> int:
     per_poll: dict[str, list[float]] = defaultdict(list)
     with sleepers(args.keys) as pids:
         source = open_live_source(max_owners=16384)
+        freeze_start_up()  # as the commands do once their source is open
         try:
             assert source.collector is not None and source.probe is not None
             engine = PolicyEngine(PolicyHolder.open(None))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import signal
 import sys
 from collections.abc import Sequence
@@ -82,7 +83,7 @@ def open_source(
     default = tuple(config_probes or DEFAULT_FAMILIES)
     probes = parse_probe_list(cli_probes) if cli_probes else default
     try:
-        return open_live_source(
+        source = open_live_source(
             max_owners=args.max_owners,
             headers=args.kernel_headers,
             probes=probes,
@@ -94,6 +95,16 @@ def open_source(
         print(f"numascope: {exc}", file=sys.stderr)
         print("numascope: showing the kernel's own per-node counters instead", file=sys.stderr)
         return KernelCounterSource(read_topology(), reason=str(exc))
+    freeze_start_up()
+    return source
+
+
+def freeze_start_up() -> None:
+    """Keep what start-up made (bcc's tables and programs, the modules: tens of
+    thousands of objects that live as long as the process) out of the garbage
+    collector's sight: a full collection, which would walk them all (15 ms, in
+    one poll of about fifteen at 10,000 processes), walks only what came since."""
+    gc.freeze()
 
 
 def register(subparsers: Any) -> None:
