@@ -8,7 +8,7 @@ gives a pfn but no node, and memory blocks say which node owns which pfns.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,6 +92,17 @@ def parse_list(text: str) -> tuple[int, ...]:
         except ValueError:
             raise NumascopeError(f"not a kernel list: {text!r}") from None
     return tuple(out)
+
+
+def format_list(ids: Sequence[int]) -> str:
+    """The kernel's cpu/node list syntax, parse_list's inverse: (0, 1, 2, 5) -> "0-2,5"."""
+    runs: list[list[int]] = []
+    for i in sorted(ids):
+        if runs and i == runs[-1][1] + 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    return ",".join(f"{a}-{b}" if a != b else str(a) for a, b in runs)
 
 
 def _read(path: Path, default: str | None = None) -> str:

@@ -7,6 +7,7 @@ import time
 from numascope.exporters.text_allocator import allocator_lines
 from numascope.exporters.text_sections import irq_lines, reclaim_lines
 from numascope.snapshot import Snapshot, Workload, WorkloadKind
+from numascope.topology import format_list
 
 
 def _gib(n: int) -> str:
@@ -37,11 +38,7 @@ def render(snapshot: Snapshot, top: int = 10) -> str:
     )
     kernel = {k.node: k for k in snapshot.kernel}
     for node in snapshot.nodes:
-        cpus = (
-            f"{node.cpus[0]}-{node.cpus[-1]}"
-            if len(node.cpus) > 1
-            else "".join(map(str, node.cpus))
-        )
+        cpus = format_list(node.cpus)
         k = kernel.get(node.node)
         kernel_events = k.delta.get("local_node", 0) + k.delta.get("other_node", 0) if k else 0
         lines.append(

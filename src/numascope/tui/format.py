@@ -60,17 +60,6 @@ def percent(ratio: float) -> str:
     return f"{100 * ratio:.0f}%"
 
 
-def cpu_list(cpus: Sequence[int]) -> str:
-    """The kernel's list syntax: (0, 1, 2, 5) -> 0-2,5."""
-    runs: list[list[int]] = []
-    for cpu in sorted(cpus):
-        if runs and cpu == runs[-1][1] + 1:
-            runs[-1][1] = cpu
-        else:
-            runs.append([cpu, cpu])
-    return ",".join(f"{a}-{b}" if a != b else str(a) for a, b in runs)
-
-
 def sparkline(values: Sequence[float], width: int) -> str:
     """The last `width` values as block characters, scaled to the largest; blank-padded."""
     tail = list(values)[-width:]

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from numascope.snapshot import Health, Snapshot
-from numascope.tui.format import cpu_list
+from numascope.topology import format_list
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def header_text(snapshot: Snapshot | None, previous: Snapshot | None, status: St
         if node.cpuless:
             text.append(f"{node.node}[no cpus]", style="bold")
         else:
-            text.append(f"{node.node}[cpu {cpu_list(node.cpus)}]")
+            text.append(f"{node.node}[cpu {format_list(node.cpus)}]")
         text.append(" ")
     text.append(f"· policy {status.policy}\n")
     probes = probe_summary(snapshot.health.probes_attached)
