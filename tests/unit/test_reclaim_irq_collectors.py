@@ -121,9 +121,16 @@ def test_reclaim_collector_sums_cpus_and_drains_the_idle_buffer() -> None:
         "stall_overflow": Table({0: SimpleNamespace(stalls=0), 1: SimpleNamespace(stalls=0)}),
     }
     collector = ReclaimCollector(
-        tables, layout, (0, 1), FIXTURES / "sys", FIXTURES / "proc", settle_seconds=0
+        tables,
+        layout,
+        (0, 1),
+        FIXTURES / "sys",
+        FIXTURES / "proc",
+        settle_seconds=0,
+        page_size=65536,  # a 64 KiB-page kernel's zoneinfo
     )
     reading = collector.read()
+    assert reading.nodes[1].watermark_low_bytes == 1250 * 65536
     assert tables["epoch"][0].value == 1  # programs now write the other buffer
     assert not stallers0  # drained
     node1 = reading.nodes[1]

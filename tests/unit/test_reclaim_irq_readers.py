@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import pytest
@@ -74,7 +75,7 @@ def test_zoneinfo_watermarks_are_summed_per_node_and_pageset_high_is_ignored() -
 
 
 def test_read_node_memory_from_a_fixture_tree() -> None:
-    mem = read_node_memory((0, 1, 7), SYS, PROC)
+    mem = read_node_memory((0, 1, 7), SYS, PROC, page_size=4096)
     assert mem[1].free_bytes == 400 * 1024
     assert mem[1].file_bytes == 250000 * 1024
     assert mem[1].anon_bytes == 700000 * 1024
@@ -126,3 +127,23 @@ def test_probe_list() -> None:
         parse_probe_list("page_alloc,bogus")
     with pytest.raises(NumascopeError, match="none given"):
         parse_probe_list(",")
+
+
+@pytest.mark.parametrize("page_size", [16384, 65536])
+def test_watermarks_are_in_the_running_kernels_pages(
+    page_size: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # zoneinfo counts in pages of the kernel: 16 KiB and 64 KiB on some arm64 and ppc64.
+    real = os.sysconf
+    monkeypatch.setattr(
+        os, "sysconf", lambda name: page_size if name == "SC_PAGE_SIZE" else real(name)
+    )
+    mem = read_node_memory((0, 1), SYS, PROC)
+    assert mem[1].watermark_low_bytes == 1250 * page_size
+    assert mem[0].watermark_min_bytes == (45 + 7731) * page_size
+    assert mem[1].free_bytes == 400 * 1024, "meminfo is in kB whatever the page size"
+
+
+def test_a_fixture_of_another_kernel_gives_its_page_size() -> None:
+    mem = read_node_memory((1,), SYS, PROC, page_size=65536)
+    assert mem[1].watermark_high_bytes == 1500 * 65536

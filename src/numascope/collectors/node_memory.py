@@ -8,11 +8,18 @@ again above high; allocations below min stall in direct reclaim.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-PAGE_SIZE = 4096
+
+def system_page_size() -> int:
+    """The kernel's page size: 4 KiB on x86-64, 16 or 64 KiB on some arm64 and
+    ppc64 kernels. zoneinfo counts watermarks in these pages."""
+    return os.sysconf("SC_PAGE_SIZE")
+
+
 _MEMINFO_RE = re.compile(r"^Node\s+\d+\s+([^:]+):\s+(\d+)(?:\s+kB)?\s*$")
 _ZONE_RE = re.compile(r"^Node\s+(\d+),\s+zone\s+\S+")
 _WATERMARK_RE = re.compile(r"^\s+(min|low|high)\s+(\d+)\s*$")
@@ -73,11 +80,14 @@ def read_node_memory(
     node_ids: tuple[int, ...],
     sysfs: Path = Path("/sys"),
     proc: Path = Path("/proc"),
-    page_size: int = PAGE_SIZE,
+    page_size: int | None = None,
     watermarks: dict[int, tuple[int, int, int]] | None = None,
 ) -> dict[int, NodeMemory]:
     """Memory state of each node; unreadable files give zeros, not errors.
-    `watermarks` (read_watermarks) are read from /proc/zoneinfo if not given."""
+    `watermarks` (read_watermarks) are read from /proc/zoneinfo if not given;
+    `page_size` is the running kernel's unless given (a fixture of another kernel's)."""
+    if page_size is None:
+        page_size = system_page_size()
     if watermarks is None:
         watermarks = read_watermarks(proc)
     out = {}

@@ -24,7 +24,11 @@ from numascope.collectors.counts import CountTracker
 from numascope.collectors.expiring import Expiring
 from numascope.collectors.histogram import add_slots, log2_histogram
 from numascope.collectors.names import decode_comm
-from numascope.collectors.node_memory import read_node_memory, read_watermarks
+from numascope.collectors.node_memory import (
+    read_node_memory,
+    read_watermarks,
+    system_page_size,
+)
 from numascope.probes.reclaim import (
     KIND_DIRECT,
     KIND_KSWAPD,
@@ -120,6 +124,8 @@ class ReclaimCollector:
     _counts: CountTracker = field(default_factory=CountTracker)
     watermark_seconds: float = WATERMARK_SECONDS
     clock: Callable[[], float] = time.monotonic
+    # zoneinfo's watermarks are in pages of the running kernel (16 or 64 KiB on some).
+    page_size: int = field(default_factory=system_page_size)
 
     def __post_init__(self) -> None:
         self._watermarks: Expiring[dict[int, tuple[int, int, int]]] = Expiring(
@@ -130,7 +136,9 @@ class ReclaimCollector:
         totals = self.node_totals()
         self._drain_stallers()
         watermarks = self._watermarks.get(self.clock(), lambda: read_watermarks(self.proc))
-        memory = read_node_memory(self.node_ids, self.sysfs, self.proc, watermarks=watermarks)
+        memory = read_node_memory(
+            self.node_ids, self.sysfs, self.proc, self.page_size, watermarks=watermarks
+        )
         nodes = []
         for node in self.node_ids:
             t = totals.get(node) or sum_node_slot((), 0, 0)
