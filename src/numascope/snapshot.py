@@ -364,6 +364,27 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class FamilyHealth:
+    """One probe family at the latest poll: how long it took, whether it worked."""
+
+    # Seconds the family's read took at the latest poll (0 when it was not polled).
+    poll_seconds: float = 0.0
+    # False when the family gave nothing this poll: its read failed now or earlier,
+    # one of its programs went away, or it never attached.
+    ok: bool = True
+    # Times the family (or one of its programs) stopped working after it attached.
+    failures: int = 0
+
+
+@dataclass(frozen=True)
+class ProgramCost:
+    """What the kernel timed for one BPF program (bpf_stats; 0 while stats are off)."""
+
+    run_ns: int = 0
+    runs: int = 0
+
+
+@dataclass(frozen=True)
 class Health:
     """numascope's account of itself: what ran, what it lost, what it cost."""
 
@@ -387,6 +408,13 @@ class Health:
     unknown_node_pages: int = 0
     # Polls that started an interval or more late (the next ones are not bunched).
     poll_overruns: int = 0
+    # Per probe family asked for (attached or not), keyed by family name.
+    families: Mapping[str, FamilyHealth] = field(default_factory=dict)
+    # Per attached BPF program, keyed "family.function".
+    programs: Mapping[str, ProgramCost] = field(default_factory=dict)
+    # Why the source fell back to the kernel's own counters ("" when it did not):
+    # a short code such as "no_privilege" or "no_kernel_headers".
+    source_fallback: str = ""
 
 
 @dataclass(frozen=True)

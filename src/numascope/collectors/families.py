@@ -18,7 +18,7 @@ from numascope.collectors.irq_info import read_interrupts
 from numascope.collectors.irqs import IrqCollector
 from numascope.collectors.reclaim import ReclaimCollector
 from numascope.collectors.slab import SlabCollector
-from numascope.errors import NumascopeError
+from numascope.errors import NumascopeError, reason_of
 from numascope.probes import bcc_loader
 from numascope.probes.allocator import AllocatorProbe, attach_allocator
 from numascope.probes.irq import IrqProbe, attach_irq
@@ -162,6 +162,7 @@ class SlabFamily(_ProgramsInLoadedFamily):
 class OpenedFamilies:
     families: list[ProbeFamily] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # family -> why
+    reasons: dict[str, str] = field(default_factory=dict)  # family -> reason code
 
 
 def open_families(
@@ -201,5 +202,6 @@ def open_families(
                 opened.families.append(SlabFamily(sp, sc))
         except NumascopeError as exc:
             opened.failed[name] = str(exc)
+            opened.reasons[name] = reason_of(exc)
             print(f"numascope: probe family {name} left out: {exc}", file=sys.stderr)
     return opened

@@ -29,11 +29,12 @@ from numascope.collectors.families import (
     ProbeFamily,
     open_families,
 )
+from numascope.collectors.family_ledger import FamilyLedger
 from numascope.collectors.kernel_counters import KernelCounterCollector
 from numascope.collectors.liveness import Liveness, RowLiveness
 from numascope.collectors.names import CgroupResolver, cgroup2_mount
 from numascope.collectors.page_alloc import CTX_TASK, OwnerKey, OwnerTable, PageAllocCollector
-from numascope.errors import NumascopeError
+from numascope.errors import NumascopeError, ProbeUnavailableError, first_reason, reason_of
 from numascope.probes import bcc_loader
 from numascope.probes.page_alloc import (
     DEFAULT_MAX_OWNERS,
@@ -50,6 +51,7 @@ from numascope.snapshot import (
     Locality,
     MatrixCell,
     NodeStats,
+    ProgramCost,
     Snapshot,
     Workload,
 )
@@ -113,6 +115,7 @@ class LiveSource:
     _detached: dict[str, str] = field(default_factory=dict)  # program -> why
     _probe_failures: int = 0
     _pid_reuses: int = 0
+    ledger: FamilyLedger = field(default_factory=FamilyLedger)
 
     def __post_init__(self) -> None:
         layout = self.probe.layout if self.probe else PageAllocLayout(self.topology.node_ids)
@@ -130,20 +133,29 @@ class LiveSource:
         self.kernel.read()  # baseline: the first snapshot's kernel deltas start now
         self.liveness = Liveness(self.proc)
         self.row_liveness = RowLiveness(self.liveness)
+        self.ledger.expect(
+            [*([PAGE_ALLOC] if self.probe else []), *(f.name for f in self.families), *self.failed]
+        )
 
     def poll(self) -> Snapshot:
         started = time.monotonic()
+        self.ledger.begin_poll()
         self._split_reused_pids(self.liveness.alive_among(self._dead_since.keys()))
         owners = OwnerTable.from_mapping({}, self.attributor.layout.count_slots)
         kernel: tuple[KernelNodeCounters, ...] | None = None
-        if self.collector is not None:
+        if (collector := self.collector) is not None:
             # The kernel's counters are read at the epoch flip, the moment that
             # bounds what this poll drains, so both cover the same window.
             kernel_at_flip: list[tuple[KernelNodeCounters, ...]] = []
             try:
-                owners = self.collector.read(
-                    at_flip=lambda: kernel_at_flip.append(self.kernel.read())
-                ).table
+                owners = self.ledger.timed(
+                    PAGE_ALLOC,
+                    lambda: (
+                        collector.read(
+                            at_flip=lambda: kernel_at_flip.append(self.kernel.read())
+                        ).table
+                    ),
+                )
             except Exception as exc:  # a broken map must not stop the other probes
                 self._fail(PAGE_ALLOC, exc)
                 owners = OwnerTable.from_mapping({}, self.attributor.layout.count_slots)
@@ -195,6 +207,7 @@ class LiveSource:
         print(f"numascope: probe family {family} {why}", file=sys.stderr, flush=True)
         self.failed[family] = why
         self._probe_failures += 1
+        self.ledger.fail(family)
         if family == PAGE_ALLOC and self.probe is not None:
             probe, self.probe, self.collector = self.probe, None, None
             _close_quietly(probe.close)
@@ -206,23 +219,23 @@ class LiveSource:
         readings = []
         for fam in list(self.families):
             try:
-                readings.append(fam.collect())
+                readings.append(self.ledger.timed(fam.name, fam.collect))
             except Exception as exc:
                 self._fail(fam.name, exc)
         return readings
 
-    def _check_programs(self) -> dict[int, ProgStats | None]:
+    def _check_programs(self) -> dict[str, ProgStats | None]:
         """Notice a program that went away after it attached (its fd closed, say);
-        return each program's statistics by fd, read once per poll."""
+        return each program's statistics by name ("family.function"), read once per poll."""
         named: list[tuple[str, str, int]] = []
         if self.probe is not None:
             fds = self.probe.program_fds().items()
             named += [(PAGE_ALLOC, f"{PAGE_ALLOC}.{fn}", fd) for fn, fd in fds]
         for fam in self.families:
             named += [(fam.name, f"{fam.name}.{fn}", fd) for fn, fd in fam.program_fds().items()]
-        read: dict[int, ProgStats | None] = {}
-        for _family, name, fd in named:
-            st = read[fd] = self.prog_stats(fd)
+        read: dict[str, ProgStats | None] = {}
+        for family, name, fd in named:
+            st = read[name] = self.prog_stats(fd)
             if name in self._detached:
                 continue
             seen = self._prog_ids.get(name)
@@ -233,6 +246,7 @@ class LiveSource:
                 print(f"numascope: probe {name} {why}", file=sys.stderr, flush=True)
                 self._detached[name] = why
                 self._probe_failures += 1
+                self.ledger.fail(family)
         return read
 
     def _split_reused_pids(self, alive: set[int]) -> None:
@@ -255,23 +269,20 @@ class LiveSource:
         for tgid in reused:
             self._dead_since.pop(tgid, None)
 
-    def _programs(self) -> tuple[dict[str, str], dict[str, str], list[int]]:
-        """Attached tracepoints, missing ones (why), and program fds, of every family."""
+    def _programs(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Attached tracepoints and missing ones (why), of every family."""
         attached: dict[str, str] = {}
         missing: dict[str, str] = {f"{n} (family)": why for n, why in self.failed.items()}
-        fds: list[int] = []
         if self.probe is not None:
             attached.update({f"{PAGE_ALLOC}.{k}": v for k, v in self.probe.attached.items()})
             missing.update(self.probe.missing)
-            fds.extend(self.probe.program_fds().values())
         for fam in self.families:
             attached.update({f"{fam.name}.{k}": v for k, v in fam.attached.items()})
             missing.update(fam.missing)
-            fds.extend(fam.program_fds().values())
         for name, why in self._detached.items():
             missing[name] = why
             attached.pop(name, None)
-        return attached, missing, fds
+        return attached, missing
 
     def _retire(self, owners: OwnerTable, alive: npt.NDArray[np.bool_], now: float) -> None:
         """Retire the rows of processes exited `retire_after` ago (`alive`: by row)."""
@@ -306,20 +317,21 @@ class LiveSource:
         self,
         other: Workload | None,
         matrix: tuple[MatrixCell, ...],
-        program_stats: Mapping[int, ProgStats | None],
+        program_stats: Mapping[str, ProgStats | None],
         poll_seconds: float,
     ) -> Health:
         overflow_pages = overflow_events = 0
         if other is not None:
             overflow_pages, overflow_events = other.total.pages, other.total.events
-        run_ns = run_count = misses = 0
-        attached, missing, fds = self._programs()
-        for fd in fds:
-            st = program_stats.get(fd)
-            if st is not None:
-                run_ns += st.run_time_ns
-                run_count += st.run_count
-                misses += st.recursion_misses
+        attached, missing = self._programs()
+        programs = {
+            name: ProgramCost(st.run_time_ns, st.run_count)
+            for name, st in sorted(program_stats.items())
+            if st is not None and name not in self._detached
+        }
+        run_ns = sum(p.run_ns for p in programs.values())
+        run_count = sum(p.runs for p in programs.values())
+        misses = sum(st.recursion_misses for st in program_stats.values() if st is not None)
         notes = []
         if overflow_events and self.probe is not None:
             notes.append(
@@ -347,6 +359,8 @@ class LiveSource:
             probe_failures=self._probe_failures,
             pid_reuses=self._pid_reuses,
             unknown_node_pages=unknown,
+            families=self.ledger.report({name.split(".", 1)[0] for name in self._detached}),
+            programs=programs,
         )
 
     def close(self) -> None:
@@ -383,7 +397,8 @@ class KernelCounterSource:
 
     topology: Topology
     sysfs: Path = Path("/sys")
-    reason: str = ""
+    reason: str = ""  # why the BPF probes are not used, in words
+    fallback: str = ""  # its reason code (errors.reason_of) when this is a fallback
     _seq: int = 0
     _last: float = field(default_factory=time.monotonic)
 
@@ -428,7 +443,7 @@ class KernelCounterSource:
             host=host_info(),
             nodes=tuple(nodes),
             kernel=counters,
-            health=Health(notes=notes),
+            health=Health(notes=notes, source_fallback=self.fallback),
         )
 
     def close(self) -> None:
@@ -457,6 +472,7 @@ def open_live_source(
     topology = read_topology(sysfs)
     stats = StatsSession() if measure_overhead and os.geteuid() == 0 else None
     failed: dict[str, str] = {}
+    reasons: dict[str, str] = {}
     probe = None
     if PAGE_ALLOC in names:
         try:
@@ -467,6 +483,7 @@ def open_live_source(
             if len(names) == 1:
                 raise
             failed[PAGE_ALLOC] = str(exc)
+            reasons[PAGE_ALLOC] = reason_of(exc)
             print(f"numascope: probe family {PAGE_ALLOC} left out: {exc}", file=sys.stderr)
     others = open_families(
         [n for n in names if n != PAGE_ALLOC],
@@ -480,12 +497,15 @@ def open_live_source(
         page_map=probe.page_map if probe is not None else None,
     )
     failed.update(others.failed)
+    reasons.update(others.reasons)
     if probe is None and not others.families:
         if stats is not None:
             stats.close()
-        raise NumascopeError(
+        # One missing prerequisite (no root, no headers) fails every family.
+        raise ProbeUnavailableError(
             "no probe family could be attached: "
-            + "; ".join(f"{n}: {why}" for n, why in failed.items())
+            + "; ".join(f"{n}: {why}" for n, why in failed.items()),
+            first_reason(reasons.values()),
         )
     bcc_loader.release_compiler_memory()
     return LiveSource(

@@ -19,7 +19,7 @@ from numascope.collectors.live import (
 )
 from numascope.commands.policy_options import add_config_option, judge, open_policy
 from numascope.commands.privilege_options import add_privilege_options, drop_after_attach
-from numascope.errors import NumascopeError
+from numascope.errors import NumascopeError, reason_of
 from numascope.exporters.text import render
 from numascope.pacing import Pacer
 from numascope.probes.page_alloc import DEFAULT_MAX_OWNERS
@@ -94,7 +94,7 @@ def open_source(
             raise
         print(f"numascope: {exc}", file=sys.stderr)
         print("numascope: showing the kernel's own per-node counters instead", file=sys.stderr)
-        return KernelCounterSource(read_topology(), reason=str(exc))
+        return KernelCounterSource(read_topology(), reason=str(exc), fallback=reason_of(exc))
     freeze_start_up()
     return source
 

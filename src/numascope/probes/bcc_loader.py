@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from numascope.errors import NumascopeError
+from numascope.errors import ProbeUnavailableError
 from numascope.probes.kernel_headers import resolve_kernel_headers
 
 DEBIAN_DIST_PACKAGES = "/usr/lib/python3/dist-packages"
@@ -37,15 +37,17 @@ def import_bcc() -> Any:
             # The bcc module is pure Python over libbcc.so: borrowing Debian's copy works.
             sys.path.append(DEBIAN_DIST_PACKAGES)
             return import_bcc()
-        raise NumascopeError(
+        raise ProbeUnavailableError(
             "bcc is not installed: apt-get install python3-bpfcc "
-            "(not `pip install bcc`: PyPI's bcc is an unrelated project)"
+            "(not `pip install bcc`: PyPI's bcc is an unrelated project)",
+            "no_bcc",
         ) from None
     if not hasattr(bcc, "BPF"):
-        raise NumascopeError(
+        raise ProbeUnavailableError(
             f"the `bcc` module at {getattr(bcc, '__file__', '?')} is not iovisor's bcc "
             "(PyPI's bcc is an unrelated project): pip uninstall bcc; "
-            "apt-get install python3-bpfcc"
+            "apt-get install python3-bpfcc",
+            "no_bcc",
         )
     return bcc
 
@@ -64,9 +66,10 @@ def check_privileges(caps: int | None = None) -> None:
         return
     if caps & (1 << CAP_BPF) and caps & (1 << CAP_PERFMON):
         return
-    raise NumascopeError(
+    raise ProbeUnavailableError(
         "loading BPF probes needs root, or CAP_BPF and CAP_PERFMON: run with sudo "
-        "(or use --source kernel for the kernel-counter view, which needs no privilege)"
+        "(or use --source kernel for the kernel-counter view, which needs no privilege)",
+        "no_privilege",
     )
 
 
@@ -77,9 +80,10 @@ def ensure_tracefs(tracefs: Path = TRACEFS) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.mount(b"nodev", str(tracefs).encode(), b"tracefs", 0, None) != 0:
         err = ctypes.get_errno()
-        raise NumascopeError(
+        raise ProbeUnavailableError(
             f"tracefs is not mounted at {tracefs} and mounting it failed "
-            f"({os.strerror(err)}): mount -t tracefs nodev {tracefs}"
+            f"({os.strerror(err)}): mount -t tracefs nodev {tracefs}",
+            "no_tracefs",
         )
 
 
@@ -103,7 +107,9 @@ def load_program(text: str, headers: str | None = None, cflags: list[str] | None
         return bcc.BPF(text=text, cflags=cflags or [], debug=0)
     except Exception as exc:  # bcc raises bare Exception for compile errors
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise NumascopeError(f"compiling the BPF program failed: {first}") from exc
+        raise ProbeUnavailableError(
+            f"compiling the BPF program failed: {first}", "compile_failed"
+        ) from exc
 
 
 def tracepoint_detachers(bpf: Any) -> list[Callable[[], None]]:

@@ -17,7 +17,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from numascope.errors import NumascopeError
+from numascope.errors import ProbeUnavailableError
 
 ENV_OVERRIDE = "NUMASCOPE_KERNEL_HEADERS"
 CACHE_DIR = Path("/var/cache/numascope/kernel-headers")
@@ -40,7 +40,9 @@ def resolve_kernel_headers(
     if chosen:
         path = Path(chosen)
         if not (path / "include").is_dir():
-            raise NumascopeError(f"kernel headers {path}: no include/ folder there")
+            raise ProbeUnavailableError(
+                f"kernel headers {path}: no include/ folder there", "no_kernel_headers"
+            )
         return path
     release = release or platform.release()
     if (modules_root / release / "build" / "include").is_dir():
@@ -73,10 +75,11 @@ def _merge_newest_distro_headers(src_root: Path, cache_dir: Path) -> Path:
             return target
         _build_symlink_tree(common, arch, target)
         return target
-    raise NumascopeError(
+    raise ProbeUnavailableError(
         "no kernel headers for the running kernel and none installed to borrow: "
         "install them (Debian: apt-get install linux-headers-amd64) "
-        f"or point {ENV_OVERRIDE} at a kernel header tree"
+        f"or point {ENV_OVERRIDE} at a kernel header tree",
+        "no_kernel_headers",
     )
 
 

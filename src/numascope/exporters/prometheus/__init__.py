@@ -9,6 +9,7 @@ from numascope.exporters.prometheus.catalogue import METRICS, exposed_names
 from numascope.exporters.prometheus.collector import SnapshotCollector
 from numascope.exporters.prometheus.families import ScrapeState, build_families
 from numascope.exporters.prometheus.poller import Poller
+from numascope.exporters.prometheus.registry import exporter_registry
 from numascope.exporters.prometheus.server import MetricsServer, parse_listen_address
 from numascope.exporters.prometheus.webconfig import WebConfig, load_web_config
 
@@ -22,6 +23,7 @@ __all__ = [
     "SnapshotCollector",
     "WebConfig",
     "build_families",
+    "exporter_registry",
     "exposed_names",
     "load_web_config",
     "parse_listen_address",

@@ -258,8 +258,34 @@ _METRICS = (
         for key in ("compact_stall", "compact_fail", "compact_success", "compact_daemon_wake")
     ),
     # numascope's own health.
-    Metric("numascope_build_info", "gauge", ("version",), "Always 1: the version running."),
+    Metric(
+        "numascope_build_info",
+        "gauge",
+        ("version", "revision"),
+        "Always 1: the version running and its git commit (unknown if not known).",
+    ),
     Metric("numascope_source_info", "gauge", ("source",), "Always 1: where snapshots come from."),
+    Metric(
+        "numascope_source_fallback",
+        "gauge",
+        ("reason",),
+        "1 while the BPF probes could not start and only the kernel's own numastat "
+        "counters are served (reason: no_privilege, no_bcc, no_tracefs, "
+        "no_kernel_headers, compile_failed, attach_failed); 0 otherwise.",
+    ),
+    Metric(
+        "numascope_family_poll_duration_seconds",
+        "gauge",
+        ("family",),
+        "How long the latest poll's read of this probe family took (0 if not read).",
+    ),
+    Metric(
+        "numascope_family_poll_success",
+        "gauge",
+        ("family",),
+        "1 if this probe family read at the latest poll; 0 if it failed, a program "
+        "of it went away, or it never attached.",
+    ),
     Metric(
         "numascope_probe_attached",
         "gauge",
@@ -289,10 +315,17 @@ _METRICS = (
     Metric(
         "numascope_bpf_run_seconds",
         "counter",
-        (),
-        "Time the kernel spent in numascope's BPF programs (while stats are on).",
+        ("program",),
+        "Time the kernel spent in this numascope BPF program, as its bpf_stats time it "
+        "(only while stats are on); includes the timing's own cost and reads high "
+        "in virtual machines.",
     ),
-    Metric("numascope_bpf_runs", "counter", (), "Runs of numascope's BPF programs."),
+    Metric(
+        "numascope_bpf_runs",
+        "counter",
+        ("program",),
+        "Runs of this numascope BPF program, as its bpf_stats count them (while stats are on).",
+    ),
     Metric(
         "numascope_collection_duration_seconds",
         "gauge",
@@ -310,8 +343,8 @@ _METRICS = (
     Metric(
         "numascope_probe_failures",
         "counter",
-        (),
-        "Probes or probe families that stopped working after they attached.",
+        ("family",),
+        "Times a probe family, or one of its programs, stopped working after it attached.",
     ),
     Metric(
         "numascope_pid_reuses",

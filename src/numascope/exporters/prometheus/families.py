@@ -21,7 +21,6 @@ from prometheus_client.core import (
 )
 from prometheus_client.utils import floatToGoString
 
-from numascope import __version__
 from numascope.config import Config
 from numascope.exporters.prometheus.allocator import allocator_samples
 from numascope.exporters.prometheus.budget import OTHER, LabelBudget, Selection
@@ -31,6 +30,8 @@ from numascope.exporters.prometheus.catalogue import (
     NUMASTAT_PREFIX,
 )
 from numascope.exporters.prometheus.labels import label_value, node_label
+from numascope.exporters.prometheus.self_samples import build_info_samples, health_samples
+from numascope.revision import UNKNOWN
 from numascope.snapshot import (
     DirectReclaim,
     Finding,
@@ -78,6 +79,7 @@ class ScrapeState:
     config: Config
     polls: int = 0
     poll_errors: int = 0
+    revision: str = UNKNOWN  # the running commit (numascope.revision), for build_info
 
 
 def _locality_labels(locality: Locality) -> Iterable[tuple[str, int, int]]:
@@ -204,28 +206,6 @@ def _irqs(s: Samples, snap: Snapshot) -> None:
             )
 
 
-def _health(s: Samples, state: ScrapeState, snap: Snapshot) -> None:
-    h = snap.health
-    s.set("numascope_source_info", (label_value(snap.source),), 1)
-    for probe in h.probes_attached:
-        s.set("numascope_probe_attached", (label_value(probe),), 1)
-    for probe in h.probes_missing:
-        s.set("numascope_probe_attached", (label_value(probe),), 0)
-    s.set("numascope_map_overflow_pages", (), h.overflow_pages)
-    s.set("numascope_map_overflow_events", (), h.overflow_events)
-    s.set("numascope_bpf_recursion_misses", (), h.recursion_misses)
-    s.set("numascope_map_capacity_entries", (), h.map_capacity)
-    s.set("numascope_map_peak_entries", (), h.map_peak_entries)
-    s.set("numascope_bpf_run_seconds", (), h.bpf_run_ns / 1e9)
-    s.set("numascope_bpf_runs", (), h.bpf_run_count)
-    s.set("numascope_collection_duration_seconds", (), h.poll_seconds)
-    s.set("numascope_last_poll_timestamp_seconds", (), snap.time)
-    s.set("numascope_probe_failures", (), h.probe_failures)
-    s.set("numascope_pid_reuses", (), h.pid_reuses)
-    s.set("numascope_unknown_node_pages", (), h.unknown_node_pages)
-    s.set("numascope_poll_overruns", (), h.poll_overruns)
-
-
 def _merged_buckets(parts: Iterable[DirectReclaim]) -> tuple[list[tuple[str, float]], float]:
     """One cumulative histogram from several, even if their bucket bounds differ.
 
@@ -284,7 +264,7 @@ def build_families(
 ) -> Iterator[Metric]:
     """Every family for one scrape (only exporter health before the first snapshot)."""
     s = Samples()
-    s.set("numascope_build_info", (__version__,), 1)
+    build_info_samples(s, state.revision)
     s.set("numascope_polls", (), state.polls)
     s.set("numascope_poll_errors", (), state.poll_errors)
     _policy(s, state.config)
@@ -306,7 +286,7 @@ def build_families(
     _reclaim(s, snap)
     _irqs(s, snap)
     allocator_samples(s, snap.allocator)
-    _health(s, state, snap)
+    health_samples(s, snap)
     yield from s.families()
     histogram = _stall_histogram(snap)
     if histogram is not None:
