@@ -11,8 +11,6 @@ import threading
 from types import FrameType
 from typing import Any
 
-from prometheus_client.registry import CollectorRegistry
-
 from numascope.collectors.replay import open_replay
 from numascope.commands.privilege_options import add_privilege_options, drop_after_attach
 from numascope.commands.snapshot import add_source_options, open_source
@@ -22,12 +20,14 @@ from numascope.exporters.prometheus import (
     MetricsServer,
     Poller,
     ScrapeState,
-    SnapshotCollector,
     WebConfig,
+    exporter_registry,
     load_web_config,
+    parse_listen_address,
 )
 from numascope.exporters.prometheus.poller import Judge, SnapshotSource
 from numascope.policy import PolicyEngine
+from numascope.revision import revision
 
 
 def register(subparsers: Any) -> None:
@@ -107,6 +107,13 @@ def limit_malloc_arenas(count: int = MALLOC_ARENAS) -> bool:
         return False
 
 
+def served_url(address: str, port: int, tls: bool) -> str:
+    """scheme://host:port as bound: with port 0 in the address, the port the kernel chose."""
+    host, _ = parse_listen_address(address)
+    host = f"[{host}]" if ":" in host else host
+    return f"{'https' if tls else 'http'}://{host}:{port}"
+
+
 def run(args: argparse.Namespace) -> int:
     limit_malloc_arenas()  # before any thread starts
     if args.interval <= 0:
@@ -114,17 +121,20 @@ def run(args: argparse.Namespace) -> int:
     holder = PolicyHolder.open(args.config)
     settings = holder.config.prometheus
     web = load_web_config(args.web_config) if args.web_config else WebConfig()
-    source: SnapshotSource = open_replay(args.replay) if args.replay else open_source(args)
+    source: SnapshotSource = (
+        open_replay(args.replay) if args.replay else open_source(args, holder.config.probes)
+    )
     poller = Poller(
         source, args.interval, judge=_judge_for(args, holder), before_poll=lambda: _reload(holder)
     )
 
+    running = revision()  # read once: .git is not read at every scrape
+
     def state() -> ScrapeState:
         polls, errors = poller.counts
-        return ScrapeState(poller.latest, holder.config, polls, errors)
+        return ScrapeState(poller.latest, holder.config, polls, errors, running)
 
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(SnapshotCollector(state))
+    registry = exporter_registry(state)
     address = args.listen_address or settings.listen_address
     try:
         server = MetricsServer(
@@ -150,9 +160,8 @@ def run(args: argparse.Namespace) -> int:
         raise
     poller.start()
     server.start()
-    scheme = "https" if web.tls else "http"
     print(
-        f"numascope export: serving {scheme}://{address}"
+        f"numascope export: serving {served_url(address, server.port, web.tls)}"
         f"{args.telemetry_path or settings.telemetry_path}",
         file=sys.stderr,
         flush=True,

@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         judge = Judge(holder, proc=None, rejudge=args.config is not None)
         mode = "replay"
     else:
-        source = open_source(args)
+        source = open_source(args, holder.config.probes)
         judge = Judge(holder, proc="/proc")
         reader = functools.partial(read_process_policy, proc="/proc")
         mode = "live"
