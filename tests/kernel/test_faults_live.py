@@ -187,6 +187,10 @@ def test_a_program_gone_mid_run_is_reported_and_polling_goes_on() -> None:
         health = source.poll().health
         assert health.probe_failures == 1
         assert "detached mid-run" in health.probes_missing[f"reclaim.{fn}"]
+        # The family is reported broken, and nothing else is.
+        assert not health.families["reclaim"].ok and health.families["reclaim"].failures == 1
+        assert health.families["page_alloc"].ok and health.families["page_alloc"].failures == 0
+        assert f"reclaim.{fn}" not in health.programs and health.programs
         touch_memory(16)
         assert sum(n.delta.pages for n in source.poll().nodes) >= 4096, "page counts go on"
     finally:
