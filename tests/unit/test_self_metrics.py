@@ -19,6 +19,7 @@ from numascope.errors import ProbeUnavailableError, first_reason, reason_of
 from numascope.exporters.prometheus import ScrapeState, exporter_registry
 from numascope.probes.prog_stats import ProgStats
 from numascope.snapshot import FamilyHealth, Health, ProgramCost, Snapshot
+from numascope.snapshot_codec import snapshot_from_json, snapshot_to_json
 from tests.fakes.bcc_tables import FakeTables
 from tests.fixtures import export_streams
 from tests.promtools import promtool
@@ -182,3 +183,13 @@ def test_the_most_basic_reason_explains_a_fallback() -> None:
     assert first_reason(["attach_failed", "no_privilege", "no_privilege"]) == "no_privilege"
     assert first_reason(["compile_failed", "no_kernel_headers"]) == "no_kernel_headers"
     assert first_reason(["attach_failed"]) == "attach_failed"
+
+
+def test_the_figures_survive_a_capture_round_trip() -> None:
+    snap = export_streams.two_node(2)
+    again = snapshot_from_json(snapshot_to_json(snap))
+    assert again.health.families == snap.health.families
+    assert again.health.programs == snap.health.programs
+    assert again.health.families["page_alloc"] == FamilyHealth(poll_seconds=0.0021)
+    fallback = health_snapshot(Health(source_fallback="no_bcc"))
+    assert snapshot_from_json(snapshot_to_json(fallback)).health.source_fallback == "no_bcc"
