@@ -19,6 +19,7 @@ from numascope.commands.snapshot import add_source_options, open_source
 from numascope.config import PolicyHolder
 from numascope.errors import NumascopeError
 from numascope.exporters.prometheus import (
+    BudgetedCounters,
     MetricsServer,
     Poller,
     ScrapeState,
@@ -115,8 +116,13 @@ def run(args: argparse.Namespace) -> int:
     settings = holder.config.prometheus
     web = load_web_config(args.web_config) if args.web_config else WebConfig()
     source: SnapshotSource = open_replay(args.replay) if args.replay else open_source(args)
+    counters = BudgetedCounters()
     poller = Poller(
-        source, args.interval, judge=_judge_for(args, holder), before_poll=lambda: _reload(holder)
+        source,
+        args.interval,
+        judge=_judge_for(args, holder),
+        before_poll=lambda: _reload(holder),
+        after_poll=lambda snap: counters.advance(snap, holder.config.prometheus.workload_limit),
     )
 
     def state() -> ScrapeState:
@@ -124,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         return ScrapeState(poller.latest, holder.config, polls, errors)
 
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(SnapshotCollector(state))
+    registry.register(SnapshotCollector(state, counters))
     address = args.listen_address or settings.listen_address
     try:
         server = MetricsServer(

@@ -5,6 +5,7 @@ replayed capture exactly as against the live kernel, without root.
 """
 
 from numascope.exporters.prometheus.budget import LabelBudget, Selection
+from numascope.exporters.prometheus.budgeted import BudgetedCounters
 from numascope.exporters.prometheus.catalogue import METRICS, exposed_names
 from numascope.exporters.prometheus.collector import SnapshotCollector
 from numascope.exporters.prometheus.families import ScrapeState, build_families
@@ -14,6 +15,7 @@ from numascope.exporters.prometheus.webconfig import WebConfig, load_web_config
 
 __all__ = [
     "METRICS",
+    "BudgetedCounters",
     "LabelBudget",
     "MetricsServer",
     "Poller",

@@ -71,6 +71,50 @@ class LabelBudget:
         folded[named] = False
         return Selection(tuple(table.rows(named)), int(folded.sum()), table.summed(folded))
 
+    def named_rows(self, table: WorkloadColumns, limit: int) -> list[int]:
+        """The rows of `table` named at this step, best first (see `select`).
+
+        Only rows that can be named are ranked in Python: the best few by
+        remote pages and pages (found with array operations) and those named
+        last time; at most 2 * limit unnamed rows can enter the budget in one
+        step, so the rest could not change the choice."""
+        keys = table.keys
+        remote = table.split[:, 1]
+        pages = table.split[:, 0] + remote
+        fold = np.fromiter(
+            (kind is WorkloadKind.OTHER for kind in table.kinds), dtype=bool, count=len(table)
+        ) | (keys == OTHER)
+        with self._lock:
+            known = self._named
+        kept = np.fromiter((k in known for k in keys), dtype=bool, count=len(table))
+        want = 3 * limit + 1
+        if len(table) > want:
+            order = np.lexsort((pages, remote))[::-1]
+            order = order[~fold[order]]
+            # Rows tied with the last candidate are candidates too (keys break ties).
+            candidate = np.zeros(len(table), dtype=bool)
+            candidate[order[:want]] = True
+            if len(order):
+                edge = order[min(want, len(order)) - 1]
+                candidate |= (remote == remote[edge]) & (pages == pages[edge])
+            rows = np.flatnonzero((candidate | kept) & ~fold)
+        else:
+            rows = np.flatnonzero(~fold)
+        picked = rows.tolist()
+        chosen = self._choose(
+            remote[rows].tolist(),
+            pages[rows].tolist(),
+            keys[rows].tolist(),
+            [False] * len(picked),
+            limit,
+        )
+        return [picked[i] for i in chosen]
+
+    def named_by(self, rank: list[int], keys: list[str], limit: int) -> list[int]:
+        """The indices named at this step among rows ranked by one number (call
+        sites, slab caches), best first; membership is sticky as for workloads."""
+        return self._choose(rank, rank, keys, [False] * len(keys), limit)
+
     def _choose(
         self, remote: list[int], pages: list[int], keys: list[str], others: list[bool], limit: int
     ) -> list[int]:

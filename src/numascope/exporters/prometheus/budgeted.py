@@ -1,0 +1,180 @@
+"""Every family cut by a label budget or a top-N, stepped through a ledger per poll.
+
+Four families name only some of their rows: workloads and cgroups (the label
+budget, `prometheus.workload-limit`), high-order call sites and slab caches
+(top-N). Each is stepped through its own `CounterLedger` once per snapshot, so
+its series add up to the family's growth (see ledger.py), and two Prometheus
+servers scraping the same exporter read the same values: a scrape reads the
+last step, it never makes one.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from numascope.exporters.call_sites import call_site
+from numascope.exporters.prometheus.budget import OTHER, LabelBudget
+from numascope.exporters.prometheus.labels import label_value, node_label
+from numascope.exporters.prometheus.ledger import CounterLedger, LedgerView, Values
+from numascope.snapshot import HighOrderSite, SlabCache, Snapshot, Workload
+from numascope.workload_columns import WorkloadColumns
+
+# Series of their own for this many call sites (site, workload) and slab caches.
+SITE_LIMIT = 10
+SLAB_CACHE_LIMIT = 20
+
+Labels = tuple[str, ...]
+LabelsOf = Callable[[Workload], Labels]
+SPLIT = ("local_pages", "remote_pages", "local_events", "remote_events")
+REQUESTED = ("any", "local", "remote")
+
+
+@dataclass(frozen=True)
+class FamilySeries:
+    """One family's series after a step: label values of each named series (the
+    labels its key gives), the ledger's values, and how many rows were folded."""
+
+    labels: tuple[Labels, ...]
+    view: LedgerView
+    folded: int
+
+    def rows(self, other: Labels) -> list[tuple[Labels, Values]]:
+        """(key labels, values per column) of every series, "other" last."""
+        out = list(zip(self.labels, self.view.named, strict=True))
+        out.append((other, self.view.other))
+        return out
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """The budgeted families' series for one snapshot (None: no such section)."""
+
+    seq: int
+    processes: FamilySeries
+    cgroups: FamilySeries
+    sites: FamilySeries | None
+    slab: FamilySeries | None
+
+
+def workload_columns(node_ids: Sequence[int]) -> tuple[Hashable, ...]:
+    """Ledger columns of a WorkloadColumns row: pages and events by node, the split."""
+    return (
+        *(("pages", n) for n in node_ids),
+        *(("events", n) for n in node_ids),
+        *SPLIT,
+    )
+
+
+class BudgetedCounters:
+    """The four budgeted families' ledgers and label budgets (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._budgets = {name: LabelBudget() for name in ("processes", "cgroups", "sites", "slab")}
+        self._ledgers = {name: CounterLedger() for name in self._budgets}
+        self._latest: Exposure | None = None
+
+    def advance(self, snapshot: Snapshot, limit: int) -> Exposure:
+        """The series after `snapshot`: stepped once per snapshot sequence number.
+
+        The poller steps every snapshot; a scrape asks again for the one it read
+        and gets the same step (or a later one, never an earlier)."""
+        with self._lock:
+            latest = self._latest
+            if latest is not None and snapshot.seq <= latest.seq:
+                return latest
+            section = snapshot.allocator
+            exposure = Exposure(
+                snapshot.seq,
+                self._workloads("processes", snapshot.processes, limit, _process_labels),
+                self._workloads("cgroups", snapshot.cgroups, limit, _cgroup_labels),
+                None if section is None else self._sites(section.high_order_sites),
+                None if section is None else self._slab(section.slab_caches),
+            )
+            self._latest = exposure
+            return exposure
+
+    def _workloads(
+        self,
+        family: str,
+        workloads: Sequence[Workload],
+        limit: int,
+        labels: LabelsOf,
+    ) -> FamilySeries:
+        table = WorkloadColumns.of(workloads)
+        named = self._budgets[family].named_rows(table, limit)
+        view = self._ledgers[family].step(
+            table.keys,
+            table.counts,
+            workload_columns(table.node_ids),
+            named,
+        )
+        by_key = {w.key: labels(w) for w in table.rows(named)}
+        return FamilySeries(
+            tuple(by_key[k] for k in view.named_keys),  # type: ignore[index]
+            view,
+            len(table) - len(named),
+        )
+
+    def _sites(self, sites: Sequence[HighOrderSite]) -> FamilySeries:
+        # A series per (call site, workload); order class and node are columns.
+        totals: dict[Labels, dict[Hashable, float]] = defaultdict(lambda: defaultdict(float))
+        for site in sites:
+            key = (label_value(call_site(site.frames)), label_value(site.workload_name))
+            cell = (site.order_class, node_label(site.node))
+            totals[key][(*cell, "pages")] += site.pages.total
+            totals[key][(*cell, "events")] += site.events.total
+        return self._small("sites", totals, SITE_LIMIT, "pages")
+
+    def _slab(self, caches: Sequence[SlabCache]) -> FamilySeries:
+        totals: dict[Labels, dict[Hashable, float]] = defaultdict(lambda: defaultdict(float))
+        for c in caches:
+            cells = totals[(label_value(c.cache),)]
+            cpu_node = node_label(c.cpu_node)
+            for requested, count in zip(
+                REQUESTED, (c.any_node, c.local_requested, c.remote_requested), strict=True
+            ):
+                cells[(cpu_node, requested)] += count.total
+        return self._small("slab", totals, SLAB_CACHE_LIMIT, None)
+
+    def _small(
+        self,
+        family: str,
+        totals: dict[Labels, dict[Hashable, float]],
+        limit: int,
+        rank_by: str | None,
+    ) -> FamilySeries:
+        """A family of a few hundred rows at most, given as dicts: ranked by the
+        sum of their columns (or of those whose last part is `rank_by`)."""
+        keys = sorted(totals)
+        columns = tuple(sorted({c for cells in totals.values() for c in cells}, key=str))
+        matrix = np.array(
+            [[round(totals[k].get(c, 0)) for c in columns] for k in keys], dtype=np.int64
+        ).reshape(len(keys), len(columns))
+        picked = [i for i, c in enumerate(columns) if rank_by is None or c[-1] == rank_by]  # type: ignore[index]
+        rank = matrix[:, picked].sum(axis=1).tolist()
+        named = self._budgets[family].named_by(rank, ["\0".join(k) for k in keys], limit)
+        view = self._ledgers[family].step(keys, matrix, columns, named)
+        return FamilySeries(view.named_keys, view, len(keys) - len(named))  # type: ignore[arg-type]
+
+
+def _process_labels(w: Workload) -> Labels:
+    pid = "" if w.pid is None else str(w.pid)
+    return (label_value(w.name), pid, w.kind.value)
+
+
+def _cgroup_labels(w: Workload) -> Labels:
+    return (label_value(w.cgroup or w.name),)
+
+
+OTHER_LABELS: dict[str, Labels] = {
+    "processes": (OTHER, "", OTHER),
+    "cgroups": (OTHER,),
+    "sites": (OTHER, OTHER),
+    "slab": (OTHER,),
+}

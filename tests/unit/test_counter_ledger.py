@@ -1,0 +1,112 @@
+"""The ledger behind every budgeted family: series only go up, and add up to the host.
+
+Rows churn as on a live host: they are born, grow at their own pace, get named
+or folded at random, exit and are retired (their whole total moved into an
+"[exited processes]" row that is always folded), or shed part of their total
+to it (an owner still cached on a CPU is retired later than its siblings).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from numascope.exporters.prometheus.ledger import CounterLedger, LedgerView
+
+EXITED = "exited"
+COLUMNS = ("a", "b")
+
+# One step of one row: (row id, pages added to column a, to column b, what happens).
+Event = tuple[int, int, int, str]
+events = st.lists(
+    st.tuples(
+        st.integers(0, 7),
+        st.integers(0, 50),
+        st.integers(0, 50),
+        st.sampled_from(["grow", "grow", "grow", "retire", "shed"]),
+    ),
+    max_size=12,
+)
+
+
+def run(steps: list[list[Event]], named_draws: list[list[bool]]) -> list[tuple[LedgerView, int]]:
+    """Drive a ledger; each view with the host total (sum over every row) at its step."""
+    rows: dict[Hashable, np.ndarray] = {}
+    ledger = CounterLedger()
+    out = []
+    for step, draws in zip(steps, named_draws, strict=False):
+        for row, a, b, what in step:
+            key = f"pid:{row}"
+            total = rows.setdefault(key, np.zeros(2, dtype=np.int64))
+            total += (a, b)
+            exited = rows.setdefault(EXITED, np.zeros(2, dtype=np.int64))
+            if what == "retire":
+                exited += rows.pop(key)
+            elif what == "shed":
+                moved = total // 2
+                total -= moved
+                exited += moved
+        keys = list(rows)
+        totals = np.array([rows[k] for k in keys], dtype=np.int64).reshape(len(keys), 2)
+        named = [i for i, k in enumerate(keys) if k != EXITED and draws[i % len(draws)]]
+        view = ledger.step(keys, totals, COLUMNS, named)
+        out.append((view, int(totals.sum())))
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(events, min_size=1, max_size=12),
+    st.lists(st.lists(st.booleans(), min_size=1, max_size=8), min_size=12, max_size=12),
+)
+def test_series_only_go_up_and_add_up_to_the_host(
+    steps: list[list[Event]], named_draws: list[list[bool]]
+) -> None:
+    views = run(steps, named_draws)
+    first_host = views[0][1]
+    last: dict[Hashable, np.ndarray] = {}
+    ever: dict[Hashable, np.ndarray] = {}  # each series' value when last seen
+    other_before = np.zeros(2, dtype=np.int64)
+    for view, host in views:
+        assert (view.other >= other_before).all(), "other went down"
+        other_before = view.other
+        current = dict(zip(view.named_keys, view.named, strict=True))
+        for key, value in current.items():
+            if key in last:
+                assert (value >= last[key]).all(), f"{key} went down while named"
+            else:
+                assert not value.any(), f"{key} was not 0 when first named"
+        # A series that stopped is gone; if it comes back it starts again, so its
+        # last values are kept aside as Prometheus keeps its samples.
+        for key in last.keys() - current.keys():
+            ever[f"{key}#{len(ever)}"] = last[key]
+        last = current
+        exported = int(view.other.sum()) + sum(int(v.sum()) for v in ever.values())
+        exported += sum(int(v.sum()) for v in current.values())
+        assert exported == host - first_host
+
+
+def test_a_newly_named_row_starts_at_zero_and_its_past_is_not_moved() -> None:
+    ledger = CounterLedger()
+    ledger.step(["x", "y"], np.array([[10, 0], [5, 5]]), COLUMNS, [])
+    view = ledger.step(["x", "y"], np.array([[20, 0], [5, 9]]), COLUMNS, [0])
+    assert view.named_keys == ("x",) and view.named.tolist() == [[0, 0]]
+    assert view.other.tolist() == [10, 4]  # all of this step's growth, named or not
+    view = ledger.step(["x", "y"], np.array([[25, 1], [5, 9]]), COLUMNS, [0])
+    assert view.named.tolist() == [[5, 1]] and view.other.tolist() == [10, 4]
+    # Demoted: the series goes, what x adds now is folded.
+    view = ledger.step(["x", "y"], np.array([[30, 1], [5, 9]]), COLUMNS, [1])
+    assert view.named_keys == ("y",) and view.other.tolist() == [15, 4]
+
+
+def test_a_column_seen_late_is_a_baseline() -> None:
+    ledger = CounterLedger()
+    ledger.step(["x"], np.array([[10]]), ("a",), [0])
+    view = ledger.step(["x"], np.array([[12, 7]]), ("a", "b"), [0])
+    assert view.columns == ("a", "b")
+    assert view.named.tolist() == [[2, 0]] and view.other.tolist() == [0, 0]
+    view = ledger.step(["x"], np.array([[12, 9]]), ("a", "b"), [0])
+    assert view.named.tolist() == [[2, 2]]
