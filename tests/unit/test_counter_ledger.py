@@ -35,9 +35,10 @@ events = st.lists(
 def run(steps: list[list[Event]], named_draws: list[list[bool]]) -> list[tuple[LedgerView, int]]:
     """Drive a ledger; each view with the host total (sum over every row) at its step."""
     rows: dict[Hashable, np.ndarray] = {}
-    ledger = CounterLedger()
+    # Short-lived frozen series and few of them, so expiry and the cap both happen.
+    ledger = CounterLedger(linger=3, max_lingering=2)
     out = []
-    for step, draws in zip(steps, named_draws, strict=False):
+    for now, (step, draws) in enumerate(zip(steps, named_draws, strict=False)):
         for row, a, b, what in step:
             key = f"pid:{row}"
             total = rows.setdefault(key, np.zeros(2, dtype=np.int64))
@@ -52,7 +53,7 @@ def run(steps: list[list[Event]], named_draws: list[list[bool]]) -> list[tuple[L
         keys = list(rows)
         totals = np.array([rows[k] for k in keys], dtype=np.int64).reshape(len(keys), 2)
         named = [i for i, k in enumerate(keys) if k != EXITED and draws[i % len(draws)]]
-        view = ledger.step(keys, totals, COLUMNS, named)
+        view = ledger.step(keys, totals, COLUMNS, named, [keys[i] for i in named], now)
         out.append((view, int(totals.sum())))
     return out
 
@@ -73,14 +74,14 @@ def test_series_only_go_up_and_add_up_to_the_host(
     for view, host in views:
         assert (view.other >= other_before).all(), "other went down"
         other_before = view.other
-        current = dict(zip(view.named_keys, view.named, strict=True))
+        current = dict(zip(view.labels, view.values, strict=True))
         for key, value in current.items():
             if key in last:
                 assert (value >= last[key]).all(), f"{key} went down while named"
             else:
                 assert not value.any(), f"{key} was not 0 when first named"
-        # A series that stopped is gone; if it comes back it starts again, so its
-        # last values are kept aside as Prometheus keeps its samples.
+        # A series that went (after lingering) starts again at 0 if it comes
+        # back, so its last values are kept aside as Prometheus keeps its samples.
         for key in last.keys() - current.keys():
             ever[f"{key}#{len(ever)}"] = last[key]
         last = current
@@ -89,24 +90,39 @@ def test_series_only_go_up_and_add_up_to_the_host(
         assert exported == host - first_host
 
 
+def step(
+    ledger: CounterLedger, totals: list[list[int]], named: list[int], now: float
+) -> LedgerView:
+    keys = ["x", "y"][: len(totals)]
+    labels = [keys[i] for i in named]
+    return ledger.step(keys, np.array(totals), COLUMNS, named, labels, now)
+
+
 def test_a_newly_named_row_starts_at_zero_and_its_past_is_not_moved() -> None:
-    ledger = CounterLedger()
-    ledger.step(["x", "y"], np.array([[10, 0], [5, 5]]), COLUMNS, [])
-    view = ledger.step(["x", "y"], np.array([[20, 0], [5, 9]]), COLUMNS, [0])
-    assert view.named_keys == ("x",) and view.named.tolist() == [[0, 0]]
+    ledger = CounterLedger(linger=10)
+    step(ledger, [[10, 0], [5, 5]], [], 0)
+    view = step(ledger, [[20, 0], [5, 9]], [0], 1)
+    assert view.labels == ("x",) and view.values.tolist() == [[0, 0]]
     assert view.other.tolist() == [10, 4]  # all of this step's growth, named or not
-    view = ledger.step(["x", "y"], np.array([[25, 1], [5, 9]]), COLUMNS, [0])
-    assert view.named.tolist() == [[5, 1]] and view.other.tolist() == [10, 4]
-    # Demoted: the series goes, what x adds now is folded.
-    view = ledger.step(["x", "y"], np.array([[30, 1], [5, 9]]), COLUMNS, [1])
-    assert view.named_keys == ("y",) and view.other.tolist() == [15, 4]
+    view = step(ledger, [[25, 1], [5, 9]], [0], 2)
+    assert view.values.tolist() == [[5, 1]] and view.other.tolist() == [10, 4]
+    # Demoted: x's series stays, frozen, and what x adds now is folded...
+    view = step(ledger, [[30, 1], [5, 9]], [1], 3)
+    assert view.labels == ("y", "x") and view.values.tolist() == [[0, 0], [5, 1]]
+    assert view.other.tolist() == [15, 4]
+    # ...until its time is up; named again before that, it carries on.
+    view = step(ledger, [[31, 1], [5, 9]], [0, 1], 4)
+    assert view.labels == ("x", "y") and view.values.tolist() == [[5, 1], [0, 0]]
+    view = step(ledger, [[32, 1], [5, 9]], [1], 5)
+    view = step(ledger, [[32, 1], [5, 9]], [1], 15)
+    assert view.labels == ("y",)
 
 
 def test_a_column_seen_late_is_a_baseline() -> None:
     ledger = CounterLedger()
-    ledger.step(["x"], np.array([[10]]), ("a",), [0])
-    view = ledger.step(["x"], np.array([[12, 7]]), ("a", "b"), [0])
+    ledger.step(["x"], np.array([[10]]), ("a",), [0], ["x"], 0)
+    view = ledger.step(["x"], np.array([[12, 7]]), ("a", "b"), [0], ["x"], 1)
     assert view.columns == ("a", "b")
-    assert view.named.tolist() == [[2, 0]] and view.other.tolist() == [0, 0]
-    view = ledger.step(["x"], np.array([[12, 9]]), ("a", "b"), [0])
-    assert view.named.tolist() == [[2, 2]]
+    assert view.values.tolist() == [[2, 0]] and view.other.tolist() == [0, 0]
+    view = ledger.step(["x"], np.array([[12, 9]]), ("a", "b"), [0], ["x"], 2)
+    assert view.values.tolist() == [[2, 2]]

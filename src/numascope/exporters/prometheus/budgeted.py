@@ -14,6 +14,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -36,16 +37,16 @@ REQUESTED = ("any", "local", "remote")
 
 @dataclass(frozen=True)
 class FamilySeries:
-    """One family's series after a step: label values of each named series (the
-    labels its key gives), the ledger's values, and how many rows were folded."""
+    """One family's series after a step (the ledger's view; its labels are the
+    label values each series' key gives) and how many rows were folded."""
 
-    labels: tuple[Labels, ...]
     view: LedgerView
     folded: int
 
     def rows(self, other: Labels) -> list[tuple[Labels, Values]]:
         """(key labels, values per column) of every series, "other" last."""
-        out = list(zip(self.labels, self.view.named, strict=True))
+        labels = cast(tuple[Labels, ...], self.view.labels)
+        out = list(zip(labels, self.view.values, strict=True))
         out.append((other, self.view.other))
         return out
 
@@ -91,21 +92,18 @@ class BudgetedCounters:
             section = snapshot.allocator
             exposure = Exposure(
                 snapshot.seq,
-                self._workloads("processes", snapshot.processes, limit, _process_labels),
-                self._workloads("cgroups", snapshot.cgroups, limit, _cgroup_labels),
-                None if section is None else self._sites(section.high_order_sites),
-                None if section is None else self._slab(section.slab_caches),
+                self._workloads("processes", snapshot, limit, _process_labels),
+                self._workloads("cgroups", snapshot, limit, _cgroup_labels),
+                None if section is None else self._sites(section.high_order_sites, snapshot.time),
+                None if section is None else self._slab(section.slab_caches, snapshot.time),
             )
             self._latest = exposure
             return exposure
 
     def _workloads(
-        self,
-        family: str,
-        workloads: Sequence[Workload],
-        limit: int,
-        labels: LabelsOf,
+        self, family: str, snapshot: Snapshot, limit: int, labels: LabelsOf
     ) -> FamilySeries:
+        workloads: Sequence[Workload] = getattr(snapshot, family)
         table = WorkloadColumns.of(workloads)
         named = self._budgets[family].named_rows(table, limit)
         view = self._ledgers[family].step(
@@ -113,15 +111,12 @@ class BudgetedCounters:
             table.counts,
             workload_columns(table.node_ids),
             named,
+            [labels(w) for w in table.rows(named)],
+            snapshot.time,
         )
-        by_key = {w.key: labels(w) for w in table.rows(named)}
-        return FamilySeries(
-            tuple(by_key[k] for k in view.named_keys),  # type: ignore[index]
-            view,
-            len(table) - len(named),
-        )
+        return FamilySeries(view, len(table) - len(named))
 
-    def _sites(self, sites: Sequence[HighOrderSite]) -> FamilySeries:
+    def _sites(self, sites: Sequence[HighOrderSite], now: float) -> FamilySeries:
         # A series per (call site, workload); order class and node are columns.
         totals: dict[Labels, dict[Hashable, float]] = defaultdict(lambda: defaultdict(float))
         for site in sites:
@@ -129,9 +124,9 @@ class BudgetedCounters:
             cell = (site.order_class, node_label(site.node))
             totals[key][(*cell, "pages")] += site.pages.total
             totals[key][(*cell, "events")] += site.events.total
-        return self._small("sites", totals, SITE_LIMIT, "pages")
+        return self._small("sites", totals, SITE_LIMIT, "pages", now)
 
-    def _slab(self, caches: Sequence[SlabCache]) -> FamilySeries:
+    def _slab(self, caches: Sequence[SlabCache], now: float) -> FamilySeries:
         totals: dict[Labels, dict[Hashable, float]] = defaultdict(lambda: defaultdict(float))
         for c in caches:
             cells = totals[(label_value(c.cache),)]
@@ -140,7 +135,7 @@ class BudgetedCounters:
                 REQUESTED, (c.any_node, c.local_requested, c.remote_requested), strict=True
             ):
                 cells[(cpu_node, requested)] += count.total
-        return self._small("slab", totals, SLAB_CACHE_LIMIT, None)
+        return self._small("slab", totals, SLAB_CACHE_LIMIT, None, now)
 
     def _small(
         self,
@@ -148,6 +143,7 @@ class BudgetedCounters:
         totals: dict[Labels, dict[Hashable, float]],
         limit: int,
         rank_by: str | None,
+        now: float,
     ) -> FamilySeries:
         """A family of a few hundred rows at most, given as dicts: ranked by the
         sum of their columns (or of those whose last part is `rank_by`)."""
@@ -159,8 +155,9 @@ class BudgetedCounters:
         picked = [i for i, c in enumerate(columns) if rank_by is None or c[-1] == rank_by]  # type: ignore[index]
         rank = matrix[:, picked].sum(axis=1).tolist()
         named = self._budgets[family].named_by(rank, ["\0".join(k) for k in keys], limit)
-        view = self._ledgers[family].step(keys, matrix, columns, named)
-        return FamilySeries(view.named_keys, view, len(keys) - len(named))  # type: ignore[arg-type]
+        chosen = [keys[i] for i in named]
+        view = self._ledgers[family].step(keys, matrix, columns, named, chosen, now)
+        return FamilySeries(view, len(keys) - len(named))
 
 
 def _process_labels(w: Workload) -> Labels:

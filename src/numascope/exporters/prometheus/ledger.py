@@ -11,8 +11,10 @@ are not its rows' totals but a ledger of what the rows added, step by step:
 - a named series starts at 0 when its row is first named, then adds what its
   row adds while it stays named (never less than 0: a row that shrinks because
   the collector folded part of it elsewhere adds nothing that step);
-- a row that leaves the budget (demoted, exited, retired) loses its series,
-  which goes stale in Prometheus, and from then on what it adds is folded;
+- a row that leaves the budget (demoted, exited, retired) has its series
+  frozen at its last value for LINGER_SECONDS, then dropped (stale in
+  Prometheus); from the step it leaves, what it adds is folded. Named again
+  while frozen, its series carries on from that value;
 - "other" adds the rest: what all the rows together grew by, less what the
   named series added. It never decreases; if a step would take it below zero
   (counts moved into a named row) the shortfall is held back from its next
@@ -36,21 +38,38 @@ import numpy.typing as npt
 Values = npt.NDArray[np.int64]
 
 
+# A series whose row left the budget keeps its last value this long before it
+# goes: Prometheus extrapolates a series that ends inside a range window by
+# half a scrape interval at its average rate, so series ending mid-window
+# would add up to a few percent more than the host; one frozen for longer than
+# a window ends with a rate of 0 in any window that sees it end.
+LINGER_SECONDS = 300.0
+
+
 @dataclass(frozen=True)
 class LedgerView:
-    """The exported values after one step: columns, named series and "other"."""
+    """The exported values after one step: columns, series and "other"."""
 
     columns: tuple[Hashable, ...]
-    named_keys: tuple[Hashable, ...]
-    named: Values  # one row per named key, one column per column
+    labels: tuple[Hashable, ...]  # of each series: named ones, then lingering ones
+    values: Values  # one row per series, one column per column
     other: Values  # the folded series, per column
+
+
+@dataclass
+class _Series:
+    labels: Hashable
+    last: Values  # its row's total at the last step it was named
+    value: Values
+    until: float = 0.0  # when a lingering series goes
 
 
 class CounterLedger:
     """One budgeted family's exported counter values (not thread-safe: the caller
     steps it from one thread, or under its own lock)."""
 
-    def __init__(self) -> None:
+    def __init__(self, linger: float = LINGER_SECONDS, max_lingering: int = 100) -> None:
+        self.linger, self.max_lingering = linger, max_lingering
         self._columns: list[Hashable] = []
         self._slot: dict[Hashable, int] = {}
         self._last_input: tuple[Hashable, ...] | None = None
@@ -58,8 +77,9 @@ class CounterLedger:
         self._sum = np.zeros(0, dtype=np.int64)  # the rows' totals, summed, last step
         self._other = np.zeros(0, dtype=np.int64)
         self._owed = np.zeros(0, dtype=np.int64)  # held back from "other"'s next increments
-        # Per named key: its row's total at the last step, and its series' value.
-        self._held: dict[Hashable, tuple[Values, Values]] = {}
+        # By (row key, labels): the named series, and those frozen since their row left.
+        self._named: dict[Hashable, _Series] = {}
+        self._lingering: dict[Hashable, _Series] = {}
 
     def step(
         self,
@@ -67,41 +87,69 @@ class CounterLedger:
         totals: Values,
         columns: tuple[Hashable, ...],
         named: Sequence[int],
+        labels: Sequence[Hashable],
+        now: float,
     ) -> LedgerView:
-        """Advance by one poll: `totals` holds each row's running totals (a row per
-        key, a column per entry of `columns`), `named` the rows with series."""
+        """Advance by one poll at time `now`: `totals` holds each row's running
+        totals (a row per key, a column per entry of `columns`), `named` the rows
+        with series of their own and `labels` (in the same order) their labels.
+
+        A row whose labels change (a process renamed) gets a new series."""
         index, fresh = self._align(columns)
         width = len(self._columns)
-        now = self._sum.copy()
+        summed = self._sum.copy()
         # A fresh column starts from its current sum (a baseline, not growth).
-        now[index] = totals.sum(axis=0, dtype=np.int64) if len(totals) else 0
-        grown = now - self._sum
+        summed[index] = totals.sum(axis=0, dtype=np.int64) if len(totals) else 0
+        grown = summed - self._sum
         grown[fresh] = 0
-        held: dict[Hashable, tuple[Values, Values]] = {}
+        held: dict[Hashable, _Series] = {}
         added = np.zeros(width, dtype=np.int64)
-        for i in named:
+        for i, label in zip(named, labels, strict=True):
             row = np.zeros(width, dtype=np.int64)
             row[index] = totals[i]
-            key = keys[i]
-            before = self._held.get(key)
-            if before is None:
-                held[key] = (row, np.zeros(width, dtype=np.int64))
-                continue
-            last, value = before
-            step = np.maximum(row - last, 0)
-            step[fresh] = 0  # a baseline here too
-            added += step
-            held[key] = (row, value + step)
+            ident = (keys[i], label)
+            series = self._named.pop(ident, None)
+            if series is None:
+                # New, or back from lingering: what it did this step is folded.
+                series = self._lingering.pop(ident, None) or _Series(
+                    label, row, np.zeros(width, dtype=np.int64)
+                )
+                series.last = row
+            else:
+                grew = np.maximum(row - series.last, 0)
+                grew[fresh] = 0  # a baseline here too
+                added += grew
+                series.value = series.value + grew
+                series.last = row
+            held[ident] = series
+        for left, series in self._named.items():  # left the budget
+            series.until = now + self.linger
+            self._lingering[left] = series
+        self._expire(now)
         rest = grown - added - self._owed
         self._owed = np.maximum(-rest, 0)
         self._other = self._other + np.maximum(rest, 0)
-        self._held = held
-        self._sum = now
-        names = tuple(held)
+        self._named = held
+        self._sum = summed
+        every = [*held.values(), *self._lingering.values()]
         values = (
-            np.stack([held[k][1] for k in names]) if names else np.zeros((0, width), dtype=np.int64)
+            np.stack([s.value for s in every]) if every else np.zeros((0, width), dtype=np.int64)
         )
-        return LedgerView(tuple(self._columns), names, values, self._other.copy())
+        return LedgerView(
+            tuple(self._columns), tuple(s.labels for s in every), values, self._other.copy()
+        )
+
+    def _expire(self, now: float) -> None:
+        """Drop lingering series whose time is up, and the oldest beyond the cap
+        (a budget that churns every poll must not grow the page without bound)."""
+        gone = [k for k, s in self._lingering.items() if s.until <= now]
+        excess = len(self._lingering) - len(gone) - self.max_lingering
+        if excess > 0:
+            alive = sorted((s.until, n) for n, (k, s) in enumerate(self._lingering.items()))
+            order = list(self._lingering)
+            gone += [order[n] for _, n in alive if order[n] not in gone][:excess]
+        for k in gone:
+            del self._lingering[k]
 
     def _align(self, columns: tuple[Hashable, ...]) -> tuple[npt.NDArray[np.intp], list[int]]:
         """The ledger slot of each input column, and the slots new at this step.
@@ -121,10 +169,9 @@ class CounterLedger:
             self._sum = np.r_[self._sum, np.zeros(grow, dtype=np.int64)]
             self._other = np.r_[self._other, np.zeros(grow, dtype=np.int64)]
             self._owed = np.r_[self._owed, np.zeros(grow, dtype=np.int64)]
-            self._held = {
-                k: (np.r_[last, np.zeros(grow, dtype=np.int64)], np.r_[v, np.zeros(grow, np.int64)])
-                for k, (last, v) in self._held.items()
-            }
+            for series in (*self._named.values(), *self._lingering.values()):
+                series.last = np.r_[series.last, np.zeros(grow, dtype=np.int64)]
+                series.value = np.r_[series.value, np.zeros(grow, dtype=np.int64)]
         self._index = np.array([self._slot[c] for c in columns], dtype=np.intp)
         self._last_input = columns
         return self._index, fresh
