@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from numascope.snapshot import Locality, Workload, WorkloadKind, sum_localities
 from numascope.workload_columns import WorkloadColumns
@@ -40,6 +41,7 @@ class LabelBudget:
 
     def __init__(self) -> None:
         self._named: set[str] = set()
+        self._row_of: dict[str, int] = {}  # the row of each named key, last step
         self._lock = threading.Lock()
 
     def select(self, workloads: Sequence[Workload], limit: int) -> Selection:
@@ -81,12 +83,9 @@ class LabelBudget:
         keys = table.keys
         remote = table.split[:, 1]
         pages = table.split[:, 0] + remote
-        fold = np.fromiter(
-            (kind is WorkloadKind.OTHER for kind in table.kinds), dtype=bool, count=len(table)
-        ) | (keys == OTHER)
-        with self._lock:
-            known = self._named
-        kept = np.fromiter((k in known for k in keys), dtype=bool, count=len(table))
+        # Element-wise comparisons of object columns: a loop in C, not Python.
+        fold = np.asarray(table.kinds == WorkloadKind.OTHER) | np.asarray(keys == OTHER)
+        kept = self._rows_named_last(keys)
         want = 3 * limit + 1
         if len(table) > want:
             order = np.lexsort((pages, remote))[::-1]
@@ -108,7 +107,27 @@ class LabelBudget:
             [False] * len(picked),
             limit,
         )
-        return [picked[i] for i in chosen]
+        named = [picked[i] for i in chosen]
+        self._row_of = {keys[i]: i for i in named}
+        return named
+
+    def _rows_named_last(self, keys: npt.NDArray[np.object_]) -> npt.NDArray[np.bool_]:
+        """Rows whose key was named at the last step: looked up at the row each
+        had then (a live collector keeps its rows in place), every key read
+        only when one of them moved or went."""
+        with self._lock:
+            known = set(self._named)
+        kept = np.zeros(len(keys), dtype=bool)
+        for key in list(known):
+            row = self._row_of.get(key, -1)
+            if 0 <= row < len(keys) and keys[row] == key:
+                kept[row] = True
+                known.discard(key)
+        if known:
+            for row, key in enumerate(keys.tolist()):
+                if key in known:
+                    kept[row] = True
+        return kept
 
     def named_by(self, rank: list[int], keys: list[str], limit: int) -> list[int]:
         """The indices named at this step among rows ranked by one number (call

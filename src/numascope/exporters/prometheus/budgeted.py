@@ -22,7 +22,7 @@ from numascope.exporters.call_sites import call_site
 from numascope.exporters.prometheus.budget import OTHER, LabelBudget
 from numascope.exporters.prometheus.labels import label_value, node_label
 from numascope.exporters.prometheus.ledger import CounterLedger, LedgerView, Values
-from numascope.snapshot import HighOrderSite, SlabCache, Snapshot, Workload
+from numascope.snapshot import HighOrderSite, SlabCache, Snapshot, Workload, WorkloadKind
 from numascope.workload_columns import WorkloadColumns
 
 # Series of their own for this many call sites (site, workload) and slab caches.
@@ -30,7 +30,9 @@ SITE_LIMIT = 10
 SLAB_CACHE_LIMIT = 20
 
 Labels = tuple[str, ...]
-LabelsOf = Callable[[Workload], Labels]
+# The label values of a row of a WorkloadColumns (read from its columns: no
+# Workload is built for it).
+LabelsOf = Callable[[WorkloadColumns, int], Labels]
 SPLIT = ("local_pages", "remote_pages", "local_events", "remote_events")
 REQUESTED = ("any", "local", "remote")
 
@@ -106,12 +108,14 @@ class BudgetedCounters:
         workloads: Sequence[Workload] = getattr(snapshot, family)
         table = WorkloadColumns.of(workloads)
         named = self._budgets[family].named_rows(table, limit)
-        view = self._ledgers[family].step(
+        ledger = self._ledgers[family]
+        ledger.max_lingering = limit  # at most twice the budget's series, and "other"
+        view = ledger.step(
             table.keys,
             table.counts,
             workload_columns(table.node_ids),
             named,
-            [labels(w) for w in table.rows(named)],
+            [labels(table, i) for i in named],
             snapshot.time,
         )
         return FamilySeries(view, len(table) - len(named))
@@ -156,17 +160,20 @@ class BudgetedCounters:
         rank = matrix[:, picked].sum(axis=1).tolist()
         named = self._budgets[family].named_by(rank, ["\0".join(k) for k in keys], limit)
         chosen = [keys[i] for i in named]
-        view = self._ledgers[family].step(keys, matrix, columns, named, chosen, now)
+        ledger = self._ledgers[family]
+        ledger.max_lingering = limit
+        view = ledger.step(keys, matrix, columns, named, chosen, now)
         return FamilySeries(view, len(keys) - len(named))
 
 
-def _process_labels(w: Workload) -> Labels:
-    pid = "" if w.pid is None else str(w.pid)
-    return (label_value(w.name), pid, w.kind.value)
+def _process_labels(table: WorkloadColumns, row: int) -> Labels:
+    pid = table.pids[row]
+    kind: WorkloadKind = table.kinds[row]
+    return (label_value(table.names[row]), "" if pid is None else str(pid), kind.value)
 
 
-def _cgroup_labels(w: Workload) -> Labels:
-    return (label_value(w.cgroup or w.name),)
+def _cgroup_labels(table: WorkloadColumns, row: int) -> Labels:
+    return (label_value(table.cgroups[row] or table.names[row]),)
 
 
 OTHER_LABELS: dict[str, Labels] = {

@@ -13,7 +13,8 @@ are not its rows' totals but a ledger of what the rows added, step by step:
   the collector folded part of it elsewhere adds nothing that step);
 - a row that leaves the budget (demoted, exited, retired) has its series
   frozen at its last value for LINGER_SECONDS, then dropped (stale in
-  Prometheus); from the step it leaves, what it adds is folded. Named again
+  Prometheus), or sooner when more than `max_lingering` are frozen (the
+  oldest first); from the step it leaves, what it adds is folded. Named again
   while frozen, its series carries on from that value;
 - "other" adds the rest: what all the rows together grew by, less what the
   named series added. It never decreases; if a step would take it below zero
@@ -68,7 +69,7 @@ class CounterLedger:
     """One budgeted family's exported counter values (not thread-safe: the caller
     steps it from one thread, or under its own lock)."""
 
-    def __init__(self, linger: float = LINGER_SECONDS, max_lingering: int = 100) -> None:
+    def __init__(self, linger: float = LINGER_SECONDS, max_lingering: int = 50) -> None:
         self.linger, self.max_lingering = linger, max_lingering
         self._columns: list[Hashable] = []
         self._slot: dict[Hashable, int] = {}
