@@ -245,3 +245,24 @@ def test_columns_are_selected_as_their_workloads_are(
             for i, w in enumerate(columns._built)
             if columns.keys[i] not in {n.key for n in b.named}
         )
+
+
+def test_churning_workloads_keep_within_twice_the_budget() -> None:
+    """Series of workloads that left the budget stay a while, frozen, but never
+    more of them than the budget itself: at most 2 * limit + 1 ("other")."""
+    config = Config.model_validate({"prometheus": {"workload-limit": 5}})
+    registry = CollectorRegistry(auto_describe=False)
+    current: list[Snapshot] = []
+    registry.register(SnapshotCollector(lambda: ScrapeState(current[-1], config)))
+    most = 0
+    for step in range(1, 31):
+        # Ten new processes a poll, each busier than any before it.
+        procs = tuple(
+            export_streams.process(1000 + 10 * step + j, f"job-{step}-{j}", 1, 100 * step, j)
+            for j in range(10)
+        )
+        current.append(dataclasses.replace(export_streams.two_node(step), processes=procs))
+        text = generate_latest(registry).decode("utf-8")
+        rows = samples(text, "numascope_workload_pages_total")
+        most = max(most, len({re.sub(r',?node="\d+"', "", k) for k in rows}))
+    assert 5 + 1 < most <= 2 * 5 + 1
