@@ -26,6 +26,7 @@ from numascope.exporters.prometheus import (
 from numascope.exporters.prometheus.bench import as_new_columns
 from numascope.exporters.prometheus.labels import label_value
 from numascope.snapshot import Locality, Snapshot, Workload, WorkloadKind
+from numascope.workload_columns import WorkloadColumns
 from tests.fixtures import export_streams
 from tests.promtools import STREAMS, promtool
 
@@ -170,25 +171,29 @@ def test_a_fresh_exporter_starts_every_budgeted_series_at_zero() -> None:
     assert samples(text, "numascope_node_pages_total")['{locality="remote",node="1"}'] == 3 * 450
 
 
+def named(budget: LabelBudget, workloads: Sequence[Workload], limit: int) -> list[Workload]:
+    """The workloads the budget names at one poll, best first."""
+    table = WorkloadColumns.of(workloads)
+    return [table[i] for i in budget.named_rows(table, limit)]
+
+
 def test_named_workloads_are_the_top_remote_ones_and_stay() -> None:
     snapshot = export_streams.hostile(step=1, count=200)
     budget = LabelBudget()
-    first = budget.select(snapshot.processes, 10)
+    first = named(budget, snapshot.processes, 10)
     ranked = sorted(snapshot.processes, key=lambda w: w.total.remote_pages, reverse=True)
-    assert {w.total.remote_pages for w in first.named} == {ranked[0].total.remote_pages}
-    named = {w.key for w in first.named}
+    assert {w.total.remote_pages for w in first} == {ranked[0].total.remote_pages}
+    keys = {w.key for w in first}
     # A newcomer with a little more remote traffic does not displace anyone...
     newcomer = dataclasses.replace(ranked[-1], key="pid:1", pid=1)
     bump = dataclasses.replace(newcomer.total, remote_pages=ranked[0].total.remote_pages + 1)
     more = (*snapshot.processes, dataclasses.replace(newcomer, total=bump))
-    assert {w.key for w in budget.select(more, 10).named} == named
+    assert {w.key for w in named(budget, more, 10)} == keys
     # ...but one with twice the weakest named one's does.
     big = dataclasses.replace(newcomer.total, remote_pages=10 * ranked[0].total.remote_pages)
     much = (*snapshot.processes, dataclasses.replace(newcomer, total=big))
-    second = budget.select(much, 10)
-    assert "pid:1" in {w.key for w in second.named} and len(second.named) == 10
-    total = sum(w.total.pages for w in second.named) + second.other.pages
-    assert total == sum(w.total.pages for w in much)
+    second = named(budget, much, 10)
+    assert "pid:1" in {w.key for w in second} and len(second) == 10
 
 
 def test_on_a_one_node_host_a_big_newcomer_still_gets_a_series() -> None:
@@ -199,13 +204,13 @@ def test_on_a_one_node_host_a_big_newcomer_still_gets_a_series() -> None:
         for w in snapshot.processes
     ]
     budget = LabelBudget()
-    budget.select(local_only, 5)
+    named(budget, local_only, 5)
     dd = dataclasses.replace(local_only[0], key="pid:7", pid=7, name="dd")
     dd = dataclasses.replace(dd, total=dataclasses.replace(dd.total, local_pages=10**6))
-    assert "pid:7" in {w.key for w in budget.select([*local_only, dd], 5).named}
+    assert "pid:7" in {w.key for w in named(budget, [*local_only, dd], 5)}
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     st.lists(
         st.lists(
@@ -213,20 +218,20 @@ def test_on_a_one_node_host_a_big_newcomer_still_gets_a_series() -> None:
             max_size=40,
         ),
         min_size=1,
-        max_size=4,
+        max_size=5,
     ),
     st.integers(1, 8),
 )
-def test_columns_are_selected_as_their_workloads_are(
-    scrapes: list[list[tuple[int, int, int, bool]]], limit: int
+def test_columns_are_named_as_if_every_row_were_ranked(
+    polls: list[list[tuple[int, int, int, bool]]], limit: int
 ) -> None:
-    """The budget ranks a live collector's columns without building their rows, and
-    names, folds and sums exactly what it does for the same workloads as objects,
-    scrape after scrape (membership is sticky)."""
-    by_objects, by_columns = LabelBudget(), LabelBudget()
-    for scrape in scrapes:
+    """The budget ranks only the rows that could be named (the best few and
+    those named last time) and builds none: it names exactly the rows that
+    ranking every row would, poll after poll (membership is sticky)."""
+    pruned, everything = LabelBudget(), LabelBudget()
+    for poll in polls:
         rows: dict[int, Workload] = {}
-        for pid, local, remote, overflow in scrape:
+        for pid, local, remote, overflow in poll:
             # A node is in a total once it has an event there, as the collector does.
             by_node = {n: v for n, v in ((0, local), (1, remote)) if v}
             total = Locality(by_node, dict(by_node), local, remote, local, remote)
@@ -234,17 +239,17 @@ def test_columns_are_selected_as_their_workloads_are(
             key = "other" if kind is WorkloadKind.OTHER else f"pid:{pid}"
             still = Locality(dict.fromkeys(by_node, 0), dict.fromkeys(by_node, 0))
             rows[pid] = Workload(key, kind, f"p{pid}", total, still, pid=pid)
-        workloads = tuple(rows.values())
-        columns = as_new_columns(workloads)
-        a, b = by_objects.select(workloads, limit), by_columns.select(columns, limit)
-        assert [w.key for w in a.named] == [w.key for w in b.named]
-        assert a.named == b.named
-        assert (a.folded, a.other) == (b.folded, b.other)
-        assert all(
-            w is None
-            for i, w in enumerate(columns._built)
-            if columns.keys[i] not in {n.key for n in b.named}
+        workloads = [w for w in rows.values() if w.kind is not WorkloadKind.OTHER]
+        columns = as_new_columns(tuple(rows.values()))
+        got = [columns.keys[i] for i in pruned.named_rows(columns, limit)]
+        want = everything.named_among(
+            [w.total.remote_pages for w in workloads],
+            [w.total.pages for w in workloads],
+            [w.key for w in workloads],
+            limit,
         )
+        assert got == [workloads[i].key for i in want]
+        assert all(w is None for w in columns._built)
 
 
 def test_churning_workloads_keep_within_twice_the_budget() -> None:

@@ -4,7 +4,7 @@ Imports only the snapshot model, config and prometheus_client: it runs against a
 replayed capture exactly as against the live kernel, without root.
 """
 
-from numascope.exporters.prometheus.budget import LabelBudget, Selection
+from numascope.exporters.prometheus.budget import LabelBudget
 from numascope.exporters.prometheus.budgeted import BudgetedCounters
 from numascope.exporters.prometheus.catalogue import METRICS, exposed_names
 from numascope.exporters.prometheus.collector import SnapshotCollector
@@ -20,7 +20,6 @@ __all__ = [
     "MetricsServer",
     "Poller",
     "ScrapeState",
-    "Selection",
     "SnapshotCollector",
     "WebConfig",
     "build_families",
