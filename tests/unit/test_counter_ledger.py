@@ -8,13 +8,16 @@ to it (an owner still cached on a CPU is retired later than its siblings).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Hashable
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from numascope.exporters.prometheus.budgeted import BudgetedCounters
 from numascope.exporters.prometheus.ledger import CounterLedger, LedgerView
+from tests.fixtures import export_streams
 
 EXITED = "exited"
 COLUMNS = ("a", "b")
@@ -126,3 +129,20 @@ def test_a_column_seen_late_is_a_baseline() -> None:
     assert view.values.tolist() == [[2, 0]] and view.other.tolist() == [0, 0]
     view = ledger.step(["x"], np.array([[12, 9]]), ("a", "b"), [0], ["x"], 2)
     assert view.values.tolist() == [[2, 2]]
+
+
+def test_each_snapshot_is_stepped_once_whoever_asks() -> None:
+    """The poller steps a snapshot, scrapes of it (or of the one before, read
+    just before the poller stored the next) read that step; two Prometheus
+    servers scraping one exporter read the same values."""
+    counters = BudgetedCounters()
+    first, second, third = (export_streams.two_node(step) for step in (1, 2, 3))
+    counters.advance(first, 50)
+    stepped = counters.advance(second, 50)
+    assert counters.advance(second, 50) is stepped
+    assert counters.advance(first, 50) is stepped  # a scrape racing the poller
+    after = counters.advance(third, 50)
+    assert after is not stepped and after.seq == 3
+    # A source that starts again (lower sequence numbers) is stepped, not frozen.
+    again = counters.advance(dataclasses.replace(first, seq=1), 50)
+    assert again.seq == 1 and (again.processes.view.other >= after.processes.view.other).all()

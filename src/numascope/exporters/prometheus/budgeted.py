@@ -81,16 +81,20 @@ class BudgetedCounters:
         self._budgets = {name: LabelBudget() for name in ("processes", "cgroups", "sites", "slab")}
         self._ledgers = {name: CounterLedger() for name in self._budgets}
         self._latest: Exposure | None = None
+        self._stepped_before: int | None = None  # the sequence number stepped before it
 
     def advance(self, snapshot: Snapshot, limit: int) -> Exposure:
         """The series after `snapshot`: stepped once per snapshot sequence number.
 
         The poller steps every snapshot; a scrape asks again for the one it read
-        and gets the same step (or a later one, never an earlier)."""
+        and gets the same step, or the next if the poller stepped that meanwhile
+        (never an earlier one). Any other sequence number is a new step, even a
+        lower one (a source that started again)."""
         with self._lock:
             latest = self._latest
-            if latest is not None and snapshot.seq <= latest.seq:
+            if latest is not None and snapshot.seq in (latest.seq, self._stepped_before):
                 return latest
+            self._stepped_before = None if latest is None else latest.seq
             section = snapshot.allocator
             exposure = Exposure(
                 snapshot.seq,
