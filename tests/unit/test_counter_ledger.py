@@ -132,17 +132,20 @@ def test_a_column_seen_late_is_a_baseline() -> None:
 
 
 def test_each_snapshot_is_stepped_once_whoever_asks() -> None:
-    """The poller steps a snapshot, scrapes of it (or of the one before, read
-    just before the poller stored the next) read that step; two Prometheus
+    """The poller steps a snapshot; scrapes of it read that step, and a scrape
+    of the one before (read just before the poller stepped the next) reads the
+    step of that one, so its families match its host counters. Two Prometheus
     servers scraping one exporter read the same values."""
     counters = BudgetedCounters()
     first, second, third = (export_streams.two_node(step) for step in (1, 2, 3))
-    counters.advance(first, 50)
+    before = counters.advance(first, 50)
     stepped = counters.advance(second, 50)
     assert counters.advance(second, 50) is stepped
-    assert counters.advance(first, 50) is stepped  # a scrape racing the poller
+    assert counters.advance(first, 50) is before  # a scrape racing the poller
     after = counters.advance(third, 50)
-    assert after is not stepped and after.seq == 3
+    assert after is not stepped and after.seq == 3 and counters.advance(second, 50) is stepped
+    # A scrape holding an even older snapshot reads the latest step, never steps back.
+    assert counters.read(first, 50) is after and counters.read(third, 50) is after
     # A source that starts again (lower sequence numbers) is stepped, not frozen.
     again = counters.advance(dataclasses.replace(first, seq=1), 50)
     assert again.seq == 1 and (again.processes.view.other >= after.processes.view.other).all()

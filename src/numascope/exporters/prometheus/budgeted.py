@@ -80,21 +80,22 @@ class BudgetedCounters:
         self._lock = threading.Lock()
         self._budgets = {name: LabelBudget() for name in ("processes", "cgroups", "sites", "slab")}
         self._ledgers = {name: CounterLedger() for name in self._budgets}
-        self._latest: Exposure | None = None
-        self._stepped_before: int | None = None  # the sequence number stepped before it
+        self._recent: dict[int, Exposure] = {}  # by sequence number: the last two steps
+        self._last_seq: int | None = None
 
     def advance(self, snapshot: Snapshot, limit: int) -> Exposure:
         """The series after `snapshot`: stepped once per snapshot sequence number.
 
-        The poller steps every snapshot; a scrape asks again for the one it read
-        and gets the same step, or the next if the poller stepped that meanwhile
-        (never an earlier one). Any other sequence number is a new step, even a
-        lower one (a source that started again)."""
+        The poller steps every snapshot before it stores it; a scrape asks again
+        for the one it read and gets that same step, also when it read the
+        previous snapshot just before the poller stepped the next one, so the
+        budgeted families of a scrape always match its host counters. Any other
+        sequence number is a new step, even a lower one (a source that started
+        again)."""
         with self._lock:
-            latest = self._latest
-            if latest is not None and snapshot.seq in (latest.seq, self._stepped_before):
-                return latest
-            self._stepped_before = None if latest is None else latest.seq
+            known = self._recent.get(snapshot.seq)
+            if known is not None:
+                return known
             section = snapshot.allocator
             exposure = Exposure(
                 snapshot.seq,
@@ -103,8 +104,24 @@ class BudgetedCounters:
                 None if section is None else self._sites(section.high_order_sites, snapshot.time),
                 None if section is None else self._slab(section.slab_caches, snapshot.time),
             )
-            self._latest = exposure
+            # This step and the one before it: what a scrape can still be reading.
+            last = self._recent.get(self._last_seq) if self._last_seq is not None else None
+            self._recent = {snapshot.seq: exposure}
+            if last is not None and last.seq != snapshot.seq:
+                self._recent[last.seq] = last
+            self._last_seq = snapshot.seq
             return exposure
+
+    def read(self, snapshot: Snapshot, limit: int) -> Exposure:
+        """The step of `snapshot` for a scrape, never a new step when the poller
+        has stepped one already: a scrape holding a snapshot older than the last
+        two steps (a very slow one) reads the latest step rather than step back."""
+        with self._lock:
+            known = self._recent.get(snapshot.seq)
+            latest = self._recent.get(self._last_seq) if self._last_seq is not None else None
+        if known is not None:
+            return known
+        return latest if latest is not None else self.advance(snapshot, limit)
 
     def _workloads(
         self, family: str, snapshot: Snapshot, limit: int, labels: LabelsOf

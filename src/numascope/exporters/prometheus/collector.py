@@ -15,16 +15,18 @@ class SnapshotCollector(Collector):
     """Reads `state()` at each scrape and builds every family anew.
 
     The budgeted families (workloads, cgroups, call sites, slab caches) come
-    from `counters`, which the poller steps once per snapshot; a collector
-    without a poller (tests, a one-off scrape) steps them when it reads a
-    snapshot newer than the last one stepped.
+    from `counters`, which the poller steps once per snapshot and scrapes only
+    read; a collector given none (tests, a one-off scrape) keeps its own and
+    steps it for each new snapshot it reads.
     """
 
     def __init__(
         self, state: Callable[[], ScrapeState], counters: BudgetedCounters | None = None
     ) -> None:
         self._state = state
+        self._steps = counters is None
         self.counters = counters or BudgetedCounters()
 
     def collect(self) -> Iterator[Metric]:
-        yield from build_families(self._state(), self.counters)
+        counters = self.counters
+        yield from build_families(self._state(), counters.advance if self._steps else counters.read)

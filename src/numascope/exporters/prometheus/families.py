@@ -24,7 +24,7 @@ from prometheus_client.utils import floatToGoString
 from numascope import __version__
 from numascope.config import Config
 from numascope.exporters.prometheus.allocator import allocator_samples
-from numascope.exporters.prometheus.budgeted import OTHER_LABELS, BudgetedCounters, FamilySeries
+from numascope.exporters.prometheus.budgeted import OTHER_LABELS, Exposure, FamilySeries
 from numascope.exporters.prometheus.catalogue import (
     METRICS,
     NUMASTAT_HELP,
@@ -41,6 +41,8 @@ from numascope.snapshot import (
 from numascope.workload_columns import WorkloadColumns
 
 Labels = tuple[str, ...]
+# BudgetedCounters.advance (a step) or .read (the poller's step), per snapshot.
+BudgetedStep = Callable[[Snapshot, int], Exposure]
 
 # How Prometheus' own clients print bucket bounds ("0.001", "1.0", "+Inf").
 _go_float = cast(Callable[[float], str], floatToGoString)
@@ -278,9 +280,9 @@ def _kinds(workloads: Sequence[Workload]) -> Counter[str]:
     return Counter(w.kind.value for w in workloads)
 
 
-def build_families(state: ScrapeState, counters: BudgetedCounters) -> Iterator[Metric]:
+def build_families(state: ScrapeState, budgeted: BudgetedStep) -> Iterator[Metric]:
     """Every family for one scrape (only exporter health before the first snapshot);
-    the budgeted families as `counters` stepped them for the snapshot read."""
+    the budgeted families as `budgeted` gives them for the snapshot read."""
     s = Samples()
     s.set("numascope_build_info", (__version__,), 1)
     s.set("numascope_polls", (), state.polls)
@@ -291,7 +293,7 @@ def build_families(state: ScrapeState, counters: BudgetedCounters) -> Iterator[M
         yield from s.families()
         return
     limit = state.config.prometheus.workload_limit
-    exposure = counters.advance(snap, limit)
+    exposure = budgeted(snap, limit)
     _nodes(s, snap)
     _workload_family(s, "numascope_workload", exposure.processes, OTHER_LABELS["processes"])
     _workload_family(s, "numascope_cgroup", exposure.cgroups, OTHER_LABELS["cgroups"])
