@@ -75,7 +75,8 @@ def shares(server: PrometheusServer, families: dict[str, tuple[str, str]], at: f
 
 
 def window_ends(server: PrometheusServer, since: float, until: float) -> list[float]:
-    """Scrape times T in [since + WINDOW, until] with a scrape at T - WINDOW too.
+    """Scrape times T in [since + WINDOW, until] with a scrape at T - WINDOW too
+    (or up to 50 ms after it, inside the window; scrapes jitter on a busy host).
 
     A window from one scrape to another holds whole scrape intervals, so
     `increase()` extrapolates no series past its samples. Over a window that
@@ -87,7 +88,7 @@ def window_ends(server: PrometheusServer, since: float, until: float) -> list[fl
     data = server.api("query", query="numascope_polls_total[5m]", time=f"{until:.3f}")
     times = [float(t) for t, _ in data["result"][0]["values"]]
     return [
-        t for t in times if t - WINDOW >= since and any(abs(u - (t - WINDOW)) < 0.05 for u in times)
+        t for t in times if t - WINDOW >= since and any(0 <= u - (t - WINDOW) < 0.05 for u in times)
     ]
 
 

@@ -24,6 +24,7 @@ from numascope.exporters.prometheus import (
     exposed_names,
 )
 from numascope.exporters.prometheus.bench import as_new_columns
+from numascope.exporters.prometheus.budgeted import MIN_LINGERING
 from numascope.exporters.prometheus.labels import label_value
 from numascope.snapshot import Locality, Snapshot, Workload, WorkloadKind
 from numascope.workload_columns import WorkloadColumns
@@ -252,15 +253,15 @@ def test_columns_are_named_as_if_every_row_were_ranked(
         assert all(w is None for w in columns._built)
 
 
-def test_churning_workloads_keep_within_twice_the_budget() -> None:
-    """Series of workloads that left the budget stay a while, frozen, but never
-    more of them than the budget itself: at most 2 * limit + 1 ("other")."""
+def test_churning_workloads_keep_within_the_budget_and_its_frozen_series() -> None:
+    """Series of workloads that left the budget stay a while, frozen, but at
+    most max(limit, MIN_LINGERING) of them: limit + that + 1 ("other")."""
     config = Config.model_validate({"prometheus": {"workload-limit": 5}})
     registry = CollectorRegistry(auto_describe=False)
     current: list[Snapshot] = []
     registry.register(SnapshotCollector(lambda: ScrapeState(current[-1], config)))
     most = 0
-    for step in range(1, 31):
+    for step in range(1, 21):
         # Ten new processes a poll, each busier than any before it.
         procs = tuple(
             export_streams.process(1000 + 10 * step + j, f"job-{step}-{j}", 1, 100 * step, j)
@@ -270,4 +271,4 @@ def test_churning_workloads_keep_within_twice_the_budget() -> None:
         text = generate_latest(registry).decode("utf-8")
         rows = samples(text, "numascope_workload_pages_total")
         most = max(most, len({re.sub(r',?node="\d+"', "", k) for k in rows}))
-    assert 5 + 1 < most <= 2 * 5 + 1
+    assert most == 5 + MIN_LINGERING + 1

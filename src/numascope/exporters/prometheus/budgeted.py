@@ -29,6 +29,11 @@ from numascope.workload_columns import WorkloadColumns
 SITE_LIMIT = 10
 SLAB_CACHE_LIMIT = 20
 
+# Frozen series (a row that left the budget, see ledger.py) kept per family: as
+# many as the budget, and at least this many, so that a small budget that churns
+# does not end series inside the windows that Prometheus stretches them over.
+MIN_LINGERING = 50
+
 Labels = tuple[str, ...]
 # The label values of a row of a WorkloadColumns (read from its columns: no
 # Workload is built for it).
@@ -130,7 +135,7 @@ class BudgetedCounters:
         table = WorkloadColumns.of(workloads)
         named = self._budgets[family].named_rows(table, limit)
         ledger = self._ledgers[family]
-        ledger.max_lingering = limit  # at most twice the budget's series, and "other"
+        ledger.max_lingering = max(limit, MIN_LINGERING)
         view = ledger.step(
             table.keys,
             table.counts,
@@ -182,7 +187,7 @@ class BudgetedCounters:
         named = self._budgets[family].named_by(rank, ["\0".join(k) for k in keys], limit)
         chosen = [keys[i] for i in named]
         ledger = self._ledgers[family]
-        ledger.max_lingering = limit
+        ledger.max_lingering = max(limit, MIN_LINGERING)
         view = ledger.step(keys, matrix, columns, named, chosen, now)
         return FamilySeries(view, len(keys) - len(named))
 
