@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import pytest
 
@@ -12,7 +13,7 @@ from numascope.exporters.prometheus.allocator import SITE_LIMIT, SLAB_CACHE_LIMI
 from numascope.snapshot import Count, HighOrderSite, SlabCache
 from tests.fixtures import export_streams
 from tests.promtools import DASHBOARD, promtool
-from tests.unit.test_export_metrics import samples, scrape
+from tests.unit.test_export_metrics import samples, scrape, scrape_stream
 
 
 def test_page_lists_failures_and_compaction_follow_the_snapshot() -> None:
@@ -30,7 +31,8 @@ def test_page_lists_failures_and_compaction_follow_the_snapshot() -> None:
 
 
 def test_high_order_sites_are_labelled_by_the_caller_not_the_allocator() -> None:
-    text = scrape(export_streams.two_node(2))
+    # Named at the first poll, a site's series counts what it adds from then on.
+    text = scrape_stream([export_streams.two_node(1), export_streams.two_node(3)])
     pages = samples(text, "numascope_high_order_pages_total")
     key = '{node="1",order="9+",site="do_huge_pmd_anonymous_page",workload="membound"}'
     assert pages[key] == 2 * 5120
@@ -40,17 +42,17 @@ def test_high_order_sites_are_labelled_by_the_caller_not_the_allocator() -> None
 
 
 def test_slab_objects_split_by_requested_node() -> None:
-    text = scrape(export_streams.two_node(1))
+    text = scrape_stream([export_streams.two_node(1), export_streams.two_node(2)])
     slab = samples(text, "numascope_slab_objects_total")
     row = '{cache="skbuff_head_cache",cpu_node="0",requested="remote"}'
     assert slab[row] == 100
     kmalloc = {k: v for k, v in slab.items() if 'cache="kmalloc-256"' in k}
     assert sum(kmalloc.values()) == 1000  # any + local + remote = objects
+    everything = samples(text, "numascope_slab_objects_all_caches_total")
+    assert everything['{cpu_node="0",requested="remote"}'] == 2 * 140
 
 
-def _many(
-    snapshot_step: int, count: int
-) -> tuple[tuple[HighOrderSite, ...], tuple[SlabCache, ...]]:
+def _many(step: int, count: int) -> tuple[tuple[HighOrderSite, ...], tuple[SlabCache, ...]]:
     sites = tuple(
         HighOrderSite(
             f"pid:{100 + i}",
@@ -58,14 +60,15 @@ def _many(
             "4-8",
             i % 2,
             ("__alloc_pages", f"caller_{i}"),
-            Count(i + 1, 1),
-            Count(16 * (i + 1), 16),
+            Count((i + 1) * step, i + 1),
+            Count(16 * (i + 1) * step, 16 * (i + 1)),
             100 + i,
         )
         for i in range(count)
     )
     caches = tuple(
-        SlabCache(f"cache-{i}", 0, Count(i + 1, 1), Count(i + 1, 1)) for i in range(count)
+        SlabCache(f"cache-{i}", 0, Count((i + 1) * step, i + 1), Count((i + 1) * step, i + 1))
+        for i in range(count)
     )
     return sites, caches
 
@@ -73,27 +76,32 @@ def _many(
 def test_call_site_and_slab_labels_stay_bounded_and_add_up() -> None:
     base = export_streams.two_node(1)
     assert base.allocator is not None
-    sites, caches = _many(1, 60)
-    snapshot = dataclasses.replace(
-        base,
-        allocator=dataclasses.replace(base.allocator, high_order_sites=sites, slab_caches=caches),
-    )
-    text = scrape(snapshot)
+    stream = []
+    for step in (1, 3):
+        sites, caches = _many(step, 60)
+        section = dataclasses.replace(base.allocator, high_order_sites=sites, slab_caches=caches)
+        stream.append(dataclasses.replace(base, seq=step, allocator=section))
+    text = scrape_stream(stream)
     promtool("check", "metrics", stdin=text)
     pages = samples(text, "numascope_high_order_pages_total")
     named = [k for k in pages if 'site="other"' not in k]
-    assert len(named) == SITE_LIMIT
+    # A named site has a series in every (order, node) cell seen, 0 where it has none.
+    assert len({re.sub(r'node="\d",', "", k) for k in named}) == SITE_LIMIT
     assert {k for k in pages if 'site="other"' in k} == {
         '{node="0",order="4-8",site="other",workload="other"}',
         '{node="1",order="4-8",site="other",workload="other"}',
     }
-    assert sum(pages.values()) == sum(s.pages.total for s in sites)
+    first, last = _many(1, 60)[0], _many(3, 60)[0]
+    growth = sum(s.pages.total for s in last) - sum(s.pages.total for s in first)
+    assert sum(pages.values()) == growth
+    everything = samples(text, "numascope_high_order_pages_all_sites_total")
+    assert sum(everything.values()) == sum(s.pages.total for s in last)
     # The biggest sites are the named ones.
     assert any('site="caller_59"' in k for k in named)
     assert not any('site="caller_0"' in k for k in named)
     slab = samples(text, "numascope_slab_objects_total")
     assert len({k.split(",")[0] for k in slab}) == SLAB_CACHE_LIMIT + 1
-    assert sum(slab.values()) == sum(c.objects.total for c in caches)
+    assert sum(slab.values()) == 2 * sum(i + 1 for i in range(60))
 
 
 def test_without_an_allocator_section_no_allocator_metric_is_served() -> None:

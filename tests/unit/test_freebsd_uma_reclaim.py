@@ -178,8 +178,13 @@ def test_export_replay_exposes_uma_zones_and_pagedaemon_figures(tmp_path: Path) 
         finally:
             p.terminate()
             p.communicate(timeout=10)
-    assert 'numascope_slab_objects_total{cache="mbuf",cpu_node="0",requested="any"} 10000.0' in text
-    assert 'cache="256 Bucket",cpu_node="0",requested="remote"} 300.0' in text
+    # A zone's series counts from the first poll on (what mbuf added in the
+    # second); the all-caches counter holds the running totals.
+    assert 'numascope_slab_objects_total{cache="mbuf",cpu_node="0",requested="any"} 1000.0' in text
+    assert 'cache="256 Bucket",cpu_node="0",requested="remote"} 0.0' in text
+    all_caches = "numascope_slab_objects_all_caches_total"
+    assert f'{all_caches}{{cpu_node="0",requested="any"}} 10050.0' in text
+    assert f'{all_caches}{{cpu_node="0",requested="remote"}} 300.0' in text
     assert 'numascope_reclaim_reclaimed_pages_total{node="1"} 5000.0' in text
     assert 'numascope_laundered_pages_total{node="1"} 40.0' in text
 

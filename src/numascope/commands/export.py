@@ -17,6 +17,7 @@ from numascope.commands.snapshot import add_source_options, open_source
 from numascope.config import PolicyHolder
 from numascope.errors import NumascopeError
 from numascope.exporters.prometheus import (
+    BudgetedCounters,
     MetricsServer,
     Poller,
     ScrapeState,
@@ -124,8 +125,13 @@ def run(args: argparse.Namespace) -> int:
     source: SnapshotSource = (
         open_replay(args.replay) if args.replay else open_source(args, holder.config.probes)
     )
+    counters = BudgetedCounters()
     poller = Poller(
-        source, args.interval, judge=_judge_for(args, holder), before_poll=lambda: _reload(holder)
+        source,
+        args.interval,
+        judge=_judge_for(args, holder),
+        before_poll=lambda: _reload(holder),
+        after_poll=lambda snap: counters.advance(snap, holder.config.prometheus.workload_limit),
     )
 
     running = revision()  # read once: .git is not read at every scrape
@@ -134,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
         polls, errors = poller.counts
         return ScrapeState(poller.latest, holder.config, polls, errors, running)
 
-    registry = exporter_registry(state)
+    registry = exporter_registry(state, counters)
     address = args.listen_address or settings.listen_address
     try:
         server = MetricsServer(

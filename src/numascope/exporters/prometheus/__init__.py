@@ -4,7 +4,8 @@ Imports only the snapshot model, config and prometheus_client: it runs against a
 replayed capture exactly as against the live kernel, without root.
 """
 
-from numascope.exporters.prometheus.budget import LabelBudget, Selection
+from numascope.exporters.prometheus.budget import LabelBudget
+from numascope.exporters.prometheus.budgeted import BudgetedCounters
 from numascope.exporters.prometheus.catalogue import METRICS, exposed_names
 from numascope.exporters.prometheus.collector import SnapshotCollector
 from numascope.exporters.prometheus.families import ScrapeState, build_families
@@ -15,11 +16,11 @@ from numascope.exporters.prometheus.webconfig import WebConfig, load_web_config
 
 __all__ = [
     "METRICS",
+    "BudgetedCounters",
     "LabelBudget",
     "MetricsServer",
     "Poller",
     "ScrapeState",
-    "Selection",
     "SnapshotCollector",
     "WebConfig",
     "build_families",

@@ -1,8 +1,9 @@
 """Scrape cost at scale: `python -m numascope.exporters.prometheus.bench [WORKLOADS]`.
 
-Builds one snapshot with WORKLOADS processes (and as many cgroups), scrapes it
-through the real collector and prints the time of each scrape and the process's
-peak RSS. Then the same for ten new snapshots whose workloads are columns, as
+Builds one snapshot with WORKLOADS processes (and as many cgroups), times the
+step of the budgeted counters that the poller runs once per poll, then scrapes
+it through the real collector and prints the time of each scrape and the
+process's peak RSS. Then the same for ten new snapshots whose workloads are columns, as
 the live collector hands them over, each scraped once: a live exporter's scrape
 is the first to read its snapshot's rows, and pays for building them.
 Figures go to BENCHMARKS.md; tests never time anything.
@@ -20,6 +21,7 @@ from prometheus_client import generate_latest
 from prometheus_client.registry import CollectorRegistry
 
 from numascope.config import Config
+from numascope.exporters.prometheus.budgeted import BudgetedCounters
 from numascope.exporters.prometheus.collector import SnapshotCollector
 from numascope.exporters.prometheus.families import ScrapeState
 from numascope.snapshot import HostInfo, Locality, NodeStats, Snapshot, Workload, WorkloadKind
@@ -98,6 +100,26 @@ def scrape_times(make: Callable[[], ScrapeState], scrapes: int = 10) -> tuple[li
     return times, size
 
 
+def step_times(snapshot: Snapshot, steps: int = 10) -> list[float]:
+    """Seconds of each per-poll step of the budgeted families (`BudgetedCounters.
+    advance`, which the poller runs once per snapshot), on new columnar
+    snapshots made before the clock starts, each a poll later than the last."""
+    counters = BudgetedCounters()
+    limit = Config().prometheus.workload_limit
+    times = []
+    for seq in range(1, steps + 2):
+        polled = dataclasses.replace(
+            snapshot,
+            seq=seq,
+            processes=as_new_columns(snapshot.processes),
+            cgroups=as_new_columns(snapshot.cgroups),
+        )
+        started = time.perf_counter()
+        counters.advance(polled, limit)
+        times.append(time.perf_counter() - started)
+    return times[1:]  # the first step is the baseline: nothing is named yet
+
+
 def main() -> None:
     workloads = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     snapshot = synthetic(workloads)
@@ -116,6 +138,12 @@ def main() -> None:
             Config(),
         )
 
+    steps = sorted(step_times(snapshot))
+    print(
+        f"budgeted counters step per poll: workloads={workloads} steps=10 "
+        f"median={steps[5] * 1000:.1f} ms min={steps[0] * 1000:.1f} ms "
+        f"max={steps[-1] * 1000:.1f} ms"
+    )
     for label, make in (("one snapshot", same), ("new columnar snapshots", columnar)):
         times, size = scrape_times(make)
         rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

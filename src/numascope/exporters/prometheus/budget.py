@@ -1,85 +1,106 @@
-"""The label budget: which workloads get series of their own.
+"""The label budget: which workloads (or call sites, or slab caches) get series.
 
 comm and cgroup names are chosen by whoever runs a process, so the number of
 series must not follow them. At most `limit` workloads are exported by name,
-ranked by remote pages; the rest are summed into one `workload="other"` row so
-that sums over the metric still equal the host's totals.
+ranked by remote pages (then pages, then key); the rest are folded into one
+`workload="other"` series (budgeted.py and ledger.py keep the counts).
 
 Membership is sticky: a workload that has its series keeps it while it exists,
 and an unnamed one takes the place of the weakest named one only once it has
 PREEMPT_FACTOR times its remote pages (or, at equal remote pages, its pages).
-Each promotion moves a workload's count out of "other", which Prometheus sees as
-a counter reset there; stickiness keeps those rare instead of one per scrape.
+Each change of membership starts a series (at 0) and freezes another, so
+stickiness keeps them rare instead of one per poll.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
-from numascope.snapshot import Locality, Workload, WorkloadKind, sum_localities
+from numascope.snapshot import WorkloadKind
 from numascope.workload_columns import WorkloadColumns
 
 PREEMPT_FACTOR = 2.0
 OTHER = "other"
 
 
-@dataclass(frozen=True)
-class Selection:
-    named: tuple[Workload, ...]
-    folded: int  # how many workloads are summed into "other"
-    other: Locality  # their running totals, summed
-
-
 class LabelBudget:
-    """Remembers which workloads have series, across scrapes (thread-safe)."""
+    """Remembers which rows have series, from one poll to the next (thread-safe)."""
 
     def __init__(self) -> None:
         self._named: set[str] = set()
+        self._row_of: dict[str, int] = {}  # the row of each named key, last step
         self._lock = threading.Lock()
 
-    def select(self, workloads: Sequence[Workload], limit: int) -> Selection:
-        """Split `workloads` into at most `limit` named ones and the rest.
+    def named_rows(self, table: WorkloadColumns, limit: int) -> list[int]:
+        """The rows of `table` named at this step, best first; the overflow row
+        (kind "other") and rows keyed "other" are always folded.
 
-        A live collector's columns are ranked as columns: only the named rows
-        become Workload objects, and the rest are summed as arrays."""
-        if isinstance(workloads, WorkloadColumns):
-            return self._select_rows(workloads, limit)
-        remote = [w.total.remote_pages for w in workloads]
-        pages = [w.total.pages for w in workloads]
-        keys = [w.key for w in workloads]
-        others = [w.kind is WorkloadKind.OTHER or w.key == OTHER for w in workloads]
-        named = self._choose(remote, pages, keys, others, limit)
-        chosen = set(named)
-        folded = [w.total for i, w in enumerate(workloads) if i not in chosen]
-        return Selection(tuple(workloads[i] for i in named), len(folded), sum_localities(folded))
+        Only rows that can be named are ranked in Python: the best few by
+        remote pages and pages (found with array operations) and those named
+        last time; at most 2 * limit unnamed rows can enter the budget in one
+        step, so the rest could not change the choice."""
+        keys = table.keys
+        remote = table.split[:, 1]
+        pages = table.split[:, 0] + remote
+        # Element-wise comparisons of object columns: a loop in C, not Python.
+        fold = np.asarray(table.kinds == WorkloadKind.OTHER) | np.asarray(keys == OTHER)
+        kept = self._rows_named_last(keys)
+        want = 3 * limit + 1
+        if len(table) > want:
+            order = np.lexsort((pages, remote))[::-1]
+            order = order[~fold[order]]
+            # Rows tied with the last candidate are candidates too (keys break ties).
+            candidate = np.zeros(len(table), dtype=bool)
+            candidate[order[:want]] = True
+            if len(order):
+                edge = order[min(want, len(order)) - 1]
+                candidate |= (remote == remote[edge]) & (pages == pages[edge])
+            rows = np.flatnonzero((candidate | kept) & ~fold)
+        else:
+            rows = np.flatnonzero(~fold)
+        picked = rows.tolist()
+        chosen = self.named_among(
+            remote[rows].tolist(), pages[rows].tolist(), keys[rows].tolist(), limit
+        )
+        named = [picked[i] for i in chosen]
+        self._row_of = {keys[i]: i for i in named}
+        return named
 
-    def _select_rows(self, table: WorkloadColumns, limit: int) -> Selection:
-        remote, pages = table.split[:, 1], table.split[:, 0] + table.split[:, 1]
-        keys = table.keys.tolist()
-        kinds = table.kinds.tolist()
-        others = [
-            kind is WorkloadKind.OTHER or key == OTHER
-            for kind, key in zip(kinds, keys, strict=True)
-        ]
-        named = self._choose(remote.tolist(), pages.tolist(), keys, others, limit)
-        folded = np.ones(len(table), dtype=bool)
-        folded[named] = False
-        return Selection(tuple(table.rows(named)), int(folded.sum()), table.summed(folded))
-
-    def _choose(
-        self, remote: list[int], pages: list[int], keys: list[str], others: list[bool], limit: int
-    ) -> list[int]:
-        """The rows named, best first (rank: remote pages, then pages, then key)."""
+    def _rows_named_last(self, keys: npt.NDArray[np.object_]) -> npt.NDArray[np.bool_]:
+        """Rows whose key was named at the last step: looked up at the row each
+        had then (a live collector keeps its rows in place), every key read
+        only when one of them moved or went."""
         with self._lock:
-            # The overflow row and workloads literally keyed "other" always fold.
+            known = set(self._named)
+        kept = np.zeros(len(keys), dtype=bool)
+        for key in list(known):
+            row = self._row_of.get(key, -1)
+            if 0 <= row < len(keys) and keys[row] == key:
+                kept[row] = True
+                known.discard(key)
+        if known:
+            for row, key in enumerate(keys.tolist()):
+                if key in known:
+                    kept[row] = True
+        return kept
+
+    def named_by(self, rank: list[int], keys: list[str], limit: int) -> list[int]:
+        """The indices named at this step among rows ranked by one number (call
+        sites, slab caches), best first; membership is sticky as for workloads."""
+        return self.named_among(rank, rank, keys, limit)
+
+    def named_among(
+        self, remote: list[int], pages: list[int], keys: list[str], limit: int
+    ) -> list[int]:
+        """The indices named among these rows, best first (rank: remote pages,
+        then pages, then key), every row a candidate."""
+        with self._lock:
             ranked = sorted(
-                ((remote[i], pages[i], keys[i], i) for i in range(len(keys)) if not others[i]),
-                reverse=True,
+                ((remote[i], pages[i], keys[i], i) for i in range(len(keys))), reverse=True
             )
             order = [i for *_, i in ranked]
             named = [i for i in order if keys[i] in self._named][:limit]

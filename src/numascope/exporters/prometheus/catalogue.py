@@ -65,36 +65,41 @@ _METRICS = (
         ("cpu_node", "page_node"),
         "Allocation events of CPUs of cpu_node served by page_node (-1: node unknown).",
     ),
-    # Workloads, within the label budget; the rest is workload="other".
+    # Workloads, within the label budget; the rest is workload="other". A named
+    # series starts at 0 when named and counts what its workload adds while named;
+    # "other" counts what the rest add (docs/prometheus-counters.md).
     Metric(
         "numascope_workload_pages",
         "counter",
         (*WORKLOAD, "node"),
-        "Pages a process (or kernel thread or interrupt) got, by the node that supplied them.",
+        "Pages a process (or kernel thread or interrupt) got since it was named, by the node "
+        'that supplied them; workload="other" counts the rest.',
     ),
     Metric(
         "numascope_workload_locality_pages",
         "counter",
         (*WORKLOAD, "locality"),
-        "Pages a workload got from its CPU's node (local) or another node (remote).",
+        "Pages a workload got since it was named, from its CPU's node (local) or another "
+        "node (remote).",
     ),
     Metric(
         "numascope_workload_allocation_events",
         "counter",
         (*WORKLOAD, "locality"),
-        "Allocation events of a workload, local or remote.",
+        "Allocation events of a workload since it was named, local or remote.",
     ),
     Metric(
         "numascope_cgroup_pages",
         "counter",
         ("cgroup", "node"),
-        "Pages a cgroup's processes got, by the node that supplied them.",
+        "Pages a cgroup's processes got since the cgroup was named, by the node that "
+        'supplied them; cgroup="other" counts the rest.',
     ),
     Metric(
         "numascope_cgroup_locality_pages",
         "counter",
         ("cgroup", "locality"),
-        "Pages a cgroup's processes got, local or remote.",
+        "Pages a cgroup's processes got since the cgroup was named, local or remote.",
     ),
     Metric(
         "numascope_workloads",
@@ -106,7 +111,7 @@ _METRICS = (
         "numascope_workloads_folded",
         "gauge",
         ("family",),
-        'Workloads summed into workload="other" by the label budget.',
+        'Workloads folded into workload="other" by the label budget.',
     ),
     # Policy.
     Metric(
@@ -238,7 +243,8 @@ _METRICS = (
         "counter",
         ("order", "node", "site", "workload"),
         "Pages of high-order allocations by order class, page node, call site (first "
-        'kernel frame outside the allocator) and workload; top sites only, the rest "other".',
+        "kernel frame outside the allocator) and workload, since the site was named; top "
+        'sites only, the rest site="other".',
     ),
     Metric(
         "numascope_high_order_allocation_events",
@@ -247,11 +253,33 @@ _METRICS = (
         "High-order allocation events, labelled as numascope_high_order_pages.",
     ),
     Metric(
+        "numascope_high_order_pages_all_sites",
+        "counter",
+        ("order", "node"),
+        "Pages of high-order allocations with a traced call site, all sites and workloads: "
+        "what numascope_high_order_pages adds up to.",
+    ),
+    Metric(
+        "numascope_high_order_allocation_events_all_sites",
+        "counter",
+        ("order", "node"),
+        "High-order allocation events with a traced call site, all sites and workloads: "
+        "what numascope_high_order_allocation_events adds up to.",
+    ),
+    Metric(
         "numascope_slab_objects",
         "counter",
         ("cache", "cpu_node", "requested"),
         "Slab objects allocated by CPUs of cpu_node, by the node the caller requested: "
-        'any (no node), local or remote; top caches only, the rest cache="other".',
+        "any (no node), local or remote, since the cache was named; top caches only, the "
+        'rest cache="other".',
+    ),
+    Metric(
+        "numascope_slab_objects_all_caches",
+        "counter",
+        ("cpu_node", "requested"),
+        "Slab objects allocated by CPUs of cpu_node, all caches: what "
+        "numascope_slab_objects adds up to.",
     ),
     *(
         Metric(f"numascope_kernel_{key}", "counter", (), f"The kernel's /proc/vmstat {key}.")

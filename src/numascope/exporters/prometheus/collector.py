@@ -7,21 +7,26 @@ from collections.abc import Callable, Iterator
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
-from numascope.exporters.prometheus.budget import LabelBudget
+from numascope.exporters.prometheus.budgeted import BudgetedCounters
 from numascope.exporters.prometheus.families import ScrapeState, build_families
 
 
 class SnapshotCollector(Collector):
     """Reads `state()` at each scrape and builds every family anew.
 
-    Nothing is kept between scrapes but the label budget's memory of which
-    workloads have series, so a metric vanishes as soon as its workload does.
+    The budgeted families (workloads, cgroups, call sites, slab caches) come
+    from `counters`, which the poller steps once per snapshot and scrapes only
+    read; a collector given none (tests, a one-off scrape) keeps its own and
+    steps it for each new snapshot it reads.
     """
 
-    def __init__(self, state: Callable[[], ScrapeState]) -> None:
+    def __init__(
+        self, state: Callable[[], ScrapeState], counters: BudgetedCounters | None = None
+    ) -> None:
         self._state = state
-        self._processes = LabelBudget()
-        self._cgroups = LabelBudget()
+        self._steps = counters is None
+        self.counters = counters or BudgetedCounters()
 
     def collect(self) -> Iterator[Metric]:
-        yield from build_families(self._state(), self._processes, self._cgroups)
+        counters = self.counters
+        yield from build_families(self._state(), counters.advance if self._steps else counters.read)

@@ -23,7 +23,7 @@ from prometheus_client.utils import floatToGoString
 
 from numascope.config import Config
 from numascope.exporters.prometheus.allocator import allocator_samples
-from numascope.exporters.prometheus.budget import OTHER, LabelBudget, Selection
+from numascope.exporters.prometheus.budgeted import OTHER_LABELS, Exposure, FamilySeries
 from numascope.exporters.prometheus.catalogue import (
     METRICS,
     NUMASTAT_HELP,
@@ -42,6 +42,8 @@ from numascope.snapshot import (
 from numascope.workload_columns import WorkloadColumns
 
 Labels = tuple[str, ...]
+# BudgetedCounters.advance (a step) or .read (the poller's step), per snapshot.
+BudgetedStep = Callable[[Snapshot, int], Exposure]
 
 # How Prometheus' own clients print bucket bounds ("0.001", "1.0", "+Inf").
 _go_float = cast(Callable[[float], str], floatToGoString)
@@ -104,32 +106,31 @@ def _nodes(s: Samples, snap: Snapshot) -> None:
         s.add("numascope_matrix_allocation_events", cell, c.total_events)
 
 
-def _workload_labels(w: Workload) -> Labels:
-    pid = "" if w.pid is None else str(w.pid)
-    return (label_value(w.name), pid, w.kind.value)
+_SPLIT_METRICS = {
+    "local_pages": ("locality_pages", "local"),
+    "remote_pages": ("locality_pages", "remote"),
+    "local_events": ("allocation_events", "local"),
+    "remote_events": ("allocation_events", "remote"),
+}
 
 
-def _processes(s: Samples, selection: Selection) -> None:
-    rows = [(_workload_labels(w), w.total) for w in selection.named]
-    if selection.folded:
-        rows.append(((OTHER, "", OTHER), selection.other))
-    for labels, total in rows:
-        for node, pages in total.pages_by_node.items():
-            s.add("numascope_workload_pages", (*labels, node_label(node)), pages)
-        for where, pages, events in _locality_labels(total):
-            s.add("numascope_workload_locality_pages", (*labels, where), pages)
-            s.add("numascope_workload_allocation_events", (*labels, where), events)
-
-
-def _cgroups(s: Samples, selection: Selection) -> None:
-    rows = [(label_value(w.cgroup or w.name), w.total) for w in selection.named]
-    if selection.folded:
-        rows.append((OTHER, selection.other))
-    for cgroup, total in rows:
-        for node, pages in total.pages_by_node.items():
-            s.add("numascope_cgroup_pages", (cgroup, node_label(node)), pages)
-        for where, pages, _ in _locality_labels(total):
-            s.add("numascope_cgroup_locality_pages", (cgroup, where), pages)
+def _workload_family(s: Samples, prefix: str, series: FamilySeries, other: Labels) -> None:
+    """numascope_{prefix}_pages by node and _locality_pages (and, for processes,
+    _allocation_events) from a budgeted family's ledger."""
+    places: list[tuple[int, str, str]] = []
+    for i, column in enumerate(series.view.columns):
+        if isinstance(column, tuple):
+            if column[0] == "pages":
+                places.append((i, f"{prefix}_pages", node_label(column[1])))
+            continue
+        metric, where = _SPLIT_METRICS[str(column)]
+        name = f"{prefix}_{metric}"
+        if name in METRICS:
+            places.append((i, name, where))
+    for labels, values in series.rows(other):
+        row = values.tolist()
+        for i, name, last in places:
+            s.add(name, (*labels, last), row[i])
 
 
 def _findings(s: Samples, findings: tuple[Finding, ...], limit: int) -> None:
@@ -259,10 +260,9 @@ def _kinds(workloads: Sequence[Workload]) -> Counter[str]:
     return Counter(w.kind.value for w in workloads)
 
 
-def build_families(
-    state: ScrapeState, processes: LabelBudget, cgroups: LabelBudget
-) -> Iterator[Metric]:
-    """Every family for one scrape (only exporter health before the first snapshot)."""
+def build_families(state: ScrapeState, budgeted: BudgetedStep) -> Iterator[Metric]:
+    """Every family for one scrape (only exporter health before the first snapshot);
+    the budgeted families as `budgeted` gives them for the snapshot read."""
     s = Samples()
     build_info_samples(s, state.revision)
     s.set("numascope_polls", (), state.polls)
@@ -273,19 +273,18 @@ def build_families(
         yield from s.families()
         return
     limit = state.config.prometheus.workload_limit
-    procs = processes.select(snap.processes, limit)
-    groups = cgroups.select(snap.cgroups, limit)
+    exposure = budgeted(snap, limit)
     _nodes(s, snap)
-    _processes(s, procs)
-    _cgroups(s, groups)
+    _workload_family(s, "numascope_workload", exposure.processes, OTHER_LABELS["processes"])
+    _workload_family(s, "numascope_cgroup", exposure.cgroups, OTHER_LABELS["cgroups"])
     for kind, count in (_kinds(snap.processes) + _kinds(snap.cgroups)).items():
         s.set("numascope_workloads", (kind,), count)
-    s.set("numascope_workloads_folded", ("process",), procs.folded)
-    s.set("numascope_workloads_folded", ("cgroup",), groups.folded)
+    s.set("numascope_workloads_folded", ("process",), exposure.processes.folded)
+    s.set("numascope_workloads_folded", ("cgroup",), exposure.cgroups.folded)
     _findings(s, snap.findings, limit)
     _reclaim(s, snap)
     _irqs(s, snap)
-    allocator_samples(s, snap.allocator)
+    allocator_samples(s, snap.allocator, exposure)
     health_samples(s, snap)
     yield from s.families()
     histogram = _stall_histogram(snap)

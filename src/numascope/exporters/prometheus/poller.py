@@ -16,6 +16,9 @@ from typing import Protocol, TextIO
 from numascope.snapshot import Snapshot
 
 Judge = Callable[[Snapshot], Snapshot]
+# Called with each new snapshot before scrapes can read it (the exporter steps
+# its budgeted counters there: once per poll, whoever scrapes and how often).
+AfterPoll = Callable[[Snapshot], object]
 
 
 class SnapshotSource(Protocol):
@@ -36,11 +39,13 @@ class Poller:
         judge: Judge | None = None,
         before_poll: Callable[[], None] | None = None,
         log: TextIO = sys.stderr,
+        after_poll: AfterPoll | None = None,
     ) -> None:
         self.source = source
         self.interval = interval
         self._judge = judge
         self._before_poll = before_poll
+        self._after_poll = after_poll
         self._log = log
         self._lock = threading.Lock()
         self._latest: Snapshot | None = None
@@ -78,6 +83,8 @@ class Poller:
             if self._overruns:
                 health = dataclasses.replace(snapshot.health, poll_overruns=self._overruns)
                 snapshot = dataclasses.replace(snapshot, health=health)
+            if self._after_poll is not None:
+                self._after_poll(snapshot)
         except Exception as exc:  # a bad poll must not take the exporter down
             message = f"{type(exc).__name__}: {exc}"
             with self._lock:
