@@ -9,10 +9,15 @@ from numascope.exporters.prometheus.catalogue import METRICS, exposed_names
 from numascope.exporters.prometheus.collector import SnapshotCollector
 from numascope.exporters.prometheus.families import ScrapeState, build_families
 from numascope.exporters.prometheus.poller import Poller
-from numascope.exporters.prometheus.server import MetricsServer, parse_listen_address
+from numascope.exporters.prometheus.server import (
+    DEFAULT_MAX_REQUESTS,
+    MetricsServer,
+    parse_listen_address,
+)
 from numascope.exporters.prometheus.webconfig import WebConfig, load_web_config
 
 __all__ = [
+    "DEFAULT_MAX_REQUESTS",
     "METRICS",
     "LabelBudget",
     "MetricsServer",
