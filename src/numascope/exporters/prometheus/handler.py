@@ -125,6 +125,9 @@ class Handler(BaseHTTPRequestHandler):
     timeout = REQUEST_TIMEOUT_SECONDS
     protocol_version = "HTTP/1.1"
     server_version = f"numascope/{__version__}"
+    # The answer goes out in a few writes; none of them should wait for an ACK.
+    disable_nagle_algorithm = True
+    _counted = False  # whether this connection's current request holds a slot
 
     @property
     def endpoint(self) -> Endpoint:
@@ -152,10 +155,16 @@ class Handler(BaseHTTPRequestHandler):
         if not cap.enter():
             self._refuse(cap.limit)
             return
+        self._counted = True
         try:
             super().handle_one_request()
         finally:
-            cap.leave()
+            self._leave_cap()
+
+    def _leave_cap(self) -> None:
+        if self._counted:
+            self._counted = False
+            self.endpoint.cap.leave()
 
     def _refuse(self, limit: int) -> None:
         self.close_connection = True
@@ -229,9 +238,17 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Encoding", "gzip")
         for name, value in headers:
             self.send_header(name, value)
-        self.end_headers()
-        if with_body:
-            self.wfile.write(body)
+        # The request leaves the count before its last byte goes out: a client that
+        # has read its whole answer and asks again at once must not be refused for
+        # the request it has just seen answered.
+        if with_body and body:
+            self.end_headers()
+            self.wfile.write(body[:-1])
+            self._leave_cap()
+            self.wfile.write(body[-1:])
+        else:
+            self._leave_cap()
+            self.end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # a scrape every few seconds would flood the journal
