@@ -4,10 +4,17 @@ runs one check at a time, and every outcome is cached in a bounded cache."""
 from __future__ import annotations
 
 import threading
+import time
 
 import bcrypt
+import pytest
 
-from numascope.exporters.prometheus.basic_auth import BasicAuth, OutcomeCache, bcrypt_cost
+from numascope.exporters.prometheus.basic_auth import (
+    BasicAuth,
+    ChecksBusyError,
+    OutcomeCache,
+    bcrypt_cost,
+)
 
 COST = 6
 HASH = bcrypt.hashpw(b"s3cret", bcrypt.gensalt(rounds=COST))
@@ -104,3 +111,34 @@ def test_a_password_longer_than_bcrypt_reads_is_checked_not_raised() -> None:
     auth = BasicAuth({"u": bcrypt.hashpw(long[:72].encode(), bcrypt.gensalt(rounds=4))})
     assert auth.check("u", long)  # as htpasswd and Go compare it: the first 72 bytes
     assert not auth.check("u", "y" * 100)
+
+
+def test_beyond_max_waiting_an_unchecked_password_is_told_to_come_back() -> None:
+    release = threading.Event()
+    started = threading.Semaphore(0)
+
+    def slow_bcrypt(password: bytes, hashed: bytes) -> bool:
+        if password.startswith(b"wrong"):  # the flood's checks wait to be released
+            started.release()
+            release.wait(10)
+        return bcrypt.checkpw(password, hashed)
+
+    auth = BasicAuth({"prometheus": HASH}, slow_bcrypt, max_waiting=3)
+    assert auth.check("prometheus", "s3cret")  # cached before the flood
+    waiting = [
+        threading.Thread(target=auth.check, args=("prometheus", f"wrong{i}")) for i in range(3)
+    ]
+    for t in waiting:
+        t.start()
+    assert started.acquire(timeout=10)  # one is in bcrypt, two queue behind it
+    deadline = time.monotonic() + 10
+    while auth.waiting < 3:
+        assert time.monotonic() < deadline, "the three checks never queued"
+        time.sleep(0.01)
+    with pytest.raises(ChecksBusyError):
+        auth.check("prometheus", "one too many")
+    assert auth.check("prometheus", "s3cret"), "cached credentials never wait"
+    release.set()
+    for t in waiting:
+        t.join()
+    assert not auth.check("prometheus", "one too many")

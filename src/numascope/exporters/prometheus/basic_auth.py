@@ -7,6 +7,10 @@ As Prometheus' exporter-toolkit does it (web/handler.go, web/cache.go):
   which user names exist;
 - bcrypt runs one check at a time (a lock): however many requests arrive at once,
   authentication costs at most one core, and usually far less;
+- at most a few requests wait for that lock (`max_waiting`); one more is told to
+  come back later (ChecksBusyError, a 503) rather than hold a thread and a slot of the
+  request cap while a guessing attack keeps bcrypt busy: scrapers whose
+  credentials are cached never wait and are still served;
 - every outcome, failures included, is remembered under a digest of user, hash and
   password in a small bounded cache, so a scraper that keeps sending the same wrong
   password pays for bcrypt once, not on every scrape.
@@ -33,7 +37,15 @@ BCRYPT_MAX_PASSWORD_BYTES = 72
 # for the users' cost (the work bcrypt does depends only on that field).
 _DUMMY = bcrypt.hashpw(b"numascope: no such user", bcrypt.gensalt(rounds=4))
 
+# Requests that may wait for bcrypt at once (the one running included): a quarter of
+# the default request cap, so waiting checks never take most of its slots.
+MAX_WAITING = 10
+
 CheckPassword = Callable[[bytes, bytes], bool]
+
+
+class ChecksBusyError(Exception):
+    """Too many password checks are waiting for bcrypt; ask again later."""
 
 
 def bcrypt_cost(hashed: bytes) -> int:
@@ -85,11 +97,15 @@ class BasicAuth:
         users: Mapping[str, bytes],
         check_password: CheckPassword = bcrypt.checkpw,
         cache_size: int = CACHE_SIZE,
+        max_waiting: int = MAX_WAITING,
     ) -> None:
         self.users = dict(users)
         self._check_password = check_password
         self._cache = OutcomeCache(cache_size)
         self._bcrypt_lock = threading.Lock()
+        self.max_waiting = max_waiting
+        self._waiting = 0
+        self._waiting_lock = threading.Lock()
         costs = Counter(bcrypt_cost(h) for h in self.users.values())
         # The most common cost (the highest on a tie): with one cost for every user,
         # the usual case, an unknown name costs exactly what a wrong password does.
@@ -101,8 +117,17 @@ class BasicAuth:
         """How many outcomes the cache holds (at most its size)."""
         return len(self._cache)
 
+    @property
+    def waiting(self) -> int:
+        """Checks waiting for bcrypt or in it now."""
+        return self._waiting
+
     def check(self, user: str, password: str) -> bool:
-        """Whether `password` is `user`'s; the same work whether `user` exists or not."""
+        """Whether `password` is `user`'s; the same work whether `user` exists or not.
+
+        Raises ChecksBusyError when the answer is not cached and `max_waiting` checks
+        are already queued for bcrypt.
+        """
         hashed = self.users.get(user)
         known = hashed is not None
         if hashed is None:
@@ -114,12 +139,20 @@ class BasicAuth:
         outcome = self._cache.get(key)
         if outcome is not None:
             return outcome
-        with self._bcrypt_lock:
-            # Requests with the same credentials that queued behind this lock find the
-            # first one's answer here instead of running bcrypt again.
-            outcome = self._cache.get(key)
-            if outcome is None:
-                matched = self._check_password(secret[:BCRYPT_MAX_PASSWORD_BYTES], hashed)
-                outcome = matched and known
-                self._cache.put(key, outcome)
+        with self._waiting_lock:
+            if self._waiting >= self.max_waiting:
+                raise ChecksBusyError
+            self._waiting += 1
+        try:
+            with self._bcrypt_lock:
+                # Requests with the same credentials that queued behind this lock find
+                # the first one's answer here instead of running bcrypt again.
+                outcome = self._cache.get(key)
+                if outcome is None:
+                    matched = self._check_password(secret[:BCRYPT_MAX_PASSWORD_BYTES], hashed)
+                    outcome = matched and known
+                    self._cache.put(key, outcome)
+        finally:
+            with self._waiting_lock:
+                self._waiting -= 1
         return outcome

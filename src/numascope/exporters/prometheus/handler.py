@@ -21,6 +21,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import CollectorRegistry
 
 from numascope import __version__
+from numascope.exporters.prometheus.basic_auth import ChecksBusyError
 from numascope.exporters.prometheus.webconfig import WebConfig
 
 # A client that opens a connection and says nothing, or keeps an idle keep-alive
@@ -186,7 +187,18 @@ class Handler(BaseHTTPRequestHandler):
 
     def _serve(self, with_body: bool) -> None:
         endpoint = self.endpoint
-        if not self._authorized(endpoint.web):
+        try:
+            authorized = self._authorized(endpoint.web)
+        except ChecksBusyError:
+            self._reply(
+                503,
+                "text/plain; charset=utf-8",
+                b"numascope: too many password checks waiting; try again later\n",
+                with_body,
+                ("Retry-After", "1"),
+            )
+            return
+        if not authorized:
             self._reply(
                 401,
                 "text/plain; charset=utf-8",
