@@ -52,7 +52,7 @@ class Tally:
 
     statuses: dict[int, int] = field(default_factory=dict)
     good_latency: list[float] = field(default_factory=list)
-    good_failed: int = 0
+    good_failed: dict[int, int] = field(default_factory=dict)  # status (0: no answer): count
     refused_once: set[int] = field(default_factory=set)  # scrapers that have seen a 401
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -114,7 +114,7 @@ def good_scraper(port: int, every: float, stop: threading.Event, tally: Tally) -
         if status == 200:
             tally.good_latency.append(took)
         else:
-            tally.good_failed += 1
+            tally.good_failed[status] = tally.good_failed.get(status, 0) + 1
         stop.wait(max(0.0, every - took))
     conn.close()
 
@@ -171,7 +171,7 @@ def one_run(args: argparse.Namespace) -> tuple[list[float], Tally, tuple[float, 
             settle = (cpu_seconds(proc.pid) - began_cpu, time.monotonic() - began)
             tally.statuses.clear()
             tally.good_latency.clear()
-            tally.good_failed = 0
+            tally.good_failed.clear()
             shares = []
             before, at = cpu_seconds(proc.pid), time.monotonic()
             for _ in range(int(args.seconds)):
@@ -193,6 +193,10 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def by_status(counts: dict[int, int]) -> str:
+    return ", ".join(f"{status}: {n}" for status, n in sorted(counts.items()))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--src", type=Path, default=ROOT / "src", help="numascope's src folder")
@@ -206,7 +210,7 @@ def main() -> int:
 
     shares: list[float] = []
     latency: list[float] = []
-    failed = 0
+    failed: dict[int, int] = {}
     statuses: dict[int, int] = {}
     run_means = []
     settles = []
@@ -216,7 +220,8 @@ def main() -> int:
         shares += run_shares
         run_means.append(statistics.fmean(run_shares))
         latency += tally.good_latency
-        failed += tally.good_failed
+        for status, n in tally.good_failed.items():
+            failed[status] = failed.get(status, 0) + n
         for status, n in tally.statuses.items():
             statuses[status] = statuses.get(status, 0) + n
     wrong = sum(statuses.values())
@@ -247,8 +252,9 @@ def main() -> int:
         f"({percentile(shares, 0.1):.1f}-"
         f"{percentile(shares, 0.9):.1f}, {min(shares):.1f}-{max(shares):.1f}) "
         f"| {', '.join(f'{m:.1f}' for m in run_means)} "
-        f"| {wrong / seconds:.0f} ({', '.join(f'{k}: {v}' for k, v in sorted(statuses.items()))}) "
-        f"| {good}, {failed} of {failed + len(latency)} |"
+        f"| {wrong / seconds:.0f} ({by_status(statuses)}) "
+        f"| {good}, {sum(failed.values())} of {sum(failed.values()) + len(latency)}"
+        f"{' (' + by_status(failed) + ')' if failed else ''} |"
     )
     return 0
 

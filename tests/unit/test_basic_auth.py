@@ -142,3 +142,15 @@ def test_beyond_max_waiting_an_unchecked_password_is_told_to_come_back() -> None
     for t in waiting:
         t.join()
     assert not auth.check("prometheus", "one too many")
+
+
+def test_a_guessing_attack_never_pushes_out_a_scraper_that_is_let_in() -> None:
+    checker = RecordingBcrypt()
+    fast = bcrypt.hashpw(b"s3cret", bcrypt.gensalt(rounds=4))
+    auth = BasicAuth({"prometheus": fast}, checker, cache_size=10)
+    assert auth.check("prometheus", "s3cret")
+    for i in range(25):
+        assert not auth.check("prometheus", f"guess{i}")
+    calls = len(checker.calls)
+    assert auth.check("prometheus", "s3cret")
+    assert len(checker.calls) == calls, "the good credentials needed bcrypt again"

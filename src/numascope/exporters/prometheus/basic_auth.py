@@ -13,7 +13,9 @@ As Prometheus' exporter-toolkit does it (web/handler.go, web/cache.go):
   credentials are cached never wait and are still served;
 - every outcome, failures included, is remembered under a digest of user, hash and
   password in a small bounded cache, so a scraper that keeps sending the same wrong
-  password pays for bcrypt once, not on every scrape.
+  password pays for bcrypt once, not on every scrape. Passes and failures are kept
+  apart: a guessing attack fills only the failures' cache, so it never pushes out
+  the credentials of the scrapers that are let in.
 """
 
 from __future__ import annotations
@@ -101,7 +103,8 @@ class BasicAuth:
     ) -> None:
         self.users = dict(users)
         self._check_password = check_password
-        self._cache = OutcomeCache(cache_size)
+        self._passed = OutcomeCache(cache_size)
+        self._failed = OutcomeCache(cache_size)
         self._bcrypt_lock = threading.Lock()
         self.max_waiting = max_waiting
         self._waiting = 0
@@ -114,8 +117,13 @@ class BasicAuth:
 
     @property
     def cached_outcomes(self) -> int:
-        """How many outcomes the cache holds (at most its size)."""
-        return len(self._cache)
+        """How many outcomes the caches hold (passes and failures, each at most its size)."""
+        return len(self._passed) + len(self._failed)
+
+    def _cached(self, key: bytes) -> bool | None:
+        if self._passed.get(key) is not None:
+            return True
+        return self._failed.get(key)
 
     @property
     def waiting(self) -> int:
@@ -136,7 +144,7 @@ class BasicAuth:
         key = hashlib.sha256(
             b":".join((user.encode().hex().encode(), hashed, secret.hex().encode()))
         ).digest()
-        outcome = self._cache.get(key)
+        outcome = self._cached(key)
         if outcome is not None:
             return outcome
         with self._waiting_lock:
@@ -147,11 +155,11 @@ class BasicAuth:
             with self._bcrypt_lock:
                 # Requests with the same credentials that queued behind this lock find
                 # the first one's answer here instead of running bcrypt again.
-                outcome = self._cache.get(key)
+                outcome = self._cached(key)
                 if outcome is None:
                     matched = self._check_password(secret[:BCRYPT_MAX_PASSWORD_BYTES], hashed)
                     outcome = matched and known
-                    self._cache.put(key, outcome)
+                    (self._passed if outcome else self._failed).put(key, outcome)
         finally:
             with self._waiting_lock:
                 self._waiting -= 1
