@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import http.client
 import os
+import select
 import signal
 import socket
 import ssl
@@ -20,7 +21,7 @@ import bcrypt
 import pytest
 
 from tests.promtools import free_port, tool
-from tests.unit.test_export_endpoint import HELD, held_requests
+from tests.unit.test_export_endpoint import held_requests
 
 STREAM = Path(__file__).parents[1] / "fixtures" / "streams" / "two_node.jsonl"
 
@@ -84,17 +85,19 @@ def status_of(port: int, auth: str = "", context: ssl.SSLContext | None = None) 
 
 def test_export_answers_request_41_of_41_held_open_with_503(tmp_path: Path) -> None:
     with exporter(tmp_path, "--web.max-requests", "40") as running:
-        with held_requests(running.port, 39) as held:
-            # However many of the 39 the server has counted yet, one more fits.
-            for _ in range(5):
-                assert status_of(running.port) == 200
-            held.append(socket.create_connection(("127.0.0.1", running.port), timeout=10))
-            held[-1].sendall(HELD)
-            deadline = time.monotonic() + 10
-            while (status := status_of(running.port)) != 503:
-                assert status == 200
-                assert time.monotonic() < deadline, "request 41 was never refused"
-                time.sleep(0.02)
+        with held_requests(running.port, 41) as held:
+            # Whichever of the 41 the server counts last is refused, and only that one:
+            # a cap of 39 would refuse two, a cap of 41 none.
+            refused: list[socket.socket] = []
+            deadline = time.monotonic() + 15
+            while not refused and time.monotonic() < deadline:
+                refused = select.select(held, [], [], 0.1)[0]
+            assert refused, "none of 41 requests held open was refused"
+            answer = refused[0].recv(4096)
+            assert answer.startswith(b"HTTP/1.1 503 ") and b"--web.max-requests" in answer
+            time.sleep(1.5)  # a refusal is sent once its headers stop (1 s)
+            assert select.select(held, [], [], 0)[0] == refused, "more than one was refused"
+            assert status_of(running.port) == 503
         deadline = time.monotonic() + 10
         while status_of(running.port) != 200:
             assert time.monotonic() < deadline, "the slots were never given back"
@@ -155,6 +158,7 @@ def test_sighup_rereads_the_web_config_and_the_certificate(tmp_path: Path) -> No
         file.write_text(web_config("grafana", "n3w"))
         os.kill(running.process.pid, signal.SIGHUP)
         log = running.wait_output("kept the old web config", count=2)
-        assert "tls_server_config: cannot load" in log.splitlines()[-1]
+        line = [x for x in log.splitlines() if "kept the old web config" in x][1]
+        assert "tls_server_config: cannot load" in line
         assert status_of(port, "grafana:n3w", trusting(second)) == 200
         assert running.process.poll() is None
