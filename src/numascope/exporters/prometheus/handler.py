@@ -14,6 +14,7 @@ import html
 import io
 import ssl
 import threading
+import time
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol, cast
 
@@ -32,7 +33,7 @@ REQUEST_TIMEOUT_SECONDS = 30.0
 # (and dropped) so that closing the connection does not reset it before the client
 # has read the 503.
 REFUSED_READ_SECONDS = 1.0
-MAX_HEADER_LINES = 100
+REFUSED_READ_BYTES = 65536
 
 # Metrics text is so repetitive that level 1 gets most of gzip's ratio for a
 # fraction of the CPU of the default level 9.
@@ -169,13 +170,25 @@ class Handler(BaseHTTPRequestHandler):
 
     def _refuse(self, limit: int) -> None:
         self.close_connection = True
-        try:
-            self.connection.settimeout(REFUSED_READ_SECONDS)
-            for _ in range(MAX_HEADER_LINES):
-                if self.rfile.readline(65537) in (b"\r\n", b"\n", b""):
+        # Drop what the client sends of its request until the blank line ends its
+        # headers, for a second and 64 KiB at most whatever the client's pace.
+        rfile = cast(io.BufferedReader, self.rfile)
+        deadline = time.monotonic() + REFUSED_READ_SECONDS
+        total, tail = 0, b""
+        with contextlib.suppress(OSError):
+            while total < REFUSED_READ_BYTES:
+                left = deadline - time.monotonic()
+                if left <= 0:
                     break
-        except OSError:
-            pass
+                self.connection.settimeout(left)
+                chunk = rfile.read1(4096)
+                if not chunk:
+                    break
+                total += len(chunk)
+                window = tail + chunk
+                if b"\r\n\r\n" in window or b"\n\n" in window:
+                    break
+                tail = window[-3:]
         with contextlib.suppress(OSError):  # the client gave up first
             self.wfile.write(refusal(limit))
 
