@@ -69,6 +69,10 @@ STEPS: dict[str, tuple[str, list[str]]] = {
         "One Prometheus scrape at 10,000 workloads (in process, 10 scrapes)",
         [PY, "-m", "numascope.exporters.prometheus.bench", "10000"],
     ),
+    "auth_flood": (
+        "The metrics endpoint under 50 wrong-password scrapers (each every 1 s)",
+        [PY, "bench/auth_flood.py", "--runs", "3", "--seconds", "15"],
+    ),
     "tui_frame": (
         "One TUI frame at 5,000 workloads",
         [PY, "bench/tui_frame.py", "--workloads", "5000", "--frames", "20"],

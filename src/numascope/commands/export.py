@@ -17,6 +17,7 @@ from numascope.commands.snapshot import add_source_options, open_source
 from numascope.config import PolicyHolder
 from numascope.errors import NumascopeError
 from numascope.exporters.prometheus import (
+    DEFAULT_MAX_REQUESTS,
     BudgetedCounters,
     MetricsServer,
     Poller,
@@ -55,7 +56,16 @@ def register(subparsers: Any) -> None:
         "--web.config.file",
         dest="web_config",
         metavar="FILE",
-        help="TLS and basic auth, in the format of Prometheus' exporter-toolkit",
+        help="TLS and basic auth, in the format of Prometheus' exporter-toolkit; "
+        "re-read with the certificates on SIGHUP",
+    )
+    parser.add_argument(
+        "--web.max-requests",
+        dest="max_requests",
+        type=int,
+        default=DEFAULT_MAX_REQUESTS,
+        metavar="N",
+        help=f"requests served at once; more get 503 (default {DEFAULT_MAX_REQUESTS}, 0: no limit)",
     )
     parser.add_argument("--config", metavar="FILE", help="placement policy (YAML)")
     parser.add_argument(
@@ -80,6 +90,15 @@ def _judge_for(args: argparse.Namespace, holder: PolicyHolder) -> Judge | None:
         return None
     engine = PolicyEngine(holder, proc=None if args.replay else "/proc")
     return engine.judge
+
+
+def _reload_web_config(path: str, server: MetricsServer) -> None:
+    try:
+        server.use_web_config(load_web_config(path))
+    except NumascopeError as exc:
+        print(f"numascope export: kept the old web config: {exc}", file=sys.stderr, flush=True)
+    else:
+        print("numascope export: web config reloaded", file=sys.stderr, flush=True)
 
 
 def _reload(holder: PolicyHolder) -> None:
@@ -144,19 +163,31 @@ def run(args: argparse.Namespace) -> int:
     address = args.listen_address or settings.listen_address
     try:
         server = MetricsServer(
-            registry, address, args.telemetry_path or settings.telemetry_path, web
+            registry,
+            address,
+            args.telemetry_path or settings.telemetry_path,
+            web,
+            args.max_requests,
         )
     except NumascopeError:
         source.close()
         raise
     stop = threading.Event()
+    hangup = threading.Event()
+    wake = threading.Event()  # the main thread sleeps on this one until a signal
 
     def on_term(signum: int, frame: FrameType | None) -> None:
         stop.set()
+        wake.set()
+
+    def on_hup(signum: int, frame: FrameType | None) -> None:
+        holder.request_reload()  # read by the poller before its next poll
+        hangup.set()
+        wake.set()
 
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
-    holder.install_sighup()
+    signal.signal(signal.SIGHUP, on_hup)
     try:
         # Before any thread starts: capabilities are set per thread.
         drop_after_attach(args, "export")
@@ -173,7 +204,13 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     try:
-        stop.wait()
+        while not stop.is_set():
+            wake.wait()
+            wake.clear()
+            if hangup.is_set() and not stop.is_set():
+                hangup.clear()
+                if args.web_config:
+                    _reload_web_config(args.web_config, server)
     except KeyboardInterrupt:
         pass
     finally:

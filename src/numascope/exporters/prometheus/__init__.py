@@ -11,10 +11,15 @@ from numascope.exporters.prometheus.collector import SnapshotCollector
 from numascope.exporters.prometheus.families import ScrapeState, build_families
 from numascope.exporters.prometheus.poller import Poller
 from numascope.exporters.prometheus.registry import exporter_registry
-from numascope.exporters.prometheus.server import MetricsServer, parse_listen_address
+from numascope.exporters.prometheus.server import (
+    DEFAULT_MAX_REQUESTS,
+    MetricsServer,
+    parse_listen_address,
+)
 from numascope.exporters.prometheus.webconfig import WebConfig, load_web_config
 
 __all__ = [
+    "DEFAULT_MAX_REQUESTS",
     "METRICS",
     "BudgetedCounters",
     "LabelBudget",

@@ -1,26 +1,28 @@
-"""The HTTP(S) server: landing page at `/`, metrics at the telemetry path."""
+"""The HTTP(S) server: landing page at `/`, metrics at the telemetry path.
+
+Each connection is served on a thread of its own (handler.py); TLS is set up per
+connection with the context current at accept(), so a new certificate read on
+SIGHUP serves every connection made after it.
+"""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import html
 import socket
 import ssl
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
-from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import CollectorRegistry
 
-from numascope import __version__
 from numascope.errors import NumascopeError
+from numascope.exporters.prometheus.handler import Handler, RequestCap
 from numascope.exporters.prometheus.webconfig import WebConfig
 
-# A client that opens a connection and says nothing must not hold a thread forever.
-REQUEST_TIMEOUT_SECONDS = 30.0
+# As node_exporter's --web.max-requests: enough for several Prometheus servers and
+# a few people with curl, few enough that a storm cannot start a thread per caller.
+DEFAULT_MAX_REQUESTS = 40
 
 
 def parse_listen_address(address: str) -> tuple[str, int]:
@@ -32,81 +34,30 @@ def parse_listen_address(address: str) -> tuple[str, int]:
     return host or "0.0.0.0", int(port_text)
 
 
-def _landing_page(telemetry_path: str) -> bytes:
-    path = html.escape(telemetry_path)
-    return (
-        "<!DOCTYPE html><html><head><title>numascope exporter</title></head><body>"
-        f"<h1>numascope exporter {html.escape(__version__)}</h1>"
-        "<p>NUMA memory locality: which process, cgroup or interrupt gets memory "
-        "from which node.</p>"
-        f'<p><a href="{path}">Metrics</a></p></body></html>\n'
-    ).encode()
-
-
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # Many scrapers connecting at once must queue in the kernel, not be refused.
+    request_queue_size = 128
     registry: CollectorRegistry
     telemetry_path: str
     web: WebConfig
+    tls: ssl.SSLContext | None
+    cap: RequestCap
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, address = self.socket.accept()
+        context = self.tls
+        if context is None:
+            return sock, address
+        # No handshake here: it runs in the connection's thread (Handler.setup).
+        wrapped = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return wrapped, address
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that drops the connection or fails the TLS handshake is not
         # worth a traceback in the journal; anything else is.
         if not isinstance(sys.exc_info()[1], (ssl.SSLError, ConnectionError, TimeoutError)):
             super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    timeout = REQUEST_TIMEOUT_SECONDS
-    server_version = f"numascope/{__version__}"
-
-    def setup(self) -> None:
-        super().setup()
-        # The TLS handshake runs here, in the request's own thread, not in accept().
-        if isinstance(self.request, ssl.SSLSocket):
-            self.request.do_handshake()
-
-    def do_GET(self) -> None:
-        if not self._authorized():
-            self.send_response(401)
-            self.send_header("WWW-Authenticate", 'Basic realm="numascope"')
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        path = self.path.split("?", 1)[0]
-        if path == self.server.telemetry_path:
-            encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
-            self._reply(200, content_type, encoder(self.server.registry))
-        elif path == "/":
-            body = _landing_page(self.server.telemetry_path)
-            self._reply(200, "text/html; charset=utf-8", body)
-        else:
-            self._reply(404, "text/plain; charset=utf-8", b"not found\n")
-
-    def _authorized(self) -> bool:
-        web = self.server.web
-        if not web.users:
-            return True
-        header = self.headers.get("Authorization", "")
-        scheme, _, encoded = header.partition(" ")
-        if scheme.lower() != "basic":
-            return False
-        try:
-            user, sep, password = base64.b64decode(encoded, validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            return False
-        return bool(sep) and web.authorized(user, password)
-
-    def _reply(self, status: int, content_type: str, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # a scrape every few seconds would flood the journal
 
 
 class MetricsServer:
@@ -118,25 +69,28 @@ class MetricsServer:
         address: str,
         telemetry_path: str = "/metrics",
         web: WebConfig | None = None,
+        max_requests: int = DEFAULT_MAX_REQUESTS,
     ) -> None:
         if not telemetry_path.startswith("/") or telemetry_path == "/":
             raise NumascopeError(
                 f"--web.telemetry-path: {telemetry_path!r} must start with / and not be /"
             )
+        if max_requests < 0:
+            raise NumascopeError(f"--web.max-requests: {max_requests} is below 0 (0: no limit)")
         host, port = parse_listen_address(address)
         _Server.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         try:
-            self._httpd = _Server((host, port), _Handler)
+            self._httpd = _Server((host, port), Handler)
         except OSError as exc:
             raise NumascopeError(f"--web.listen-address {address}: {exc.strerror}") from None
         self._httpd.registry = registry
         self._httpd.telemetry_path = telemetry_path
-        self._httpd.web = web or WebConfig()
-        if self._httpd.web.tls:
-            context = self._httpd.web.ssl_context()
-            self._httpd.socket = context.wrap_socket(
-                self._httpd.socket, server_side=True, do_handshake_on_connect=False
-            )
+        self._httpd.cap = RequestCap(max_requests)
+        try:
+            self.use_web_config(web or WebConfig())
+        except NumascopeError:
+            self._httpd.server_close()
+            raise
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, name="numascope-http", daemon=True
         )
@@ -146,9 +100,26 @@ class MetricsServer:
         """The bound port (useful with port 0)."""
         return int(self._httpd.server_address[1])
 
+    @property
+    def requests_in_progress(self) -> int:
+        """Requests started (first byte received) and not yet answered."""
+        return self._httpd.cap.in_progress
+
+    def use_web_config(self, web: WebConfig) -> None:
+        """Serve with `web` from the next request on, its TLS files read now.
+
+        A certificate or key that cannot be loaded raises NumascopeError and
+        leaves the config in use untouched.
+        """
+        context = web.ssl_context() if web.tls else None
+        self._httpd.tls = context
+        self._httpd.web = web
+
     def start(self) -> None:
+        """Start answering, in a background thread."""
         self._thread.start()
 
     def close(self) -> None:
+        """Stop answering and release the port."""
         self._httpd.shutdown()
         self._httpd.server_close()

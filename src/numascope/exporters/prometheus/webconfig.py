@@ -12,10 +12,7 @@ mistake is reported in one line naming the file, the line and the field.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import ssl
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +21,7 @@ import bcrypt
 import yaml
 
 from numascope.errors import NumascopeError
+from numascope.exporters.prometheus.basic_auth import BasicAuth
 
 _SECTIONS = {"tls_server_config": ("cert_file", "key_file"), "basic_auth_users": None}
 
@@ -68,49 +66,38 @@ def _check_hash(path: Path, node: yaml.Node, user: str) -> bytes:
     return hashed
 
 
-@dataclass
+@dataclass(frozen=True)
 class WebConfig:
     """TLS files and users; empty means plain HTTP without auth."""
 
     cert_file: Path | None = None
     key_file: Path | None = None
     users: Mapping[str, bytes] = field(default_factory=dict)
-    _verified: set[tuple[str, bytes]] = field(default_factory=set)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    auth: BasicAuth = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "auth", BasicAuth(self.users))
 
     @property
     def tls(self) -> bool:
         return self.cert_file is not None
 
     def ssl_context(self) -> ssl.SSLContext:
+        """A server context holding the certificate and key as they are on disk now."""
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         try:
             context.load_cert_chain(str(self.cert_file), str(self.key_file))
         except (OSError, ssl.SSLError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
             raise NumascopeError(
-                f"tls_server_config: cannot load {self.cert_file} / {self.key_file}: {exc}"
+                f"tls_server_config: cannot load {self.cert_file} / {self.key_file}: {reason}"
             ) from None
         return context
 
     def authorized(self, user: str, password: str) -> bool:
         """Whether the credentials match; no users configured means everyone is."""
-        if not self.users:
-            return True
-        hashed = self.users.get(user)
-        if hashed is None:
-            return False
-        # bcrypt is slow on purpose; remember a digest of what already passed so a
-        # scraper every few seconds does not cost a bcrypt round each time.
-        digest = hashlib.sha256(f"{user}\0{password}".encode()).digest()
-        with self._lock:
-            if any(hmac.compare_digest(digest, d) for u, d in self._verified if u == user):
-                return True
-        if not bcrypt.checkpw(password.encode(), hashed):
-            return False
-        with self._lock:
-            self._verified.add((user, digest))
-        return True
+        return not self.users or self.auth.check(user, password)
 
 
 def load_web_config(path: str | Path) -> WebConfig:
@@ -128,10 +115,10 @@ def load_web_config(path: str | Path) -> WebConfig:
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "not YAML"
         raise NumascopeError(f"{p}{line}: {problem}") from None
-    config = WebConfig()
     if root is None:
-        return config
+        return WebConfig()
     users: dict[str, bytes] = {}
+    cert_file = key_file = None
     for section, key, node in _mapping(p, root, "web config"):
         if section not in _SECTIONS:
             raise NumascopeError(
@@ -154,7 +141,6 @@ def load_web_config(path: str | Path) -> WebConfig:
             if name not in fields:
                 raise NumascopeError(f"{_where(p, node)}: {section}.{name}: missing")
         base = p.parent
-        config.cert_file = base / _scalar(p, fields["cert_file"], f"{section}.cert_file")
-        config.key_file = base / _scalar(p, fields["key_file"], f"{section}.key_file")
-    config.users = users
-    return config
+        cert_file = base / _scalar(p, fields["cert_file"], f"{section}.cert_file")
+        key_file = base / _scalar(p, fields["key_file"], f"{section}.key_file")
+    return WebConfig(cert_file, key_file, users)
