@@ -65,7 +65,7 @@ def dashboard_queries() -> list[tuple[str, str]]:
     board = json.loads(DASHBOARD.read_text())
     out = []
     for p in board["panels"]:
-        for t in p["targets"]:
+        for t in p.get("targets", []):  # a row panel has none
             out.append((p["title"], concrete(t["expr"])))
     return out
 
