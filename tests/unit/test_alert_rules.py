@@ -17,14 +17,27 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.promtools import RULE_TESTS, RULES, RUNBOOK, RUNBOOK_BASE, alert_rules, tool
+from tests.promtools import (
+    RULE_TESTS,
+    RULES,
+    RUNBOOK,
+    RUNBOOK_BASE,
+    alert_rules,
+    rule_queries,
+    tool,
+)
 
 ALERTS = {r["alert"]: r for r in alert_rules()}
-# Alerts on a share of traffic, and the policy figure their traffic guard reads.
+# Alerts on a share of traffic, and the recorded traffic guard each needs.
 RATIO_ALERTS = {
-    "NumascopeRemoteRatioAbovePolicy": "numascope_policy_min_pages",
-    "NumascopeNodeRemoteRatioHigh": "numascope_policy_min_pages",
-    "NumascopeRemoteIrq": "numascope_policy_irq_min_events",
+    "NumascopeRemoteRatioAbovePolicy": "numascope:policy_min_pages_per_second",
+    "NumascopeNodeRemoteRatioHigh": "numascope:policy_min_pages_per_second",
+    "NumascopeRemoteIrq": "numascope:policy_irq_min_events_per_second",
+}
+# Each guard is the policy's own figure over its window.
+GUARDS = {
+    "numascope:policy_min_pages_per_second": "numascope_policy_min_pages",
+    "numascope:policy_irq_min_events_per_second": "numascope_policy_irq_min_events",
 }
 
 
@@ -81,8 +94,11 @@ def test_alert_has_a_firing_and_a_quiet_promtool_case(name: str) -> None:
 
 @pytest.mark.parametrize(("name", "guard"), sorted(RATIO_ALERTS.items()))
 def test_ratio_alert_needs_the_policys_traffic(name: str, guard: str) -> None:
-    expr = ALERTS[name]["expr"]
-    assert guard in expr and "numascope_policy_window_seconds" in expr, expr
+    ratio, traffic = ALERTS[name]["expr"].split("and on")
+    assert guard in traffic and guard not in ratio, ALERTS[name]["expr"]
+    recorded = dict(rule_queries())[guard]
+    policy = f"{GUARDS[guard]} / on (job, instance) numascope_policy_window_seconds"
+    assert recorded.startswith(policy), recorded
 
 
 def test_map_overflow_waits_before_firing() -> None:
