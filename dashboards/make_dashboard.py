@@ -5,6 +5,10 @@
 The dashboard is generated so that every query is written once, here, and the
 tests can read the same JSON Grafana imports. The datasource is a template
 variable (no `__inputs`), so the file imports as is into any Grafana.
+
+Each query carries the unit of what it measures (pages per second, a share
+0..1, seconds, bytes); a panel whose queries measure different things puts
+the second kind on the right axis, so pages and seconds never share one.
 """
 
 from __future__ import annotations
@@ -18,11 +22,30 @@ RI = "$__rate_interval"
 REMOTE = 'locality="remote"'
 DS = {"type": "prometheus", "uid": "${datasource}"}
 
+# Units, as Grafana names them; a rate of things Grafana has no unit for is
+# shown with its own suffix.
+PAGES = "suffix: pages/s"
+EVENTS = "suffix: events/s"
+WAKEUPS = "suffix: wake-ups/s"
+STALLS = "suffix: stalls/s"
+HANDLINGS = "suffix: handlings/s"
+SHARE = "percentunit"  # a ratio 0..1, or seconds per second (share of one CPU)
+SECONDS = "s"
+BYTES = "bytes"
+COUNT = "none"  # a plain number: findings, 0/1 states, overflowed events
 
-def target(expr: str, legend: str = "", instant: bool = False, ref: str = "A") -> dict[str, Any]:
-    t: dict[str, Any] = {"datasource": DS, "expr": expr, "refId": ref, "legendFormat": legend}
+WIDTH = 24
+
+
+def target(
+    expr: str, legend: str = "", unit: str | None = None, instant: bool = False
+) -> dict[str, Any]:
+    """One query; `unit` only when it differs from the panel's."""
+    t: dict[str, Any] = {"datasource": DS, "expr": expr, "refId": "A", "legendFormat": legend}
     if instant:
         t.update(instant=True, range=False, format="table")
+    if unit is not None:
+        t["unit"] = unit  # moved into a field override by panel()
     return t
 
 
@@ -30,25 +53,49 @@ def panel(
     title: str,
     kind: str,
     targets: list[dict[str, Any]],
-    grid: tuple[int, int, int, int],
-    unit: str = "short",
-    description: str = "",
+    size: tuple[int, int],
+    unit: str,
+    description: str,
     **options: Any,
 ) -> dict[str, Any]:
-    x, y, w, h = grid
+    """A panel of `size` (width, height); its place is set by the layout."""
+    overrides = []
     for i, t in enumerate(targets):
         t["refId"] = chr(ord("A") + i)
+        own = t.pop("unit", None)
+        if own is not None and own != unit:
+            properties: list[dict[str, Any]] = [{"id": "unit", "value": own}]
+            if kind == "timeseries":
+                properties.append({"id": "custom.axisPlacement", "value": "right"})
+            overrides.append(
+                {"matcher": {"id": "byFrameRefID", "options": t["refId"]}, "properties": properties}
+            )
+    defaults: dict[str, Any] = {"unit": unit}
+    if unit == SHARE:
+        defaults.update(min=0)
+    if unit == COUNT:
+        defaults.update(decimals=0)
     p: dict[str, Any] = {
         "type": kind,
         "title": title,
         "description": description,
         "datasource": DS,
-        "gridPos": {"x": x, "y": y, "w": w, "h": h},
-        "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
+        "gridPos": {"x": 0, "y": 0, "w": size[0], "h": size[1]},
+        "fieldConfig": {"defaults": defaults, "overrides": overrides},
         "targets": targets,
     }
     p.update(options)
     return p
+
+
+def row(title: str) -> dict[str, Any]:
+    return {
+        "type": "row",
+        "title": title,
+        "collapsed": False,
+        "panels": [],
+        "gridPos": {"x": 0, "y": 0, "w": WIDTH, "h": 1},
+    }
 
 
 def rate(metric: str, extra: str = "") -> str:
@@ -56,7 +103,73 @@ def rate(metric: str, extra: str = "") -> str:
     return f"rate({metric}{{{labels}}}[{RI}])"
 
 
-def panels() -> list[dict[str, Any]]:
+def fleet() -> list[dict[str, Any]]:
+    """Hosts side by side: where remote traffic is, what is open, what numascope costs."""
+    return [
+        row("Fleet"),
+        panel(
+            "Hosts ranked by remote pages per second",
+            "bargauge",
+            [
+                target(
+                    f"sort_desc(sum by (instance) ({rate('numascope_node_pages_total', REMOTE)}))",
+                    "{{instance}}",
+                    instant=True,
+                )
+            ],
+            (8, 8),
+            PAGES,
+            "Pages allocated on a node other than the asking CPU's, per second, summed over "
+            "each host's nodes: the hosts to look at first.",
+            options={"orientation": "horizontal", "displayMode": "basic"},
+        ),
+        panel(
+            "Hosts with open findings",
+            "table",
+            [
+                target(
+                    f"sort_desc(sum by (instance, severity) (numascope_findings{{{SEL}}}))",
+                    instant=True,
+                )
+            ],
+            (8, 8),
+            COUNT,
+            "Open policy findings per host and severity (the placement policy in each "
+            "host's config); hosts without findings are not listed.",
+        ),
+        panel(
+            "numascope CPU per host (share of one core)",
+            "timeseries",
+            [
+                target(
+                    f"sum by (instance) ({rate('process_cpu_seconds_total')})",
+                    "{{instance}} process",
+                ),
+                target(
+                    f"sum by (instance) ({rate('numascope_bpf_run_seconds_total')})",
+                    "{{instance}} BPF programs",
+                ),
+            ],
+            (8, 8),
+            SHARE,
+            "numascope's own cost: CPU time of the exporter process (user and system) and "
+            "time the kernel spent in numascope's BPF programs, per second of wall time "
+            "(100% is one core). BPF time is measured only while self-cost is on.",
+        ),
+        panel(
+            "numascope memory per host (RSS)",
+            "timeseries",
+            [target(f"process_resident_memory_bytes{{{SEL}}}", "{{instance}}")],
+            (8, 8),
+            BYTES,
+            "Resident memory of the exporter process; most of it is the BPF compiler's "
+            "state kept after the probes were built.",
+        ),
+    ]
+
+
+def locality() -> list[dict[str, Any]]:
+    """Which node pages come from, per node, per workload and per host's node pairs."""
     remote_node = (
         f"sum by (instance, node) ({rate('numascope_node_pages_total', REMOTE)})"
         f" / sum by (instance, node) ({rate('numascope_node_pages_total')})"
@@ -68,23 +181,27 @@ def panels() -> list[dict[str, Any]]:
         f"({rate('numascope_workload_locality_pages_total')}))"
     )
     return [
+        row("Locality"),
         panel(
             "Remote page ratio per node",
             "timeseries",
             [target(remote_node, "{{instance}} node {{node}}")],
-            (0, 0, 12, 8),
-            unit="percentunit",
-            description="Share of the pages a node supplied that went to another node's CPUs.",
+            (12, 8),
+            SHARE,
+            "Share of the pages a node supplied that went to another node's CPUs.",
         ),
         panel(
             "Remote page ratio per workload (top 10)",
             "timeseries",
-            [target(remote_workload, "{{workload}} ({{pid}})")],
-            (12, 0, 12, 8),
-            unit="percentunit",
+            [target(remote_workload, "{{instance}} {{workload}} ({{pid}})")],
+            (12, 8),
+            SHARE,
+            "Share of a workload's pages that came from a node other than its CPU's; the "
+            "ten highest. A workload with little traffic can read 100% on a few pages: "
+            "the alerts need the policy's min-pages of traffic first.",
         ),
         panel(
-            "Node-to-node allocations (pages/s, CPU node -> page node)",
+            "Node-to-node allocations on $instance (CPU node -> page node)",
             "table",
             [
                 target(
@@ -92,7 +209,14 @@ def panels() -> list[dict[str, Any]]:
                     instant=True,
                 )
             ],
-            (0, 8, 8, 8),
+            (8, 8),
+            PAGES,
+            "Pages per second that CPUs of each node (rows) got from each node (columns), "
+            "one matrix per host (the panel repeats for every selected instance). Off the "
+            "diagonal is remote; -1 is a page whose node is unknown.",
+            repeat="instance",
+            repeatDirection="h",
+            maxPerRow=3,
             transformations=[
                 {
                     "id": "groupingToMatrix",
@@ -114,68 +238,33 @@ def panels() -> list[dict[str, Any]]:
                     instant=True,
                 )
             ],
-            (8, 8, 8, 8),
+            (8, 8),
+            PAGES,
+            "Workloads by remote pages per second, the fifteen highest over the selected "
+            "hosts: the ones whose placement costs the most.",
         ),
         panel(
-            "Policy findings",
+            "Open policy findings (share of pages off placement)",
             "table",
-            [
-                target(f"numascope_finding_ratio{{{SEL}}}", instant=True),
-                target(f"sum by (severity, kind) (numascope_findings{{{SEL}}})", instant=True),
-            ],
-            (16, 8, 8, 8),
-            unit="percentunit",
+            [target(f"numascope_finding_ratio{{{SEL}}}", instant=True)],
+            (8, 8),
+            SHARE,
+            "Each open finding, named by rule and workload, with its ratio: the share of the "
+            "workload's pages the finding is about (remote, outside the bound nodes, ...).",
         ),
         panel(
-            "kswapd per node",
-            "timeseries",
-            [
-                target(
-                    f"sum by (instance, node) ({rate('numascope_kswapd_wakeups_total')})",
-                    "wake-ups/s node {{node}}",
-                ),
-                target(
-                    f"sum by (instance, node) ({rate('numascope_kswapd_awake_seconds_total')})",
-                    "busy node {{node}}",
-                ),
-            ],
-            (0, 16, 8, 8),
-        ),
-        panel(
-            "Reclaim per node",
-            "timeseries",
-            [
-                target(
-                    f"sum by (instance, node) ({rate('numascope_reclaim_reclaimed_pages_total')})",
-                    "reclaimed pages/s node {{node}}",
-                ),
-                target(
-                    f"sum by (instance, node) ({rate('numascope_direct_reclaim_stalls_total')})",
-                    "direct reclaim stalls/s node {{node}}",
-                ),
-                target(
-                    "histogram_quantile(0.99, sum by (instance, node, le) "
-                    f"({rate('numascope_direct_reclaim_stall_seconds_bucket')}))",
-                    "p99 stall node {{node}}",
-                ),
-            ],
-            (8, 16, 8, 8),
-        ),
-        panel(
-            "IRQs against their device's node (handlings/s)",
+            "Findings by kind and severity",
             "table",
             [
                 target(
-                    "sum by (irq, name, device_node, node, locality) "
-                    f"({rate('numascope_irq_handled_total')})",
+                    f"sum by (instance, severity, kind) (numascope_findings{{{SEL}}})",
                     instant=True,
-                ),
-                target(
-                    f"sum by (vector, node) ({rate('numascope_softirq_handled_total')})",
-                    instant=True,
-                ),
+                )
             ],
-            (16, 16, 8, 8),
+            (8, 8),
+            COUNT,
+            "How many findings are open, all workloads included (only the worst are named "
+            "in the findings table).",
         ),
         panel(
             "numascope against the kernel's numastat (remote events/s)",
@@ -184,43 +273,188 @@ def panels() -> list[dict[str, Any]]:
                 target(
                     "sum by (instance, node) "
                     f"({rate('numascope_node_allocation_events_total', REMOTE)})",
-                    "numascope node {{node}}",
+                    "{{instance}} numascope node {{node}}",
                 ),
                 target(
                     "sum by (instance, node) "
                     f"({rate('numascope_kernel_numastat_other_node_total')})",
-                    "kernel other_node node {{node}}",
+                    "{{instance}} kernel other_node node {{node}}",
                 ),
             ],
-            (0, 24, 12, 8),
+            (16, 8),
+            EVENTS,
+            "Remote allocation events as numascope's probe counts them and as the kernel's "
+            "numastat other_node does: the two lines should lie on each other.",
+        ),
+    ]
+
+
+def reclaim_and_irqs() -> list[dict[str, Any]]:
+    """Memory pressure per node and interrupts against their device's node."""
+    return [
+        row("Reclaim and IRQs"),
+        panel(
+            "kswapd per node",
+            "timeseries",
+            [
+                target(
+                    f"sum by (instance, node) ({rate('numascope_kswapd_wakeups_total')})",
+                    "{{instance}} wake-ups node {{node}}",
+                ),
+                target(
+                    f"sum by (instance, node) ({rate('numascope_kswapd_awake_seconds_total')})",
+                    "{{instance}} busy node {{node}}",
+                    unit=SHARE,
+                ),
+            ],
+            (8, 8),
+            WAKEUPS,
+            "kswapd wake-ups per second (left) and the share of time it ran (right) on "
+            "each node: background reclaim, a node running short of free memory.",
         ),
         panel(
-            "numascope health",
+            "Reclaim per node",
+            "timeseries",
+            [
+                target(
+                    f"sum by (instance, node) ({rate('numascope_reclaim_reclaimed_pages_total')})",
+                    "{{instance}} reclaimed node {{node}}",
+                ),
+                target(
+                    f"sum by (instance, node) ({rate('numascope_direct_reclaim_stalls_total')})",
+                    "{{instance}} direct reclaim stalls node {{node}}",
+                    unit=STALLS,
+                ),
+            ],
+            (8, 8),
+            PAGES,
+            "Pages reclaim freed per second (left) and allocations that stalled in direct "
+            "reclaim per second (right), per node.",
+        ),
+        panel(
+            "Direct reclaim stall p99 per node",
+            "timeseries",
+            [
+                target(
+                    "histogram_quantile(0.99, sum by (instance, node, le) "
+                    f"({rate('numascope_direct_reclaim_stall_seconds_bucket')}))",
+                    "{{instance}} p99 node {{node}}",
+                )
+            ],
+            (8, 8),
+            SECONDS,
+            "How long the slowest 1% of direct-reclaim stalls held an allocation, per node.",
+        ),
+        panel(
+            "IRQs against their device's node (handlings/s)",
+            "table",
+            [
+                target(
+                    "sum by (instance, irq, name, device_node, node, locality) "
+                    f"({rate('numascope_irq_handled_total')})",
+                    instant=True,
+                )
+            ],
+            (12, 8),
+            HANDLINGS,
+            "Hard IRQ handlings per second by the node that ran the handler; locality "
+            "remote means another node than the device's.",
+        ),
+        panel(
+            "Softirqs per node (runs/s)",
+            "table",
+            [
+                target(
+                    f"sum by (instance, vector, node) ({rate('numascope_softirq_handled_total')})",
+                    instant=True,
+                )
+            ],
+            (12, 8),
+            "suffix: runs/s",
+            "Softirq runs per second by vector and node.",
+        ),
+    ]
+
+
+def health() -> list[dict[str, Any]]:
+    """numascope's own state: is it scraped, polling, attached, overflowing."""
+    return [
+        row("numascope health"),
+        panel(
+            "Scrape and probes (1 up, 0 down)",
             "table",
             [
                 target(f"up{{{SEL}}}", instant=True),
                 target(f"numascope_probe_attached{{{SEL}}}", instant=True),
-                target(f"numascope_collection_duration_seconds{{{SEL}}}", instant=True),
-                target(f"time() - numascope_last_poll_timestamp_seconds{{{SEL}}}", instant=True),
-                target(
-                    f"increase(numascope_map_overflow_events_total{{{SEL}}}[{RI}])", instant=True
-                ),
-                target(
-                    f"{rate('numascope_bpf_run_seconds_total')}"
-                    f" / {rate('numascope_bpf_runs_total')}",
-                    instant=True,
-                ),
+                target(f"numascope_source_fallback{{{SEL}}}", instant=True),
                 target(f"numascope_build_info{{{SEL}}}", instant=True),
             ],
-            (12, 24, 12, 8),
-            description="Scrape state, probes, poll cost, staleness, owner-map overflow, "
-            "seconds per BPF program run, version.",
+            (8, 8),
+            COUNT,
+            "Whether Prometheus scrapes each exporter (up), each probe it attached (1) or "
+            "could not (0), whether the source fell back to the kernel's counters (1, with "
+            "the reason), and the version running.",
         ),
-        *allocator_panels(32),
+        panel(
+            "Poll duration per probe family",
+            "timeseries",
+            [
+                target(
+                    f"numascope_family_poll_duration_seconds{{{SEL}}}",
+                    "{{instance}} {{family}}",
+                ),
+                target(
+                    f"numascope_collection_duration_seconds{{{SEL}}}", "{{instance}} whole poll"
+                ),
+                target(
+                    f"time() - numascope_last_poll_timestamp_seconds{{{SEL}}}",
+                    "{{instance}} since the last poll",
+                ),
+            ],
+            (8, 8),
+            SECONDS,
+            "How long each probe family's part of the last poll took, the whole poll, and "
+            "the age of the latest snapshot (stale when far above the poll interval).",
+        ),
+        panel(
+            "Probe failures and poll success per family",
+            "timeseries",
+            [
+                target(f"numascope_family_poll_success{{{SEL}}}", "{{instance}} {{family}} ok"),
+                target(
+                    "sum by (instance, family) "
+                    f"(increase(numascope_probe_failures_total{{{SEL}}}[{RI}]))",
+                    "{{instance}} {{family}} failures",
+                ),
+                target(
+                    f"increase(numascope_map_overflow_events_total{{{SEL}}}[{RI}])",
+                    "{{instance}} owner map overflow",
+                ),
+            ],
+            (8, 8),
+            COUNT,
+            "Per probe family, 1 while its last poll worked; probe failures and allocation "
+            "events the full owner map counted under 'other', per rate interval.",
+        ),
+        panel(
+            "BPF time per program run",
+            "timeseries",
+            [
+                target(
+                    f"sum by (instance, program) ({rate('numascope_bpf_run_seconds_total')})"
+                    f" / sum by (instance, program) ({rate('numascope_bpf_runs_total')})",
+                    "{{instance}} {{program}}",
+                )
+            ],
+            (12, 8),
+            SECONDS,
+            "Time the kernel spent per run of numascope's BPF programs (one run per traced "
+            "event), while self-cost is measured.",
+        ),
     ]
 
 
-def allocator_panels(y: int) -> list[dict[str, Any]]:
+def allocator() -> list[dict[str, Any]]:
     """Per-CPU page lists, high-order allocations and failures, call sites, slab."""
     zone_lock = (
         f"sum by (instance, node) ({rate('numascope_zone_locked_pages_total')})"
@@ -233,13 +467,14 @@ def allocator_panels(y: int) -> list[dict[str, Any]]:
     )
     high = 'order!="0"'
     return [
+        row("Allocator"),
         panel(
             "Zone-lock share per node (per-CPU page lists)",
             "timeseries",
             [target(zone_lock, "{{instance}} node {{node}}")],
-            (0, y, 12, 8),
-            unit="percentunit",
-            description="Pages taken from the node's buddy lists under the zone lock (per-CPU "
+            (12, 8),
+            SHARE,
+            "Pages taken from the node's buddy lists under the zone lock (per-CPU "
             "list refills and allocations that bypass the lists) per page allocated.",
         ),
         panel(
@@ -249,48 +484,72 @@ def allocator_panels(y: int) -> list[dict[str, Any]]:
                 target(
                     "sum by (instance, node, order) "
                     f"({rate('numascope_node_order_pages_total', high)})",
-                    "pages/s order {{order}} node {{node}}",
+                    "{{instance}} pages order {{order}} node {{node}}",
                 ),
                 target(
                     "sum by (instance, node, order) "
                     f"({rate('numascope_failed_allocations_total', high)})",
-                    "failed/s order {{order}} from CPU node {{node}}",
+                    "{{instance}} failed order {{order}} from CPU node {{node}}",
+                    unit=EVENTS,
                 ),
                 target(
                     f"sum by (instance, node) ({rate('numascope_kcompactd_wakeups_total')})",
-                    "kcompactd wake-ups/s node {{node}}",
+                    "{{instance}} kcompactd wake-ups node {{node}}",
+                    unit=EVENTS,
                 ),
                 target(
                     f"sum by (instance) ({rate('numascope_kernel_compact_stall_total')})",
-                    "compaction stalls/s (host)",
+                    "{{instance}} compaction stalls (host)",
+                    unit=EVENTS,
                 ),
             ],
-            (12, y, 12, 8),
+            (12, 8),
+            PAGES,
+            "Pages of order 1 and up per second (left); failed allocations, kcompactd "
+            "wake-ups and compaction stalls per second (right).",
         ),
         panel(
             "Top high-order call sites (pages/s)",
             "table",
             [
                 target(
-                    "topk(10, sum by (order, node, site, workload) "
+                    "topk(10, sum by (instance, order, node, site, workload) "
                     f"({rate('numascope_high_order_pages_total')}))",
                     instant=True,
                 )
             ],
-            (0, y + 8, 12, 8),
-            description="Order 4 and up, by the first kernel frame outside the page "
+            (12, 8),
+            PAGES,
+            "Order 4 and up, by the first kernel frame outside the page "
             "allocator and the workload; numascope exports the top sites only.",
         ),
         panel(
             "Slab remote share per cache (top 10)",
             "timeseries",
             [target(slab_remote, "{{instance}} {{cache}}")],
-            (12, y + 8, 12, 8),
-            unit="percentunit",
-            description="Objects requested on a node other than the allocating CPU's, per "
+            (12, 8),
+            SHARE,
+            "Objects requested on a node other than the allocating CPU's, per "
             "object allocated (the slab probe is opt-in: probes: [..., slab]).",
         ),
     ]
+
+
+def laid_out(panels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Places panels left to right in rows of 24 columns, each row panel on its own line."""
+    x = y = height = 0
+    for i, p in enumerate(panels, start=1):
+        p["id"] = i
+        grid = p["gridPos"]
+        if p["type"] == "row" or x + grid["w"] > WIDTH:
+            x, y, height = 0, y + height, 0
+        grid.update(x=x, y=y)
+        if p["type"] == "row":
+            y += 1
+            continue
+        x += grid["w"]
+        height = max(height, grid["h"])
+    return panels
 
 
 def variable(name: str, query: str) -> dict[str, Any]:
@@ -300,7 +559,6 @@ def variable(name: str, query: str) -> dict[str, Any]:
         "type": "query",
         "datasource": DS,
         "query": {"query": query, "refId": f"{name}-var"},
-        "definition": query,
         "refresh": 2,
         "includeAll": True,
         "multi": True,
@@ -311,12 +569,12 @@ def variable(name: str, query: str) -> dict[str, Any]:
 
 
 def dashboard() -> dict[str, Any]:
-    ps = panels()
-    for i, p in enumerate(ps, start=1):
-        p["id"] = i
+    """The whole dashboard, as Grafana imports it."""
     return {
         "uid": "numascope",
         "title": "numascope: NUMA memory locality",
+        "description": "NUMA memory locality from numascope's exporter: fleet, locality per "
+        "node and workload, reclaim and IRQs, numascope's own health, allocator internals.",
         "tags": ["numascope", "numa"],
         "timezone": "",
         "schemaVersion": 39,
@@ -331,7 +589,6 @@ def dashboard() -> dict[str, Any]:
                     "label": "Data source",
                     "type": "datasource",
                     "query": "prometheus",
-                    "current": {},
                     "hide": 0,
                 },
                 variable("job", "label_values(numascope_build_info, job)"),
@@ -339,7 +596,7 @@ def dashboard() -> dict[str, Any]:
             ]
         },
         "annotations": {"list": []},
-        "panels": ps,
+        "panels": laid_out([*fleet(), *locality(), *reclaim_and_irqs(), *health(), *allocator()]),
     }
 
 

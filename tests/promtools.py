@@ -24,6 +24,21 @@ DASHBOARD = ROOT / "dashboards" / "numascope.json"
 RULES = ROOT / "deploy" / "prometheus" / "numascope-rules.yml"
 RULE_TESTS = ROOT / "deploy" / "prometheus" / "numascope-rules.test.yml"
 STREAMS = ROOT / "tests" / "fixtures" / "streams"
+RUNBOOK = ROOT / "docs" / "runbook.md"
+INHIBIT = ROOT / "deploy" / "prometheus" / "alertmanager-inhibit.yml"
+RUNBOOK_BASE = "https://github.com/numascope/numascope/blob/main/docs/runbook.md"
+
+# Metrics the rules and the dashboard read before the exporter emits them: the
+# exporter's self-metrics are being added alongside (names agreed beforehand).
+# A query reading one is held to return data as soon as the exporter scraped
+# in the test exposes the metric (see tests/kernel/test_export_prometheus.py).
+PENDING_METRICS = {
+    "numascope_source_fallback": "1 when the source fell back to the kernel's counters",
+    "numascope_family_poll_duration_seconds": "per probe family, the last poll's duration",
+    "numascope_family_poll_success": "per probe family, 1 when its last poll worked",
+    "process_cpu_seconds_total": "prometheus_client's standard process collector",
+    "process_resident_memory_bytes": "prometheus_client's standard process collector",
+}
 
 # Grafana's variables, as a test substitutes them: every job and instance, and a
 # rate window that holds several 1 s scrapes.
@@ -50,7 +65,7 @@ def dashboard_queries() -> list[tuple[str, str]]:
     board = json.loads(DASHBOARD.read_text())
     out = []
     for p in board["panels"]:
-        for t in p["targets"]:
+        for t in p.get("targets", []):  # a row panel has none
             out.append((p["title"], concrete(t["expr"])))
     return out
 
@@ -71,12 +86,23 @@ def concrete(expr: str) -> str:
     return expr
 
 
-_NAME = re.compile(r"\b(numascope_[a-z0-9_]+|numascope:[a-z0-9_:]+)")
+_NAME = re.compile(r"\b(numascope_[a-z0-9_]+|numascope:[a-z0-9_:]+|process_[a-z0-9_]+)")
 
 
 def metric_names(expr: str) -> set[str]:
-    """numascope metric and recording-rule names a query reads."""
+    """numascope (and standard process_*) metric and recording-rule names a query reads."""
     return set(_NAME.findall(expr))
+
+
+def pending_names(expr: str) -> set[str]:
+    """The names `expr` reads that the exporter does not emit yet."""
+    return metric_names(expr) & PENDING_METRICS.keys()
+
+
+def alert_rules() -> list[dict[str, Any]]:
+    """Every alerting rule of the rules file, as written."""
+    doc = yaml.safe_load(RULES.read_text())
+    return [r for g in doc["groups"] for r in g["rules"] if "alert" in r]
 
 
 def free_port() -> int:

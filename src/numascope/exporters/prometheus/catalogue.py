@@ -133,6 +133,24 @@ _METRICS = (
         "Remote-page ratio at which the policy raises a finding of this severity.",
     ),
     Metric(
+        "numascope_policy_min_pages",
+        "gauge",
+        (),
+        "Pages a workload needs in one policy window before its ratio is judged.",
+    ),
+    Metric(
+        "numascope_policy_window_seconds",
+        "gauge",
+        (),
+        "The span over which the policy judges a workload's traffic.",
+    ),
+    Metric(
+        "numascope_policy_irq_min_events",
+        "gauge",
+        (),
+        "Handlings an IRQ needs before its remote share is judged.",
+    ),
+    Metric(
         "numascope_policy_irq_remote_ratio",
         "gauge",
         (),

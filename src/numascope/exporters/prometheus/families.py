@@ -149,6 +149,10 @@ def _policy(s: Samples, config: Config) -> None:
     t = config.thresholds
     s.set("numascope_policy_remote_ratio", ("warning",), t.remote_ratio_warning)
     s.set("numascope_policy_remote_ratio", ("critical",), t.remote_ratio_critical)
+    # The alert rules' traffic guards: the same min-pages the policy applies.
+    s.set("numascope_policy_min_pages", (), t.min_pages)
+    s.set("numascope_policy_window_seconds", (), t.window_seconds)
+    s.set("numascope_policy_irq_min_events", (), t.irq.min_events)
     s.set("numascope_policy_irq_remote_ratio", (), t.irq.remote_ratio_warning)
     s.set("numascope_policy_kswapd_wakeups_per_second", (), t.reclaim.kswapd_wakeups_per_second)
     s.set("numascope_policy_direct_reclaims_per_second", (), t.reclaim.direct_reclaim_per_second)
