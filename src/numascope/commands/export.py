@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import ctypes
 import ctypes.util
+import logging
 import signal
-import sys
 import threading
 from types import FrameType
 from typing import Any
@@ -14,6 +14,7 @@ from typing import Any
 from prometheus_client.registry import CollectorRegistry
 
 from numascope.collectors.replay import open_replay
+from numascope.commands.log_options import add_log_options
 from numascope.commands.privilege_options import add_privilege_options, drop_after_attach
 from numascope.commands.snapshot import add_source_options, open_source
 from numascope.config import PolicyHolder
@@ -27,7 +28,10 @@ from numascope.exporters.prometheus import (
     load_web_config,
 )
 from numascope.exporters.prometheus.poller import Judge, SnapshotSource
+from numascope.logs import configure_logging
 from numascope.policy import PolicyEngine
+
+LOG = logging.getLogger("numascope.export")
 
 
 def register(subparsers: Any) -> None:
@@ -69,6 +73,7 @@ def register(subparsers: Any) -> None:
     )
     add_source_options(parser)
     add_privilege_options(parser)
+    add_log_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -83,8 +88,10 @@ def _judge_for(args: argparse.Namespace, holder: PolicyHolder) -> Judge | None:
 
 def _reload(holder: PolicyHolder) -> None:
     ran, error = holder.reload_if_requested()
-    if ran:
-        print(f"numascope export: {error or 'policy reloaded'}", file=sys.stderr, flush=True)
+    if ran and error:
+        LOG.error("policy reload failed: %s", error)
+    elif ran:
+        LOG.info("policy reloaded from %s", holder.path or "the built-in default")
 
 
 # glibc's mallopt() parameter for the most malloc arenas a process may have.
@@ -108,6 +115,16 @@ def limit_malloc_arenas(count: int = MALLOC_ARENAS) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Serve until SIGTERM or SIGINT; errors are logged (with their priority) and end it."""
+    configure_logging(args.log_level, args.log_format)
+    try:
+        return serve(args)
+    except NumascopeError as exc:
+        LOG.error("%s", exc)
+        return exc.exit_code
+
+
+def serve(args: argparse.Namespace) -> int:
     limit_malloc_arenas()  # before any thread starts
     if args.interval <= 0:
         raise NumascopeError("--interval: must be more than 0 seconds")
@@ -143,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
     holder.install_sighup()
     try:
         # Before any thread starts: capabilities are set per thread.
-        drop_after_attach(args, "export")
+        drop_after_attach(args, "export", announce=LOG.info)
     except NumascopeError:
         server.close()
         source.close()
@@ -151,12 +168,7 @@ def run(args: argparse.Namespace) -> int:
     poller.start()
     server.start()
     scheme = "https" if web.tls else "http"
-    print(
-        f"numascope export: serving {scheme}://{address}"
-        f"{args.telemetry_path or settings.telemetry_path}",
-        file=sys.stderr,
-        flush=True,
-    )
+    LOG.info("serving %s://%s%s", scheme, address, args.telemetry_path or settings.telemetry_path)
     try:
         stop.wait()
     except KeyboardInterrupt:
