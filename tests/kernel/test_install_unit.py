@@ -92,6 +92,30 @@ def test_install_puts_the_command_man_page_and_completion_in_place(installed: No
     assert INSTALLED_UNIT.read_text() == UNIT.read_text()
 
 
+def test_installed_packages_are_the_locked_versions(installed: None) -> None:
+    frozen = subprocess.run(
+        ["/opt/numascope/bin/python", "-m", "pip", "list", "--local", "--format=freeze"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    installed_versions = dict(line.lower().replace("_", "-").split("==") for line in frozen)
+    locked = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            locked[name] = version
+    runtime = {"numpy", "pydantic", "prometheus-client", "pyyaml", "textual", "bcrypt"}
+    assert runtime <= installed_versions.keys()
+    wrong = {
+        name: (version, locked[name])
+        for name, version in installed_versions.items()
+        if name in locked and version != locked[name]
+    }
+    assert wrong == {}, "installed (left) differs from constraints.txt (right)"
+    assert installed_versions["numascope"] == numascope.__version__
+
+
 def test_installed_unit_passes_systemd_analyze_verify(installed: None) -> None:
     # With the command and man page installed, verify checks both and must be silent.
     done = subprocess.run(
