@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import shtab
@@ -67,11 +68,23 @@ The full guide is docs/install.md and README.md in numascope's source.
 
 
 def _parser() -> argparse.ArgumentParser:
-    # Help text is wrapped to the terminal width: fix it so the output never varies.
-    os.environ["COLUMNS"] = "80"
     parser = build_parser()
     _mark_paths(parser)
     return parser
+
+
+def _at_80_columns(make: Callable[[], str]) -> str:
+    # argparse wraps help to the terminal's width: fix it so the output never varies,
+    # and put the caller's setting back (the tests run this in their own process).
+    before = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "80"
+    try:
+        return make()
+    finally:
+        if before is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = before
 
 
 def _mark_paths(parser: argparse.ArgumentParser) -> None:
@@ -112,9 +125,9 @@ def completion(shell: str) -> str:
 def generated() -> dict[Path, str]:
     """Every file this script writes, with what it should hold."""
     return {
-        MAN_PAGE: man_page(),
-        BASH_COMPLETION: completion("bash"),
-        ZSH_COMPLETION: completion("zsh"),
+        MAN_PAGE: _at_80_columns(man_page),
+        BASH_COMPLETION: _at_80_columns(lambda: completion("bash")),
+        ZSH_COMPLETION: _at_80_columns(lambda: completion("zsh")),
     }
 
 
