@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-import io
+import logging
 import ssl
 import subprocess
 import urllib.error
@@ -181,15 +181,19 @@ class Flaky:
         pass
 
 
-def test_a_failed_poll_keeps_the_last_snapshot_and_is_counted() -> None:
-    log = io.StringIO()
-    poller = Poller(Flaky(), 1.0, log=log)
+def test_a_failed_poll_keeps_the_last_snapshot_and_is_counted(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # configure_logging (run by an export in this process) stops propagation to the root.
+    monkeypatch.setattr(logging.getLogger("numascope"), "propagate", True)
+    caplog.set_level(logging.ERROR, logger="numascope.export")
+    poller = Poller(Flaky(), 1.0)
     poller.poll_once()
     poller.poll_once()
     latest = poller.latest
     assert latest is not None and latest.seq == 1
     assert poller.counts == (2, 1)
-    assert "map read failed" in log.getvalue()
+    assert "map read failed" in caplog.text
     poller.poll_once()
     latest = poller.latest
     assert latest is not None and latest.seq == 3

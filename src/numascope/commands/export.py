@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import ctypes
 import ctypes.util
+import logging
 import signal
-import sys
 import threading
 from types import FrameType
 from typing import Any
 
 from numascope.collectors.replay import open_replay
+from numascope.commands.log_options import add_log_options
 from numascope.commands.privilege_options import add_privilege_options, drop_after_attach
 from numascope.commands.snapshot import add_source_options, open_source
 from numascope.config import PolicyHolder
@@ -28,8 +29,11 @@ from numascope.exporters.prometheus import (
     parse_listen_address,
 )
 from numascope.exporters.prometheus.poller import Judge, SnapshotSource
+from numascope.logs import configure_logging
 from numascope.policy import PolicyEngine
 from numascope.revision import revision
+
+LOG = logging.getLogger("numascope.export")
 
 
 def register(subparsers: Any) -> None:
@@ -80,6 +84,7 @@ def register(subparsers: Any) -> None:
     )
     add_source_options(parser)
     add_privilege_options(parser)
+    add_log_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -96,15 +101,17 @@ def _reload_web_config(path: str, server: MetricsServer) -> None:
     try:
         server.use_web_config(load_web_config(path))
     except NumascopeError as exc:
-        print(f"numascope export: kept the old web config: {exc}", file=sys.stderr, flush=True)
+        LOG.error("kept the old web config: %s", exc)
     else:
-        print("numascope export: web config reloaded", file=sys.stderr, flush=True)
+        LOG.info("web config reloaded")
 
 
 def _reload(holder: PolicyHolder) -> None:
     ran, error = holder.reload_if_requested()
-    if ran:
-        print(f"numascope export: {error or 'policy reloaded'}", file=sys.stderr, flush=True)
+    if ran and error:
+        LOG.error("policy reload failed: %s", error)
+    elif ran:
+        LOG.info("policy reloaded from %s", holder.path or "the built-in default")
 
 
 # glibc's mallopt() parameter for the most malloc arenas a process may have.
@@ -135,6 +142,16 @@ def served_url(address: str, port: int, tls: bool) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Serve until SIGTERM or SIGINT; errors are logged (with their priority) and end it."""
+    configure_logging(args.log_level, args.log_format)
+    try:
+        return serve(args)
+    except NumascopeError as exc:
+        LOG.error("%s", exc)
+        return exc.exit_code
+
+
+def serve(args: argparse.Namespace) -> int:
     limit_malloc_arenas()  # before any thread starts
     if args.interval <= 0:
         raise NumascopeError("--interval: must be more than 0 seconds")
@@ -190,18 +207,17 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGHUP, on_hup)
     try:
         # Before any thread starts: capabilities are set per thread.
-        drop_after_attach(args, "export")
+        drop_after_attach(args, "export", announce=LOG.info)
     except NumascopeError:
         server.close()
         source.close()
         raise
     poller.start()
     server.start()
-    print(
-        f"numascope export: serving {served_url(address, server.port, web.tls)}"
-        f"{args.telemetry_path or settings.telemetry_path}",
-        file=sys.stderr,
-        flush=True,
+    LOG.info(
+        "serving %s%s",
+        served_url(address, server.port, web.tls),
+        args.telemetry_path or settings.telemetry_path,
     )
     try:
         while not stop.is_set():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 
 from numascope.privileges import drop_privileges
 
@@ -27,13 +28,18 @@ def add_privilege_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def drop_after_attach(args: argparse.Namespace, command: str) -> None:
-    """Become `--user` when running as root and not told otherwise."""
+def drop_after_attach(
+    args: argparse.Namespace, command: str, announce: Callable[[str], None] | None = None
+) -> None:
+    """Become `--user` when running as root and not told otherwise.
+
+    What happened goes to `announce` (a logger's method) or else to stderr.
+    """
     if not getattr(args, "drop_privileges", False) or os.geteuid() != 0:
         return
     dropped = drop_privileges(args.user)
-    print(
-        f"numascope {command}: probes attached; running on as {dropped.user} (uid {dropped.uid})",
-        file=sys.stderr,
-        flush=True,
-    )
+    said = f"probes attached; running on as {dropped.user} (uid {dropped.uid})"
+    if announce is not None:
+        announce(said)
+    else:
+        print(f"numascope {command}: {said}", file=sys.stderr, flush=True)

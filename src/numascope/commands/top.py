@@ -13,9 +13,6 @@ from numascope.commands.privilege_options import add_privilege_options, drop_aft
 from numascope.commands.snapshot import add_source_options, open_source
 from numascope.config import PolicyHolder
 from numascope.errors import NumascopeError
-from numascope.tui.app import TopApp
-from numascope.tui.detail import PolicyReader
-from numascope.tui.feed import Judge, ThreadFeed
 
 
 def register(subparsers: Any) -> None:
@@ -45,6 +42,12 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Textual is imported here, not at the top: building the parser (every other
+    # command, --help, the man page) must not pay for it (about 0.2 s and 20 MB).
+    from numascope.tui.app import TopApp
+    from numascope.tui.detail import PolicyReader
+    from numascope.tui.feed import Judge, ThreadFeed
+
     if args.interval is not None and args.interval <= 0:
         raise NumascopeError("--interval: must be more than 0 seconds")
     holder = PolicyHolder.open(args.config)

@@ -91,6 +91,9 @@ class TopApp(App[int]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
+        # Textual 8 answers Ctrl+C with "press ctrl+q to quit"; in a terminal tool Ctrl+C
+        # means stop, so it quits, from any screen and even while the filter has focus.
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("p", "toggle_pause", "Pause"),
         Binding("s", "sort", "Sort"),
         Binding("S", "reverse", "Reverse", show=False),

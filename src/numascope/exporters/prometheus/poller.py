@@ -7,13 +7,16 @@ a slow or frequent scraper cannot change what numascope measures or costs.
 from __future__ import annotations
 
 import dataclasses
-import sys
+import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol, TextIO
+from typing import Protocol
 
 from numascope.snapshot import Snapshot
+
+# The export command's logger: a failed poll is an error line in its log.
+LOG = logging.getLogger("numascope.export")
 
 Judge = Callable[[Snapshot], Snapshot]
 # Called with each new snapshot before scrapes can read it (the exporter steps
@@ -38,7 +41,6 @@ class Poller:
         interval: float,
         judge: Judge | None = None,
         before_poll: Callable[[], None] | None = None,
-        log: TextIO = sys.stderr,
         after_poll: AfterPoll | None = None,
     ) -> None:
         self.source = source
@@ -46,7 +48,6 @@ class Poller:
         self._judge = judge
         self._before_poll = before_poll
         self._after_poll = after_poll
-        self._log = log
         self._lock = threading.Lock()
         self._latest: Snapshot | None = None
         self._polls = 0
@@ -92,7 +93,7 @@ class Poller:
                 self._errors += 1
                 repeated, self._last_error = message == self._last_error, message
             if not repeated:
-                print(f"numascope export: poll failed: {message}", file=self._log, flush=True)
+                LOG.error("poll failed: %s", message)
             return
         with self._lock:
             self._polls += 1
