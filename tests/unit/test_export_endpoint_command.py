@@ -140,7 +140,7 @@ def test_sighup_rereads_the_web_config_and_the_certificate(tmp_path: Path) -> No
         second = make_certificate(tmp_path)
         file.write_text(web_config("grafana", "n3w"))
         os.kill(running.process.pid, signal.SIGHUP)
-        running.wait_output("numascope export: web config reloaded")
+        running.wait_output('msg="web config reloaded"')
         assert status_of(port, "grafana:n3w", trusting(second)) == 200
         assert status_of(port, "prometheus:s3cret", trusting(second)) == 401
         with pytest.raises(ssl.SSLCertVerificationError):
