@@ -84,7 +84,8 @@ def _judge_for(args: argparse.Namespace, holder: PolicyHolder) -> Judge | None:
 def _reload(holder: PolicyHolder) -> None:
     ran, error = holder.reload_if_requested()
     if ran:
-        print(f"numascope export: {error or 'policy reloaded'}", file=sys.stderr, flush=True)
+        done = f"policy reloaded from {holder.path}"
+        print(f"numascope export: {error or done}", file=sys.stderr, flush=True)
 
 
 # glibc's mallopt() parameter for the most malloc arenas a process may have.
@@ -141,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
     holder.install_sighup()
+    # A ConfigMap update swaps a symlink and sends no signal: notice the file change.
+    holder.watch_file()
     try:
         # Before any thread starts: capabilities are set per thread.
         drop_after_attach(args, "export")
