@@ -23,6 +23,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -76,21 +77,37 @@ def image() -> str:
     return TAG
 
 
+@dataclass(frozen=True)
+class Container:
+    name: str
+    address: str
+
+    def running(self) -> bool:
+        state = subprocess.run(
+            [*PODMAN, "inspect", "-f", "{{.State.Running}}", self.name],
+            capture_output=True,
+            text=True,
+        )
+        return state.stdout.strip() == "true"
+
+    def logs(self) -> str:
+        logs = subprocess.run([*PODMAN, "logs", self.name], capture_output=True, text=True)
+        return logs.stdout + logs.stderr
+
+
 @pytest.fixture
-def container(image: str, tmp_path: Path) -> Iterator[str]:
+def container(image: str) -> Iterator[Container]:
     port = free_port()
     name = f"numascope-suite-{os.getpid()}"
     caps = ",".join(daemonset_capabilities())
-    run = [*PODMAN, "run", "-d", "--rm", "--name", name, *LIMITS, "--pid=host"]
+    run = [*PODMAN, "run", "-d", "--name", name, *LIMITS, "--pid=host"]
     run += ["--read-only", "--tmpfs", "/tmp", "--cap-drop=all", f"--cap-add={caps}"]
     run += ["-v", "/sys/kernel/tracing:/sys/kernel/tracing:ro", "-p", f"127.0.0.1:{port}:9477"]
     started = subprocess.run([*run, image], capture_output=True, text=True)
     assert started.returncode == 0, started.stderr
     try:
-        yield f"127.0.0.1:{port}"
+        yield Container(name, f"127.0.0.1:{port}")
     finally:
-        logs = subprocess.run([*PODMAN, "logs", name], capture_output=True, text=True)
-        (tmp_path / "container.log").write_text(logs.stdout + logs.stderr)
         subprocess.run([*PODMAN, "rm", "-f", "-t", "5", name], capture_output=True)
 
 
@@ -113,10 +130,11 @@ def workload_pages(metrics: str, name: str, pid: int) -> float:
     return total
 
 
-def test_container_attributes_a_host_process_pages(container: str, tmp_path: Path) -> None:
+def test_container_attributes_a_host_process_pages(container: Container) -> None:
     deadline = time.monotonic() + 120  # the probes compile inside the container first
-    while scrape(container) is None:
-        assert time.monotonic() < deadline, (tmp_path / "container.log").read_text()
+    while scrape(container.address) is None:
+        assert container.running(), f"the container stopped:\n{container.logs()}"
+        assert time.monotonic() < deadline, f"no /metrics after 120 s:\n{container.logs()}"
         time.sleep(0.5)
     name = f"nsimg{os.getpid() % 100000}"
     toucher = subprocess.Popen(
@@ -132,7 +150,7 @@ def test_container_attributes_a_host_process_pages(container: str, tmp_path: Pat
         deadline = time.monotonic() + 30
         while pages < want and time.monotonic() < deadline:
             time.sleep(1)
-            pages = workload_pages(scrape(container) or "", name, toucher.pid)
+            pages = workload_pages(scrape(container.address) or "", name, toucher.pid)
         # The interpreter's own start-up adds a few thousand pages; a count far
         # above what was touched would be someone else's pages.
         assert want <= pages <= want * 1.5, f"{name} (pid {toucher.pid}): {pages} pages"

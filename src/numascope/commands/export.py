@@ -56,7 +56,12 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help="TLS and basic auth, in the format of Prometheus' exporter-toolkit",
     )
-    parser.add_argument("--config", metavar="FILE", help="placement policy (YAML)")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="placement policy (YAML); re-read when the file changes (a ConfigMap update "
+        "too) or on SIGHUP, keeping the previous policy if the new one is bad",
+    )
     parser.add_argument(
         "--interval", type=float, default=1.0, help="seconds between polls (default 1)"
     )
