@@ -23,6 +23,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,13 +96,13 @@ class Container:
         return logs.stdout + logs.stderr
 
 
-@pytest.fixture
-def container(image: str) -> Iterator[Container]:
+@contextmanager
+def started(image: str, caps: list[str]) -> Iterator[Container]:
+    """The image run as the DaemonSet runs it, with `caps` as its only capabilities."""
     port = free_port()
     name = f"numascope-suite-{os.getpid()}"
-    caps = ",".join(daemonset_capabilities())
     run = [*PODMAN, "run", "-d", "--name", name, *LIMITS, "--pid=host"]
-    run += ["--read-only", "--tmpfs", "/tmp", "--cap-drop=all", f"--cap-add={caps}"]
+    run += ["--read-only", "--tmpfs", "/tmp", "--cap-drop=all", f"--cap-add={','.join(caps)}"]
     run += ["-v", "/sys/kernel/tracing:/sys/kernel/tracing:ro", "-p", f"127.0.0.1:{port}:9477"]
     started = subprocess.run([*run, image], capture_output=True, text=True)
     assert started.returncode == 0, started.stderr
@@ -109,6 +110,12 @@ def container(image: str) -> Iterator[Container]:
         yield Container(name, f"127.0.0.1:{port}")
     finally:
         subprocess.run([*PODMAN, "rm", "-f", "-t", "5", name], capture_output=True)
+
+
+@pytest.fixture
+def container(image: str) -> Iterator[Container]:
+    with started(image, daemonset_capabilities()) as running:
+        yield running
 
 
 def scrape(address: str) -> str | None:
@@ -156,3 +163,17 @@ def test_container_attributes_a_host_process_pages(container: Container) -> None
         assert want <= pages <= want * 1.5, f"{name} (pid {toucher.pid}): {pages} pages"
     finally:
         toucher.communicate(timeout=10)
+
+
+def test_without_sys_admin_the_container_says_why_in_one_line(image: str) -> None:
+    """Runtimes' default seccomp profiles refuse bpf() without CAP_SYS_ADMIN, whatever
+    else is granted; bcc would call that a compile failure."""
+    caps = [c for c in daemonset_capabilities() if c != "SYS_ADMIN"]
+    with started(image, caps) as container:
+        deadline = time.monotonic() + 60
+        while container.running():
+            assert time.monotonic() < deadline, container.logs()
+            time.sleep(0.5)
+        logs = container.logs()
+    assert "refused the bpf() system call (EPERM)" in logs, logs
+    assert "Traceback" not in logs, logs
