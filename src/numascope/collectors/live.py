@@ -469,6 +469,8 @@ def open_live_source(
     """
     names = tuple(probes)
     absent = frozenset(absent)
+    # A seccomp profile refusing bpf() stops every family alike: say it once.
+    bcc_loader.check_bpf_syscall()
     topology = read_topology(sysfs)
     stats = StatsSession() if measure_overhead and os.geteuid() == 0 else None
     failed: dict[str, str] = {}

@@ -71,7 +71,12 @@ def register(subparsers: Any) -> None:
         metavar="N",
         help=f"requests served at once; more get 503 (default {DEFAULT_MAX_REQUESTS}, 0: no limit)",
     )
-    parser.add_argument("--config", metavar="FILE", help="placement policy (YAML)")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="placement policy (YAML); re-read when the file changes (a ConfigMap update "
+        "too) or on SIGHUP, keeping the previous policy if the new one is bad",
+    )
     parser.add_argument(
         "--interval", type=float, default=1.0, help="seconds between polls (default 1)"
     )
@@ -205,6 +210,8 @@ def serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
     signal.signal(signal.SIGHUP, on_hup)
+    # A ConfigMap update swaps a symlink and sends no signal: notice the file change.
+    holder.watch_file()
     try:
         # Before any thread starts: capabilities are set per thread.
         drop_after_attach(args, "export", announce=LOG.info)

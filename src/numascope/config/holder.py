@@ -1,4 +1,4 @@
-"""The running policy, swappable on SIGHUP without ever running with a bad file."""
+"""The running policy, swappable on SIGHUP or a file change without ever running with a bad file."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from numascope.config.file_watch import FileWatch
 from numascope.config.loader import load_config, resolve_config_path
 from numascope.config.model import Config
 from numascope.errors import NumascopeError
@@ -17,7 +18,9 @@ class PolicyHolder:
 
     Long-running commands call `install_sighup()` once and `reload_if_requested()`
     on every tick: the signal handler only sets a flag, so the file is read in the
-    main loop and never in the middle of an evaluation.
+    main loop and never in the middle of an evaluation. `watch_file()` makes a
+    change to the file itself request the reload too (a Kubernetes ConfigMap is
+    updated by swapping a symlink, with no signal).
     """
 
     def __init__(self, config: Config, path: Path | None = None) -> None:
@@ -25,6 +28,7 @@ class PolicyHolder:
         self._path = path
         self._lock = threading.Lock()
         self._requested = threading.Event()
+        self._watch: FileWatch | None = None
 
     @classmethod
     def open(cls, path: str | Path | None = None) -> PolicyHolder:
@@ -57,8 +61,19 @@ class PolicyHolder:
         """Ask for a reload at the next `reload_if_requested()` (signal-safe)."""
         self._requested.set()
 
+    def watch_file(self) -> None:
+        """From now on, a changed file (inode, mtime or size) requests a reload.
+
+        One stat() per `reload_if_requested()`. A bad new file is reported once and
+        the old policy kept until the file changes again.
+        """
+        if self._path is not None:
+            self._watch = FileWatch(self._path)
+
     def reload_if_requested(self) -> tuple[bool, str | None]:
         """(whether a reload ran, its error message or None)."""
+        if self._watch is not None and self._watch.changed():
+            self._requested.set()
         if not self._requested.is_set():
             return False, None
         self._requested.clear()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import functools
 import os
 import sys
@@ -73,6 +74,39 @@ def check_privileges(caps: int | None = None) -> None:
     )
 
 
+# bpf(2)'s number where numascope runs (asm/unistd.h); elsewhere the check is skipped.
+BPF_SYSCALL = {"x86_64": 321, "aarch64": 280}
+BPF_MAP_CREATE = 0
+BPF_MAP_TYPE_ARRAY = 2
+
+
+@functools.cache
+def check_bpf_syscall() -> None:
+    """Make a one-entry map: a refusal here is a policy, not a compiler, problem.
+
+    The capabilities can be all there and bpf() still refused: container runtimes'
+    default seccomp profiles allow it only with CAP_SYS_ADMIN. bcc would then
+    report "Failed to compile BPF module", which points the wrong way.
+    """
+    number = BPF_SYSCALL.get(os.uname().machine)
+    caps = effective_capabilities()
+    if number is None or not caps & ((1 << CAP_BPF) | (1 << CAP_SYS_ADMIN)):
+        return  # without the capabilities, check_privileges says what is missing
+    attr = (ctypes.c_uint32 * 32)(BPF_MAP_TYPE_ARRAY, 4, 4, 1)  # type, key, value, entries
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = libc.syscall(number, BPF_MAP_CREATE, ctypes.byref(attr), ctypes.sizeof(attr))
+    if fd >= 0:
+        os.close(fd)
+        return
+    err = ctypes.get_errno()
+    if err == errno.EPERM:
+        raise NumascopeError(
+            "the kernel refused the bpf() system call (EPERM) although numascope has the "
+            "capabilities for it: in a container, the runtime's default seccomp profile "
+            "allows bpf() only with CAP_SYS_ADMIN (add SYS_ADMIN: docs/container.md)"
+        )
+
+
 def ensure_tracefs(tracefs: Path = TRACEFS) -> None:
     """bcc attaches tracepoints through tracefs; mount it if we may."""
     if (tracefs / "events").is_dir():
@@ -99,6 +133,7 @@ def load_program(text: str, headers: str | None = None, cflags: list[str] | None
     """
     bcc = import_bcc()
     check_privileges()
+    check_bpf_syscall()
     ensure_tracefs()
     tree = resolve_kernel_headers(headers)
     if tree is not None:
