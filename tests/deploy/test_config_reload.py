@@ -64,7 +64,7 @@ def test_configmap_symlink_swap_reloads_and_a_bad_version_keeps_the_policy(
         wait_for_ratio(at, 0.2)
         configmap_version(mount, "v2", policy(0.3))
         wait_for_ratio(at, 0.3)
-        assert f"numascope export: policy reloaded from {config}\n" in log.read_text()
+        assert f'msg="policy reloaded from {config}"\n' in log.read_text()
 
         configmap_version(mount, "v3", "thresholds:\n  remote-ratio-warning: [\n")
         deadline = time.monotonic() + 20
@@ -74,7 +74,8 @@ def test_configmap_symlink_swap_reloads_and_a_bad_version_keeps_the_policy(
         time.sleep(1)  # several polls: the bad version is reported once, not per poll
         errors = [line for line in log.read_text().splitlines() if "keeping" in line]
         assert len(errors) == 1, errors
-        assert errors[0].startswith(f"numascope export: {config}:3:1: "), errors[0]
+        assert " level=error " in errors[0], errors[0]
+        assert f'msg="policy reload failed: {config}:3:1: ' in errors[0], errors[0]
         assert warning_ratio(at) == 0.3
 
         configmap_version(mount, "v4", policy(0.25))

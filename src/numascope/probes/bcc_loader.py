@@ -100,10 +100,11 @@ def check_bpf_syscall() -> None:
         return
     err = ctypes.get_errno()
     if err == errno.EPERM:
-        raise NumascopeError(
+        raise ProbeUnavailableError(
             "the kernel refused the bpf() system call (EPERM) although numascope has the "
             "capabilities for it: in a container, the runtime's default seccomp profile "
-            "allows bpf() only with CAP_SYS_ADMIN (add SYS_ADMIN: docs/container.md)"
+            "allows bpf() only with CAP_SYS_ADMIN (add SYS_ADMIN: docs/container.md)",
+            "no_privilege",
         )
 
 
