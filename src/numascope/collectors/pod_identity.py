@@ -18,10 +18,12 @@ of its own below its scope; both still name the same pod and container.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
+from collections.abc import Sequence
 
-from numascope.snapshot import PodIdentity
+from numascope.snapshot import PodIdentity, Snapshot, Workload
 
 QOS_CLASSES = ("guaranteed", "burstable", "besteffort")
 
@@ -86,3 +88,24 @@ def _below_root(parts: list[str]) -> PodIdentity | None:
         found = _CONTAINER.fullmatch(parts[1])
         container = found.group(1) if found is not None else ""
     return PodIdentity(pod_uid=uid, container_id=container, qos=qos)
+
+
+def with_pods(snapshot: Snapshot) -> Snapshot:
+    """`snapshot` with each workload's pod filled in from its cgroup path where
+    it has none: a capture written before workloads carried their pod reads as
+    a new one does. The same snapshot when nothing was missing."""
+    processes, cgroups = _with_pods(snapshot.processes), _with_pods(snapshot.cgroups)
+    if processes is None and cgroups is None:
+        return snapshot
+    return dataclasses.replace(
+        snapshot,
+        processes=snapshot.processes if processes is None else processes,
+        cgroups=snapshot.cgroups if cgroups is None else cgroups,
+    )
+
+
+def _with_pods(workloads: Sequence[Workload]) -> tuple[Workload, ...] | None:
+    found = [(w, pod_identity(w.cgroup) if w.pod is None else None) for w in workloads]
+    if all(pod is None for _, pod in found):
+        return None
+    return tuple(w if pod is None else dataclasses.replace(w, pod=pod) for w, pod in found)

@@ -29,6 +29,10 @@ class Metric:
 
 
 WORKLOAD = ("workload", "pid", "kind")
+# A workload's or cgroup's Kubernetes pod, read from its cgroup path ("" outside
+# a pod): one value per workload, so these add no series. Joined with
+# kube-state-metrics' kube_pod_info{uid} for namespace and pod names.
+POD = ("pod_uid", "container_id", "qos")
 
 _METRICS = (
     # Nodes as page suppliers (the kernel's own numastat view, but from the probe).
@@ -69,31 +73,31 @@ _METRICS = (
     Metric(
         "numascope_workload_pages",
         "counter",
-        (*WORKLOAD, "node"),
+        (*WORKLOAD, *POD, "node"),
         "Pages a process (or kernel thread or interrupt) got, by the node that supplied them.",
     ),
     Metric(
         "numascope_workload_locality_pages",
         "counter",
-        (*WORKLOAD, "locality"),
+        (*WORKLOAD, *POD, "locality"),
         "Pages a workload got from its CPU's node (local) or another node (remote).",
     ),
     Metric(
         "numascope_workload_allocation_events",
         "counter",
-        (*WORKLOAD, "locality"),
+        (*WORKLOAD, *POD, "locality"),
         "Allocation events of a workload, local or remote.",
     ),
     Metric(
         "numascope_cgroup_pages",
         "counter",
-        ("cgroup", "node"),
+        ("cgroup", *POD, "node"),
         "Pages a cgroup's processes got, by the node that supplied them.",
     ),
     Metric(
         "numascope_cgroup_locality_pages",
         "counter",
-        ("cgroup", "locality"),
+        ("cgroup", *POD, "locality"),
         "Pages a cgroup's processes got, local or remote.",
     ),
     Metric(

@@ -102,15 +102,25 @@ def _nodes(s: Samples, snap: Snapshot) -> None:
         s.add("numascope_matrix_allocation_events", cell, c.total_events)
 
 
+def _pod_labels(w: Workload) -> Labels:
+    pod = w.pod
+    if pod is None:
+        return _NO_POD
+    return (label_value(pod.pod_uid), label_value(pod.container_id), pod.qos)
+
+
+_NO_POD: Labels = ("", "", "")
+
+
 def _workload_labels(w: Workload) -> Labels:
     pid = "" if w.pid is None else str(w.pid)
-    return (label_value(w.name), pid, w.kind.value)
+    return (label_value(w.name), pid, w.kind.value, *_pod_labels(w))
 
 
 def _processes(s: Samples, selection: Selection) -> None:
     rows = [(_workload_labels(w), w.total) for w in selection.named]
     if selection.folded:
-        rows.append(((OTHER, "", OTHER), selection.other))
+        rows.append(((OTHER, "", OTHER, *_NO_POD), selection.other))
     for labels, total in rows:
         for node, pages in total.pages_by_node.items():
             s.add("numascope_workload_pages", (*labels, node_label(node)), pages)
@@ -120,14 +130,14 @@ def _processes(s: Samples, selection: Selection) -> None:
 
 
 def _cgroups(s: Samples, selection: Selection) -> None:
-    rows = [(label_value(w.cgroup or w.name), w.total) for w in selection.named]
+    rows = [((label_value(w.cgroup or w.name), *_pod_labels(w)), w.total) for w in selection.named]
     if selection.folded:
-        rows.append((OTHER, selection.other))
-    for cgroup, total in rows:
+        rows.append(((OTHER, *_NO_POD), selection.other))
+    for labels, total in rows:
         for node, pages in total.pages_by_node.items():
-            s.add("numascope_cgroup_pages", (cgroup, node_label(node)), pages)
+            s.add("numascope_cgroup_pages", (*labels, node_label(node)), pages)
         for where, pages, _ in _locality_labels(total):
-            s.add("numascope_cgroup_locality_pages", (cgroup, where), pages)
+            s.add("numascope_cgroup_locality_pages", (*labels, where), pages)
 
 
 def _findings(s: Samples, findings: tuple[Finding, ...], limit: int) -> None:
