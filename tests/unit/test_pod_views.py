@@ -10,9 +10,11 @@ from pathlib import Path
 
 from numascope.collectors.capture_file import read_capture
 from numascope.collectors.capture_redact import Redactor
-from numascope.collectors.replay import read_stream
+from numascope.collectors.replay import read_recording, read_stream
 from numascope.config import Config
 from numascope.exporters.prometheus.bench import as_new_columns
+from numascope.exporters.report_build import build_report
+from numascope.exporters.report_markdown import render_markdown
 from numascope.snapshot import PodIdentity, Snapshot
 from tests.fixtures import streams
 from tests.fixtures.capture_files import write_capture
@@ -119,3 +121,23 @@ def test_columns_as_a_poll_hands_them_over_give_the_same_labels() -> None:
         snap, processes=as_new_columns(snap.processes), cgroups=as_new_columns(snap.cgroups)
     )
     assert scrape(live) == scrape(snap)
+
+
+def test_the_report_lists_pods_and_the_pod_of_each_top_workload(tmp_path: Path) -> None:
+    path = write_capture(tmp_path / "k.gz", streams.kubernetes_pods())
+    text = render_markdown(build_report(read_recording(path)))
+    workloads = text.split("## Top workloads")[1].split("## Reclaim")[0]
+    redis = next(line for line in workloads.splitlines() if "| redis-server |" in line)
+    assert f"{CACHE.pod_uid} (guaranteed, container {CACHE.container_id[:12]})" in redis
+    pods = workloads.split("Kubernetes pods by remote pages")[1].split("\n\n###")[0]
+    rows = [line for line in pods.splitlines() if line.startswith(f"| {CACHE.pod_uid}")]
+    # redis: 3 intervals of 100 pages from node 0 and 900 from node 1, remote to its node 0 CPUs
+    assert rows == [f"| {CACHE.pod_uid} | guaranteed | 1 | 3,000 | 300 | 2,700 | 0 | 90.0% |"]
+    web = next(line for line in pods.splitlines() if line.startswith(f"| {WEB.pod_uid}"))
+    assert "| burstable | 1 | 255 | 240 | 15 | 0 | 5.9% |" in web
+
+
+def test_a_report_without_pods_has_no_pod_column_or_table(tmp_path: Path) -> None:
+    path = write_capture(tmp_path / "c.gz", streams.policy_violation())
+    text = render_markdown(build_report(read_recording(path)))
+    assert "Kubernetes pods" not in text and "| pod |" not in text
