@@ -100,19 +100,39 @@ def test_metrics_label_workloads_and_cgroups_with_their_pod() -> None:
     promtool("check", "metrics", stdin=text)
 
 
+def _series(text: str, family: str) -> set[frozenset[tuple[str, str]]]:
+    """Each series of `family` as Prometheus stores it (empty labels are absent), its
+    pod labels left out."""
+    return {
+        frozenset(
+            (k, v)
+            for k, v in re.findall(r'(\w+)="([^"]*)"', labels)
+            if v and k not in ("pod_uid", "container_id", "qos")
+        )
+        for labels in samples(text, family)
+    }
+
+
 def test_pod_labels_add_no_series_and_the_folded_row_has_none() -> None:
     """One pod per workload: the same series as without pods, and the label budget's
     "other" row names no pod."""
     snap = streams.kubernetes_pods()[-1]
     config = Config.model_validate({"prometheus": {"workload-limit": 2}})
     for family in ("numascope_workload_pages_total", "numascope_cgroup_pages_total"):
-        with_pods = samples(scrape(snap, config), family)
-        without = samples(scrape(_without_pods(snap), config), family)
-        assert len(with_pods) == len(without)
-        plain = {re.sub(r'(pod_uid|container_id|qos)="[^"]*",?', "", k) for k in with_pods}
-        assert plain == {re.sub(r'(pod_uid|container_id|qos)="[^"]*",?', "", k) for k in without}
-        other = [k for k in with_pods if '"other"' in k]
+        with_pods = scrape(snap, config)
+        without = scrape(_without_pods(snap), config)
+        assert len(samples(with_pods, family)) == len(samples(without, family))
+        assert _series(with_pods, family) == _series(without, family)
+        other = [k for k in samples(with_pods, family) if '"other"' in k]
         assert other and all('pod_uid=""' in k and 'qos=""' in k for k in other)
+
+
+def test_a_host_without_pods_writes_no_pod_labels() -> None:
+    """Empty pod labels name the same series as none (Prometheus drops empty labels),
+    so a host without pods is spared them: its /metrics is what it was before pods."""
+    text = scrape(_without_pods(streams.kubernetes_pods()[-1]))
+    assert "pod_uid" not in text and "container_id" not in text and "qos=" not in text
+    assert samples(text, "numascope_cgroup_pages_total")
 
 
 def test_columns_as_a_poll_hands_them_over_give_the_same_labels() -> None:

@@ -31,7 +31,8 @@ class Metric:
 WORKLOAD = ("workload", "pid", "kind")
 # A workload's or cgroup's Kubernetes pod, read from its cgroup path ("" outside
 # a pod): one value per workload, so these add no series. Joined with
-# kube-state-metrics' kube_pod_info{uid} for namespace and pod names.
+# kube-state-metrics' kube_pod_info{uid} for namespace and pod names. Left out
+# of a scrape's family where no series has a pod (empty is absent to Prometheus).
 POD = ("pod_uid", "container_id", "qos")
 
 _METRICS = (
