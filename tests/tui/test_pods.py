@@ -63,3 +63,14 @@ async def test_filter_by_container_id_and_detail_shows_the_pod(tmp_path: Path) -
         assert f"pod {streams.CACHE_POD_UID}" in text
         assert "qos guaranteed" in text
         assert f"container {streams.CACHE_CONTAINER}" in text
+
+
+def test_g_offers_the_pod_grouping_only_where_there_are_pods() -> None:
+    cycle = {g: g.next(pods=False) for g in (Grouping.PROCESS, Grouping.CGROUP, Grouping.COMM)}
+    assert cycle == {
+        Grouping.PROCESS: Grouping.CGROUP,
+        Grouping.CGROUP: Grouping.COMM,
+        Grouping.COMM: Grouping.PROCESS,
+    }
+    assert Grouping.POD.next(pods=False) is Grouping.PROCESS  # the pods went away
+    assert [Grouping.CGROUP.next(), Grouping.POD.next()] == [Grouping.POD, Grouping.COMM]
