@@ -99,6 +99,22 @@ def sum_localities(parts: Iterable[Locality]) -> Locality:
 
 
 @dataclass(frozen=True)
+class PodIdentity:
+    """The Kubernetes pod (and container) a cgroup belongs to, read from its path.
+
+    `pod_uid` is the pod's UID as the API server writes it (with dashes), the
+    `uid` label of kube-state-metrics' `kube_pod_info`; `container_id` is the
+    runtime's id ("" for the pod's own cgroup or a runtime helper beside the
+    containers, such as CRI-O's conmon); `qos` is guaranteed, burstable or
+    besteffort.
+    """
+
+    pod_uid: str
+    container_id: str = ""
+    qos: str = ""
+
+
+@dataclass(frozen=True)
 class Workload:
     """One allocating context: a process, kernel thread, IRQ, softirq or cgroup.
 
@@ -117,6 +133,8 @@ class Workload:
     # The memory policy the kernel applied, in numa_maps' words (default, local,
     # prefer, bind, interleave); "" when the collector did not see it.
     mempolicy: str = ""
+    # The pod its cgroup belongs to; None outside Kubernetes' kubepods tree.
+    pod: PodIdentity | None = None
 
 
 @dataclass(frozen=True)

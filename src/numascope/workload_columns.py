@@ -56,6 +56,7 @@ class WorkloadColumns(Sequence[Workload]):
         "node_ids",
         "pages",
         "pids",
+        "pods",
         "split",
     )
 
@@ -71,10 +72,13 @@ class WorkloadColumns(Sequence[Workload]):
         alive: npt.NDArray[np.bool_],
         totals: Counts,
         deltas: Counts,
+        pods: Objects | None = None,
     ) -> None:
         self.node_ids = list(node_ids)
         self.keys, self.kinds, self.names = keys, kinds, names
         self.pids, self.cgroups, self.alive = pids, cgroups, alive
+        # Each row's PodIdentity (or None); no column: no row is in a pod.
+        self.pods = pods
         w = len(self.node_ids)
         self.counts, self.delta_counts = totals, deltas
         self.pages, self.events, self.split = (
@@ -125,6 +129,7 @@ class WorkloadColumns(Sequence[Workload]):
             alive=np.array([w.alive for w in workloads], dtype=bool),
             totals=totals,
             deltas=deltas,
+            pods=object_column([w.pod for w in workloads]),
         )
         table._built = list(workloads)
         return table
@@ -211,6 +216,7 @@ class WorkloadColumns(Sequence[Workload]):
             return
         w = len(self.node_ids)
         nodes = self.node_ids
+        pods = self.pods if self.pods is not None else np.full(len(self), None, dtype=object)
         # Tens of thousands of new objects would start full collections that
         # walk every snapshot alive; building 10,000 rows took twice as long.
         paused = gc.isenabled()
@@ -229,6 +235,7 @@ class WorkloadColumns(Sequence[Workload]):
                     pid=self.pids[i],
                     cgroup=self.cgroups[i],
                     alive=bool(self.alive[i]),
+                    pod=pods[i],
                 )
         finally:
             if paused:

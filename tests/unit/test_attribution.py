@@ -29,7 +29,7 @@ from numascope.collectors.page_alloc import (
     OwnerTotals,
 )
 from numascope.probes.page_alloc import PageAllocLayout
-from numascope.snapshot import Workload, WorkloadKind
+from numascope.snapshot import PodIdentity, Workload, WorkloadKind
 from numascope.topology import read_topology
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -266,6 +266,33 @@ def test_owners_disagreeing_on_the_name_are_read_again_beyond_the_budget(
     }
     (w,) = attribute_moved(attr, owners, [True, True], now=2.0).processes
     assert w.name == "dd"
+
+
+def test_a_process_and_its_cgroup_in_a_pod_carry_the_pod(tmp_path: Path) -> None:
+    uid = "5b3a7c1e-2b8f-4d1a-9c3e-7f6a5d4c3b2a"
+    cid = "ab" * 32
+    pod = (
+        tmp_path
+        / "kubepods.slice/kubepods-burstable.slice"
+        / f"kubepods-burstable-pod{uid.replace('-', '_')}.slice"
+    )
+    (pod / f"cri-containerd-{cid}.scope").mkdir(parents=True)
+    (tmp_path / "system.slice").mkdir()
+    ids = [
+        (pod / f"cri-containerd-{cid}.scope").stat().st_ino,
+        (tmp_path / "system.slice").stat().st_ino,
+    ]
+    owners = {
+        OwnerKey(1, 0, ids[0], 0): totals({0: (2, 2)}, b"app"),
+        OwnerKey(2, 0, ids[1], 0): totals({0: (3, 3)}, b"sshd"),
+    }
+    a = attributor(tmp_path).attribute(owners, {1, 2}, 1.0)
+    expected = PodIdentity(uid, cid, "burstable")
+    assert {w.pid: w.pod for w in a.processes} == {1: expected, 2: None}
+    assert {c.name: c.pod for c in a.cgroups} == {
+        f"/{(pod / f'cri-containerd-{cid}.scope').relative_to(tmp_path)}": expected,
+        "/system.slice": None,
+    }
 
 
 def test_every_owner_counts_in_its_cgroup(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from tests.fixtures.capture_files import header, policy_violation_capture, write
 def test_round_trip_keeps_header_snapshots_and_trailer(tmp_path: Path) -> None:
     path = policy_violation_capture(tmp_path / "c.capture.gz")
     capture = read_capture(path)
-    assert capture.version == "1.0"
+    assert capture.version == "1.1"
     assert capture.snapshots == tuple(streams.policy_violation())
     assert capture.header == header()
     assert capture.header.topology is not None and capture.header.topology.node_ids == (0, 1)
@@ -35,7 +35,7 @@ def test_file_is_gzip_json_lines_with_header_first_and_trailer_last(tmp_path: Pa
     path = policy_violation_capture(tmp_path / "c.capture.gz")
     lines = gzip.decompress(path.read_bytes()).decode().splitlines()
     first = json.loads(lines[0])
-    assert (first["format"], first["version"]) == (FORMAT_NAME, "1.0")
+    assert (first["format"], first["version"]) == (FORMAT_NAME, "1.1")
     assert all("snapshot" in json.loads(x) for x in lines[1:-1])
     assert json.loads(lines[-1])["trailer"]["snapshots"] == len(lines) - 2
 

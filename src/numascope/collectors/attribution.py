@@ -31,6 +31,7 @@ from numascope.collectors.page_alloc import (
     OwnerTable,
     OwnerTotals,
 )
+from numascope.collectors.pod_identity import pod_identity
 from numascope.collectors.tally import LocalityTally
 from numascope.collectors.workload_book import WorkloadBook
 from numascope.probes.page_alloc import PageAllocLayout
@@ -39,6 +40,7 @@ from numascope.snapshot import (
     Locality,
     MatrixCell,
     NodeStats,
+    PodIdentity,
     Workload,
     WorkloadKind,
 )
@@ -211,6 +213,8 @@ class Attributor:
         # Cgroups by slot (a path's slot never changes).
         self._cgroup_slot: dict[str, int] = {}
         self._cgroup_paths: list[str] = []
+        # The pod each cgroup slot's path names (None: not in a kubepods tree).
+        self._cgroup_pods: list[PodIdentity | None] = []
         self._cgroups = WorkloadBook(counts_width(len(self._slot_nodes)))
 
     def attribute(
@@ -274,6 +278,7 @@ class Attributor:
             alive=np.ones(len(cg_slots), dtype=bool),
             totals=totals,
             deltas=self._cgroups.deltas(cg_slots, totals),
+            pods=object_column([self._cgroup_pods[s] for s in cg_slots.tolist()]),
         )
 
         # Per node (by requesting CPU node) and the CPU node x page node matrix.
@@ -368,6 +373,7 @@ class Attributor:
                     if slot is None:
                         slot = self._cgroup_slot[path] = len(self._cgroup_paths)
                         self._cgroup_paths.append(path)
+                        self._cgroup_pods.append(pod_identity(path))
                     slots[j] = slot
             of_row = of_row.reshape(-1)
             serials = np.where(found[of_row], table.serials[stale], 0)
@@ -409,7 +415,7 @@ class Attributor:
         slot_alive = np.zeros(len(self._pid), dtype=bool)
         slot_alive[slots] = living
         self._refresh_leader_names(moved, disagree, slot_alive)
-        identity, cgroup_paths = self._identity_and_cgroups(slots, cgroup)
+        identity, cgroup_paths, pods = self._identity_and_cgroups(slots, cgroup)
         totals = _sum_rows(of_row, counts, n)
         columns = WorkloadColumns(
             self._slot_nodes,
@@ -421,15 +427,16 @@ class Attributor:
             alive=living,
             totals=totals,
             deltas=self._processes.deltas(slots, totals),
+            pods=pods,
         )
         return columns, slots
 
     def _identity_and_cgroups(
         self, slots: npt.NDArray[np.intp], cgroup: npt.NDArray[np.intp]
-    ) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]]:
-        """The identity columns (key, kind, name, pid) of `slots`, and the path of
-        each cgroup slot in `cgroup` (-1: none): the last poll's arrays when they
-        would be the same (they are never written once handed out)."""
+    ) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.object_], npt.NDArray[np.object_]]:
+        """The identity columns (key, kind, name, pid) of `slots`, and the path and
+        pod of each cgroup slot in `cgroup` (-1: none): the last poll's arrays when
+        they would be the same (they are never written once handed out)."""
         last = self._last_columns
         state = (self._identity_version, len(self._cgroup_paths))
         if (
@@ -438,12 +445,13 @@ class Attributor:
             and np.array_equal(last[1], slots)
             and np.array_equal(last[2], cgroup)
         ):
-            return last[3], last[4]
+            return last[3], last[4], last[5]
         # Index -1 (no cgroup) picks the None appended after the paths.
         paths = object_column([*self._cgroup_paths, None])[cgroup]
+        pods = object_column([*self._cgroup_pods, None])[cgroup]
         identity = self._identity_columns[slots]
-        self._last_columns = (state, slots, cgroup, identity, paths)
-        return identity, paths
+        self._last_columns = (state, slots, cgroup, identity, paths, pods)
+        return identity, paths, pods
 
     def _identify_rows(
         self, table: OwnerTable, rows: npt.NDArray[np.intp]

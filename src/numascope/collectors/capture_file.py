@@ -35,6 +35,7 @@ from numascope.collectors.capture_model import (
     CaptureHeader,
     CaptureTrailer,
 )
+from numascope.collectors.pod_identity import with_pods
 from numascope.errors import NumascopeError
 from numascope.snapshot import Snapshot
 from numascope.snapshot_codec import decode, encode
@@ -217,7 +218,8 @@ def read_capture(path: str | Path) -> Capture:
         elif trailer is not None:
             raise NumascopeError(f"{where}: records after the trailer")
         elif "snapshot" in record:
-            snapshots.append(decode(Snapshot, record["snapshot"], f"{where}: snapshot"))
+            snapshot = decode(Snapshot, record["snapshot"], f"{where}: snapshot")
+            snapshots.append(with_pods(snapshot))
         elif "trailer" in record:
             trailer = decode(CaptureTrailer, record["trailer"], f"{where}: trailer")
         # Other record kinds belong to a newer minor version: skipped on purpose.

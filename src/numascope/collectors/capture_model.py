@@ -18,7 +18,9 @@ from numascope.topology import Topology
 FORMAT_NAME = "numascope-capture"
 # MAJOR.MINOR: a reader reads every minor version of its major; a new major
 # means old readers would misread the file, so they refuse it.
-FORMAT_VERSION = "1.0"
+# 1.1: workloads carry `pod` (pod UID, container id, QoS) when their cgroup is
+# a Kubernetes pod's; a 1.0 file gets them from its cgroup paths when read.
+FORMAT_VERSION = "1.1"
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from numascope.snapshot import (
     DirectReclaim,
     Finding,
     HighOrderSite,
+    PodIdentity,
     Snapshot,
     Workload,
     WorkloadKind,
@@ -60,9 +61,19 @@ class Redactor:
     def workload(self, w: Workload) -> Workload:
         if w.kind is WorkloadKind.CGROUP:
             path = self.cgroup(w.cgroup or w.name) or "/"
-            return dataclasses.replace(w, key=f"cgroup:{path}", name=path, cgroup=path)
+            return dataclasses.replace(
+                w, key=f"cgroup:{path}", name=path, cgroup=path, pod=self.pod(w.pod)
+            )
         name = self.comm(w.name) if w.kind in _NAMED_BY_USER else w.name
-        return dataclasses.replace(w, name=name, cgroup=self.cgroup(w.cgroup))
+        return dataclasses.replace(w, name=name, cgroup=self.cgroup(w.cgroup), pod=self.pod(w.pod))
+
+    def pod(self, pod: PodIdentity | None) -> PodIdentity | None:
+        """A pod's UID and container id as tokens (they find the pod in the
+        cluster's API); the QoS class stays."""
+        if pod is None:
+            return None
+        container = self.optional("ctr", pod.container_id) or ""
+        return PodIdentity(self.token("pod", pod.pod_uid), container, pod.qos)
 
     def _key(self, key: str) -> str:
         if key.startswith("cgroup:"):

@@ -22,6 +22,7 @@ from numascope.collectors.capture_file import (
     read_capture,
 )
 from numascope.collectors.capture_model import Capture, CaptureHeader, CaptureTrailer
+from numascope.collectors.pod_identity import with_pods
 from numascope.errors import NumascopeError
 from numascope.snapshot import Snapshot
 from numascope.snapshot_codec import snapshot_from_json
@@ -32,7 +33,7 @@ def read_stream(path: str | Path) -> Iterator[Snapshot]:
     p = Path(path)
     for number, line in open_lines(p):
         if line.strip():
-            yield snapshot_from_json(line, where=f"{p}:{number}")
+            yield with_pods(snapshot_from_json(line, where=f"{p}:{number}"))
 
 
 def _first_record(path: Path) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 
 from numascope.collectors.capture_model import Capture, ProcessFacts
 from numascope.exporters.report_model import Section, SeenFinding, Table, ratio, who
+from numascope.exporters.report_pods import any_pods, pod_cell, pods_table
 from numascope.snapshot import Snapshot, Workload
 
 TOP = 10
@@ -125,8 +126,11 @@ def top_workloads(last: Snapshot, limit: int = TOP) -> list[Workload]:
 def workloads_section(last: Snapshot, capture: Capture) -> Section:
     nodes = last.node_ids
     facts = _facts_by_pid(capture)
+    top = top_workloads(last)
+    # A pod column only where a top workload is in a pod: other reports stay as they were.
+    pods = any_pods(top)
     rows = []
-    for w in top_workloads(last):
+    for w in top:
         f = facts.get(w.pid) if w.pid is not None else None
         rows.append(
             (
@@ -137,6 +141,7 @@ def workloads_section(last: Snapshot, capture: Capture) -> Section:
                 *_by_node(w.total.pages_by_node, nodes),
                 pct(ratio(w.total)),
                 w.cgroup or "-",
+                *((pod_cell(w),) if pods else ()),
                 f.dominant_policy if f else "-",
                 f"cpus {nodelist(f.cpus_allowed)} mems {nodelist(f.mems_allowed)}" if f else "-",
                 _clip(" ".join(f.cmdline)) if f and f.cmdline else "-",
@@ -150,6 +155,7 @@ def workloads_section(last: Snapshot, capture: Capture) -> Section:
         *(f"node {n}" for n in nodes),
         "remote %",
         "cgroup",
+        *(("pod",) if pods else ()),
         "kernel policy",
         "allowed",
         "command line",
@@ -169,7 +175,9 @@ def workloads_section(last: Snapshot, capture: Capture) -> Section:
             for f in capture.header.workloads
         ),
     )
-    return Section("Top workloads", tables=(table, resident))
+    by_pod = pods_table(last, TOP)
+    tables = (table, resident) if by_pod is None else (table, by_pod, resident)
+    return Section("Top workloads", tables=tables)
 
 
 def _vmstat_deltas(capture: Capture) -> dict[str, int]:

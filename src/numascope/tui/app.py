@@ -35,6 +35,7 @@ from numascope.tui.rows import (
     Row,
     build_rows,
     columns_for,
+    in_pods,
     matches_filter,
     sort_rows,
 )
@@ -262,8 +263,10 @@ class TopApp(App[int]):
         show_in_place(self.query_one(HeaderBar), header_text(snapshot, self.previous, self.status))
 
     def _columns(self) -> list[Column]:
-        node_ids = self.frame.snapshot.node_ids if self.frame else ()
-        return columns_for(node_ids)
+        if self.frame is None:
+            return columns_for(())
+        snapshot = self.frame.snapshot
+        return columns_for(snapshot.node_ids, pods=in_pods(snapshot))
 
     def _draw_table(self) -> None:
         if self.frame is None:
@@ -326,7 +329,8 @@ class TopApp(App[int]):
         self._draw_table()
 
     def action_group(self) -> None:
-        self.grouping = self.grouping.next()
+        pods = self.frame is not None and in_pods(self.frame.snapshot)
+        self.grouping = self.grouping.next(pods)
         self._draw_table()
 
     def action_filter(self) -> None:

@@ -35,6 +35,10 @@ def identity(row: Row) -> Text:
         text.append("  (exited)", style="bold")
     text.append(f"\ncgroup {row.cgroup or '-'}   rule {row.rule or '-'}   ")
     text.append(f"mempolicy {row.mempolicy or '-'}")
+    if row.pod is not None:
+        # A line each: a container id alone is 64 characters.
+        text.append(f"\npod {row.pod.pod_uid}   qos {row.pod.qos or '-'}")
+        text.append(f"\ncontainer {row.pod.container_id or '-'}")
     if len(row.members) > 1:
         text.append(f"\n{len(row.members)} processes in this group")
     return text

@@ -16,8 +16,9 @@ numascope top: which workloads get memory from the wrong NUMA node
 Keys
   p        pause / resume (polling stops while paused)
   s / S    sort by the next column / reverse the order
-  /        filter by name, pid, cgroup, rule, policy or finding; Esc clears
-  g        group rows by process, cgroup or command name (comm)
+  /        filter by name, pid, cgroup, pod, rule, policy or finding; Esc clears
+  g        group rows by process, cgroup, Kubernetes pod (when there are pods)
+           or command name (comm)
   Enter    detail of the selected row (Esc goes back)
   w m i r  tabs: workloads, node matrix, IRQs, reclaim
   a        allocator tab: per-CPU page lists, failed and high-order
@@ -32,6 +33,8 @@ Workload columns
   PG/s     pages per second; N0, N1...: pages from each node since start
   RULE     the configured rule and placement; MEMPOLICY the kernel's own
   PID      a † marks an exited process; in groups, n=members
+  POD      a Kubernetes pod's UID (its start) and QoS class, read from
+           the cgroup path; shown when some workload is in a pod
 
 Marks that read without colour: * a remote share, ! a stall or low memory.
 """

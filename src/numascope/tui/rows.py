@@ -1,8 +1,8 @@
 """Workload rows for the table: grouping, sorting and filtering, free of widgets.
 
-A row is one process, one cgroup or one command name (`comm`); grouped rows add
-up their members' pages. Everything here is plain data so the benchmark and the
-tests can drive it without a terminal.
+A row is one process, one cgroup, one Kubernetes pod or one command name
+(`comm`); grouped rows add up their members' pages. Everything here is plain
+data so the benchmark and the tests can drive it without a terminal.
 """
 
 from __future__ import annotations
@@ -12,18 +12,35 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from numascope.snapshot import Finding, Locality, Snapshot, Workload, WorkloadKind
+from numascope.snapshot import Finding, Locality, PodIdentity, Snapshot, Workload, WorkloadKind
 from numascope.tui.format import SEVERITY_RANK, finding_cell, human, percent, worst
 
 
 class Grouping(enum.StrEnum):
     PROCESS = "process"
     CGROUP = "cgroup"
+    POD = "pod"
     COMM = "comm"
 
-    def next(self) -> Grouping:
-        order = list(Grouping)
-        return order[(order.index(self) + 1) % len(order)]
+    def next(self, pods: bool = True) -> Grouping:
+        """The grouping after this one; by pod only when `pods` (some workload is
+        in a Kubernetes pod), so a host without pods cycles as it always did."""
+        order = [g for g in Grouping if pods or g is not Grouping.POD]
+        return order[(order.index(self) + 1) % len(order)] if self in order else order[0]
+
+
+NO_POD = "(no pod)"
+
+
+def in_pods(snapshot: Snapshot) -> bool:
+    """Whether any workload of `snapshot` is in a Kubernetes pod (no row built).
+
+    A process's pod is its cgroup's, so the cgroups answer when there are any:
+    a few hundred rows to look at per frame rather than every process."""
+    workloads = snapshot.cgroups if len(snapshot.cgroups) else snapshot.processes
+    column = getattr(workloads, "pods", None)  # WorkloadColumns
+    pods = column.tolist() if column is not None else [w.pod for w in workloads]
+    return any(p is not None for p in pods)
 
 
 @dataclass(frozen=True)
@@ -51,6 +68,7 @@ class Row:
     rule: str = ""
     mempolicy: str = ""
     findings: tuple[Finding, ...] = ()
+    pod: PodIdentity | None = None
 
     @property
     def pages_per_second(self) -> float:
@@ -122,6 +140,7 @@ def _process_row(
         # /proc's numa_maps on Linux; the collector's own word (FreeBSD's domainset) otherwise
         (placements.mempolicies.get(w.pid, "") if w.pid is not None else "") or w.mempolicy,
         findings,
+        w.pod,
     )
 
 
@@ -136,17 +155,16 @@ def build_rows(snapshot: Snapshot, grouping: Grouping, placements: Placements) -
         return processes
     groups: dict[str, list[Row]] = defaultdict(list)
     for row in processes:
-        name = (row.cgroup or "(no cgroup)") if grouping is Grouping.CGROUP else row.name
-        groups[name].append(row)
-    own = {w.cgroup or w.name: w for w in snapshot.cgroups} if grouping is Grouping.CGROUP else {}
+        groups[_group_name(row, grouping)].append(row)
+    own = _own_totals(snapshot, grouping)
     rows = []
     for name in sorted(set(groups) | set(own)):
         members = groups.get(name, [])
         key = f"{grouping.value}:{name}"
         # The collector's own cgroup totals include exited members, so prefer them.
         cg = own.get(name)
-        delta = cg.delta if cg else merge(m.delta for m in members)
-        total = cg.total if cg else merge(m.total for m in members)
+        delta = cg[0] if cg else merge(m.delta for m in members)
+        total = cg[1] if cg else merge(m.total for m in members)
         findings = tuple(f for m in members for f in m.findings) + found.get(key, ())
         rows.append(
             Row(
@@ -165,9 +183,59 @@ def build_rows(snapshot: Snapshot, grouping: Grouping, placements: Placements) -
                 rule=_common(m.rule for m in members),
                 mempolicy=_common(m.mempolicy for m in members),
                 findings=findings,
+                pod=cg[2] if cg else _common_pod(m.pod for m in members),
             )
         )
     return rows
+
+
+def _group_name(row: Row, grouping: Grouping) -> str:
+    if grouping is Grouping.CGROUP:
+        return row.cgroup or "(no cgroup)"
+    if grouping is Grouping.POD:
+        return row.pod.pod_uid if row.pod is not None else NO_POD
+    return row.name
+
+
+def _own_totals(
+    snapshot: Snapshot, grouping: Grouping
+) -> dict[str, tuple[Locality, Locality, PodIdentity | None]]:
+    """The collector's own (delta, total, pod) per cgroup, or per pod summed over
+    its cgroups (each process counts in one cgroup, so none twice)."""
+    if grouping is Grouping.CGROUP:
+        return {w.cgroup or w.name: (w.delta, w.total, w.pod) for w in snapshot.cgroups}
+    if grouping is not Grouping.POD:
+        return {}
+    by_pod: dict[str, list[Workload]] = defaultdict(list)
+    for w in snapshot.cgroups:
+        if w.pod is not None:
+            by_pod[w.pod.pod_uid].append(w)
+    return {
+        uid: (
+            merge(w.delta for w in cgroups),
+            merge(w.total for w in cgroups),
+            _common_pod(w.pod for w in cgroups),
+        )
+        for uid, cgroups in by_pod.items()
+    }
+
+
+def _common_pod(pods: Iterable[PodIdentity | None]) -> PodIdentity | None:
+    """The pod of a group: its container when all members share one, else the pod alone."""
+    distinct = set(pods)
+    if len(distinct) != 1:
+        uids = {p.pod_uid for p in distinct if p is not None}
+        if len(uids) != 1 or None in distinct:
+            return None
+        qos = {p.qos for p in distinct if p is not None}
+        return PodIdentity(uids.pop(), "", qos.pop() if len(qos) == 1 else "")
+    return distinct.pop()
+
+
+def pod_text(row: Row) -> str:
+    """A pod in a cell: the start of its UID (enough to tell a node's pods apart) and QoS."""
+    pod = row.pod
+    return f"{pod.pod_uid[:8]} {pod.qos}" if pod is not None else "-"
 
 
 @dataclass(frozen=True)
@@ -200,8 +268,9 @@ def _node_column(node: int) -> Column:
     return Column(f"n{node}", f"N{node}", 6, lambda r: human(pages(r)), pages)
 
 
-def columns_for(node_ids: Sequence[int]) -> list[Column]:
-    """The table's columns, with one per node for pages by node."""
+def columns_for(node_ids: Sequence[int], pods: bool = False) -> list[Column]:
+    """The table's columns, with one per node for pages by node, and a pod column
+    when some workload is in a Kubernetes pod."""
     cols = [
         Column("pid", "PID", 7, _pid, lambda r: r.pid if r.pid is not None else -1, False),
         Column("name", "NAME", 16, lambda r: r.name, lambda r: r.name.lower(), False),
@@ -232,6 +301,8 @@ def columns_for(node_ids: Sequence[int]) -> list[Column]:
         ),
         Column("cgroup", "CGROUP", 24, lambda r: r.cgroup or "-", lambda r: r.cgroup or "", False),
     ]
+    if pods:
+        cols.insert(2, Column("pod", "POD", 19, pod_text, pod_text, False))
     return cols
 
 
@@ -246,7 +317,7 @@ def sort_rows(rows: list[Row], column: Column, reverse: bool = False) -> list[Ro
 
 
 def matches_filter(row: Row, text: str) -> bool:
-    """Case-insensitive substring on name, pid, cgroup, rule, policy and finding."""
+    """Case-insensitive substring on name, pid, cgroup, pod, rule, policy and finding."""
     if not text:
         return True
     needle = text.lower()
@@ -258,5 +329,6 @@ def matches_filter(row: Row, text: str) -> bool:
         row.mempolicy,
         row.finding_text() if row.findings else "",
         row.kind,
+        *((row.pod.pod_uid, row.pod.container_id, row.pod.qos) if row.pod else ()),
     )
     return any(needle in h.lower() for h in haystack)

@@ -81,6 +81,7 @@ def as_new_columns(rows: Sequence[Workload]) -> WorkloadColumns:
         alive=t.alive,
         totals=t.counts,
         deltas=t.delta_counts,
+        pods=t.pods,
     )
 
 

@@ -22,7 +22,14 @@ from numascope.exporters.call_sites import call_site
 from numascope.exporters.prometheus.budget import OTHER, LabelBudget
 from numascope.exporters.prometheus.labels import label_value, node_label
 from numascope.exporters.prometheus.ledger import CounterLedger, LedgerView, Values
-from numascope.snapshot import HighOrderSite, SlabCache, Snapshot, Workload, WorkloadKind
+from numascope.snapshot import (
+    HighOrderSite,
+    PodIdentity,
+    SlabCache,
+    Snapshot,
+    Workload,
+    WorkloadKind,
+)
 from numascope.workload_columns import WorkloadColumns
 
 # Series of their own for this many call sites (site, workload) and slab caches.
@@ -192,19 +199,32 @@ class BudgetedCounters:
         return FamilySeries(view, len(keys) - len(named))
 
 
+# pod_uid, container_id and qos of a row outside any pod (and of "other"): empty
+# values, which the family leaves out altogether on a host without pods.
+NO_POD: Labels = ("", "", "")
+
+
+def _pod_labels(table: WorkloadColumns, row: int) -> Labels:
+    pod: PodIdentity | None = table.pods[row] if table.pods is not None else None
+    if pod is None:
+        return NO_POD
+    return (label_value(pod.pod_uid), label_value(pod.container_id), pod.qos)
+
+
 def _process_labels(table: WorkloadColumns, row: int) -> Labels:
     pid = table.pids[row]
     kind: WorkloadKind = table.kinds[row]
-    return (label_value(table.names[row]), "" if pid is None else str(pid), kind.value)
+    name = label_value(table.names[row])
+    return (name, "" if pid is None else str(pid), kind.value, *_pod_labels(table, row))
 
 
 def _cgroup_labels(table: WorkloadColumns, row: int) -> Labels:
-    return (label_value(table.cgroups[row] or table.names[row]),)
+    return (label_value(table.cgroups[row] or table.names[row]), *_pod_labels(table, row))
 
 
 OTHER_LABELS: dict[str, Labels] = {
-    "processes": (OTHER, "", OTHER),
-    "cgroups": (OTHER,),
+    "processes": (OTHER, "", OTHER, *NO_POD),
+    "cgroups": (OTHER, *NO_POD),
     "sites": (OTHER, OTHER),
     "slab": (OTHER,),
 }

@@ -29,6 +29,11 @@ class Metric:
 
 
 WORKLOAD = ("workload", "pid", "kind")
+# A workload's or cgroup's Kubernetes pod, read from its cgroup path ("" outside
+# a pod): one value per workload, so these add no series. Joined with
+# kube-state-metrics' kube_pod_info{uid} for namespace and pod names. Left out
+# of a scrape's family where no series has a pod (empty is absent to Prometheus).
+POD = ("pod_uid", "container_id", "qos")
 
 _METRICS = (
     # Nodes as page suppliers (the kernel's own numastat view, but from the probe).
@@ -71,34 +76,34 @@ _METRICS = (
     Metric(
         "numascope_workload_pages",
         "counter",
-        (*WORKLOAD, "node"),
+        (*WORKLOAD, *POD, "node"),
         "Pages a process (or kernel thread or interrupt) got since it was named, by the node "
         'that supplied them; workload="other" counts the rest.',
     ),
     Metric(
         "numascope_workload_locality_pages",
         "counter",
-        (*WORKLOAD, "locality"),
+        (*WORKLOAD, *POD, "locality"),
         "Pages a workload got since it was named, from its CPU's node (local) or another "
         "node (remote).",
     ),
     Metric(
         "numascope_workload_allocation_events",
         "counter",
-        (*WORKLOAD, "locality"),
+        (*WORKLOAD, *POD, "locality"),
         "Allocation events of a workload since it was named, local or remote.",
     ),
     Metric(
         "numascope_cgroup_pages",
         "counter",
-        ("cgroup", "node"),
+        ("cgroup", *POD, "node"),
         "Pages a cgroup's processes got since the cgroup was named, by the node that "
         'supplied them; cgroup="other" counts the rest.',
     ),
     Metric(
         "numascope_cgroup_locality_pages",
         "counter",
-        ("cgroup", "locality"),
+        ("cgroup", *POD, "locality"),
         "Pages a cgroup's processes got since the cgroup was named, local or remote.",
     ),
     Metric(

@@ -28,6 +28,7 @@ from numascope.exporters.prometheus.catalogue import (
     METRICS,
     NUMASTAT_HELP,
     NUMASTAT_PREFIX,
+    POD,
 )
 from numascope.exporters.prometheus.labels import label_value, node_label
 from numascope.exporters.prometheus.self_samples import build_info_samples, health_samples
@@ -67,10 +68,22 @@ class Samples:
             if metric.type == "histogram" or name not in self.values:
                 continue
             cls = CounterMetricFamily if metric.type == "counter" else GaugeMetricFamily
-            family = cls(name, metric.help, labels=metric.labels)
-            for labels, value in self.values[name].items():
-                family.add_metric(list(labels), value)
+            rows = self.values[name]
+            keep = _kept_labels(metric.labels, rows)
+            family = cls(name, metric.help, labels=[metric.labels[i] for i in keep])
+            for labels, value in rows.items():
+                family.add_metric([labels[i] for i in keep], value)
             yield family
+
+
+def _kept_labels(names: Labels, rows: dict[Labels, float]) -> list[int]:
+    """Indices of the labels to write: all but pod labels empty on every series.
+
+    Prometheus treats an empty label as an absent one, so leaving them out names
+    the same series; a host without pods keeps its /metrics a third smaller."""
+    if not any(n in POD for n in names):
+        return list(range(len(names)))
+    return [i for i, n in enumerate(names) if n not in POD or any(k[i] for k in rows)]
 
 
 @dataclass(frozen=True)
