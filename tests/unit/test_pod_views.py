@@ -19,7 +19,7 @@ from numascope.snapshot import PodIdentity, Snapshot
 from tests.fixtures import streams
 from tests.fixtures.capture_files import write_capture
 from tests.promtools import promtool
-from tests.unit.test_export_metrics import samples, scrape
+from tests.unit.test_export_metrics import samples, scrape, scrape_stream
 
 WEB = PodIdentity(streams.WEB_POD_UID, streams.WEB_CONTAINER, "burstable")
 CACHE = PodIdentity(streams.CACHE_POD_UID, streams.CACHE_CONTAINER, "guaranteed")
@@ -85,16 +85,17 @@ def test_redaction_turns_pod_uid_and_container_id_into_stable_tokens(tmp_path: P
 
 
 def test_metrics_label_workloads_and_cgroups_with_their_pod() -> None:
-    text = scrape(streams.kubernetes_pods()[-1])
+    # Named at the first snapshot, at 0: the series then count what the next two add.
+    text = scrape_stream(streams.kubernetes_pods())
     web = (
         f'container_id="{WEB.container_id}",kind="process",node="0",pid="7001",'
         f'pod_uid="{WEB.pod_uid}",qos="burstable",workload="nginx"'
     )
-    assert samples(text, "numascope_workload_pages_total")[f"{{{web}}}"] == 150
+    assert samples(text, "numascope_workload_pages_total")[f"{{{web}}}"] == 100
     cache = samples(text, "numascope_cgroup_locality_pages_total")
     key = next(k for k in cache if f'pod_uid="{CACHE.pod_uid}"' in k and "remote" in k)
     assert f'container_id="{CACHE.container_id}"' in key and 'qos="guaranteed"' in key
-    assert cache[key] == 2700
+    assert cache[key] == 1800
     host = samples(text, "numascope_workload_pages_total")
     assert any('pid="812"' in k and 'pod_uid=""' in k for k in host)
     promtool("check", "metrics", stdin=text)
