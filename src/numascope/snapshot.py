@@ -416,6 +416,9 @@ class Health:
     poll_seconds: float = 0.0
     bpf_run_ns: int = 0
     bpf_run_count: int = 0
+    # Seconds BPF statistics were on (they are sampled: see probes/prog_stats.py);
+    # bpf_run_ns over this is the share of a CPU the programs take.
+    bpf_stats_seconds: float = 0.0
     notes: tuple[str, ...] = ()
     # Probes or families that stopped working after they attached (a program
     # detached, a map read failed): counted once each, and listed in probes_missing.

@@ -36,7 +36,10 @@ async def test_remote_heavy_workload_tops_the_table(tmp_path: Path) -> None:
         assert "kernel 6.1.0-test" in text
         assert "2[no cpus]" in text
         assert "2 (no cpus)" in text  # the nodes panel marks it too
-        assert "self 96 ns/ev" in text
+        assert (
+            "self: probes 96 ns/run, 0.48% of a CPU (kernel-timed, reads high in VMs) · poll 4 ms"
+            in text
+        )
         assert "replay ended" in text
         assert "sort REM/s▼" in text
 

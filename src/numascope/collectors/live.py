@@ -42,7 +42,7 @@ from numascope.probes.page_alloc import (
     PageAllocProbe,
     attach_page_alloc,
 )
-from numascope.probes.prog_stats import ProgStats, StatsSession, prog_stats
+from numascope.probes.prog_stats import SAMPLED, ProgStats, StatsSession, prog_stats
 from numascope.snapshot import (
     AllocatorSection,
     Health,
@@ -355,6 +355,7 @@ class LiveSource:
             poll_seconds=poll_seconds,
             bpf_run_ns=run_ns,
             bpf_run_count=run_count,
+            bpf_stats_seconds=self.stats.on_seconds() if self.stats is not None else 0.0,
             notes=tuple(notes),
             probe_failures=self._probe_failures,
             pid_reuses=self._pid_reuses,
@@ -472,7 +473,7 @@ def open_live_source(
     # A seccomp profile refusing bpf() stops every family alike: say it once.
     bcc_loader.check_bpf_syscall()
     topology = read_topology(sysfs)
-    stats = StatsSession() if measure_overhead and os.geteuid() == 0 else None
+    stats = StatsSession(SAMPLED) if measure_overhead and os.geteuid() == 0 else None
     failed: dict[str, str] = {}
     reasons: dict[str, str] = {}
     probe = None

@@ -370,7 +370,8 @@ def health_section(capture: Capture) -> Section:
     last = capture.snapshots[-1]
     health = last.health
     per_event = (
-        f"{health.bpf_run_ns / health.bpf_run_count:.0f} ns per probe run"
+        f"{health.bpf_run_ns / health.bpf_run_count:.0f} ns per probe run "
+        "(kernel-timed, reads high in VMs: BENCHMARKS.md has what a workload pays)"
         if health.bpf_run_count
         else "not measured"
     )

@@ -20,7 +20,6 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
 from numascope.config import Thresholds
-from numascope.snapshot import Snapshot
 from numascope.tui.allocator import allocator_panel
 from numascope.tui.detail import DetailScreen, PolicyReader
 from numascope.tui.feed import Feed, Frame
@@ -130,7 +129,6 @@ class TopApp(App[int]):
         self.policy_reader = policy_reader
         self.history = History()
         self.frame: Frame | None = None
-        self.previous: Snapshot | None = None
         self.frames_seen = 0
         self.grouping = Grouping.PROCESS
         self.sort = DEFAULT_SORT
@@ -144,7 +142,7 @@ class TopApp(App[int]):
 
     # ---- layout ---------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield HeaderBar(header_text(None, None, self.status), id="header")
+        yield HeaderBar(header_text(None, self.status), id="header")
         yield Static(id="notes", markup=False)
         yield Static(id="nodes")
         with TabbedContent(id="tabs"):
@@ -208,8 +206,6 @@ class TopApp(App[int]):
         finished = self.feed.finished
         if not fresh and finished == self.status.finished and frame == self.frame:
             return  # the same frame again (a finished replay): nothing to redraw
-        if fresh:
-            self.previous = self.frame.snapshot if self.frame else None
         self.frame = frame
         self.frames_seen += 1
         self.status = self._status(error="")
@@ -260,7 +256,7 @@ class TopApp(App[int]):
 
     def _draw_header(self) -> None:
         snapshot = self.frame.snapshot if self.frame else None
-        show_in_place(self.query_one(HeaderBar), header_text(snapshot, self.previous, self.status))
+        show_in_place(self.query_one(HeaderBar), header_text(snapshot, self.status))
 
     def _columns(self) -> list[Column]:
         if self.frame is None:

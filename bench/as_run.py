@@ -1,0 +1,348 @@
+"""What a workload pays for numascope as users run it, next to other tools, in one run.
+
+Every row is measured the same way, in the same run, interleaved: a round visits
+every tool in a fresh random order; for each it starts the tool, waits until its
+BPF programs are attached (or a fixed settling time for perf), runs the workload
+`--pairs-per-start` times traced and as many times bare, in alternating order,
+then stops the tool. The slowdown of a pair is (traced / bare - 1). A row with
+nothing attached ("nothing") is the noise floor: its slowdown should be 0, and
+its spread says how far apart two identical runs fall here.
+
+Workloads (both run pinned to the last CPU, `taskset -c N-1`; the tools are not
+pinned, as users run them):
+- `fault`: bench/fault.c, 64 MiB mapped, touched a page at a time and unmapped,
+  `--rounds` times: the page allocator's hot path, the worst case for a probe on it.
+- `compile`: `cc -O1 -c` of a generated C file, ten times: a build is how many
+  hosts spend their allocations (short-lived processes, page cache, anonymous
+  memory in small and large runs, process births and exits that exercise
+  numascope's owner bookkeeping, which the fault loop never does).
+
+    sudo .venv/bin/python bench/as_run.py [--rounds-of-tools 12] [--pairs-per-start 2]
+        [--workloads fault,compile] [--only export,top]
+
+Prints, per workload, a Markdown table: median slowdown over the pairs, its 95%
+interval (bootstrap of the median), the middle half and the whole spread, and
+the tool's resident memory at the end of its last run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NUMASCOPE = str(Path(sys.executable).with_name("numascope"))
+UNIT = ROOT / "deploy" / "numascope-exporter.service"
+CPUS = os.cpu_count() or 1
+WORKLOAD_CPU = str(CPUS - 1)
+
+
+def bpf_programs_held(pid: int) -> int:
+    """BPF programs the process `pid` holds open (its own, whatever else runs here)."""
+    held = 0
+    try:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                held += os.readlink(fd) == "anon_inode:bpf-prog"
+            except OSError:
+                continue
+    except OSError:
+        return 0
+    return held
+
+
+@dataclass
+class Tool:
+    """A way to start one tool as users run it; `argv` None is "nothing attached"."""
+
+    label: str
+    argv: list[str] | None
+    in_terminal: bool = False
+    settle_seconds: float = 0.0  # for tools that attach no BPF program (perf)
+    rss_kib: list[int] = field(default_factory=list)
+
+    def start(self, tmp: Path) -> subprocess.Popen[bytes] | None:
+        if self.argv is None:
+            return None
+        if self.in_terminal:
+            # A real terminal: tmux runs the command in a pane, as a user's shell would.
+            session = f"numascope-bench-{os.getpid()}"
+            subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+            subprocess.run(
+                [
+                    *("tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "50"),
+                    shlex.join(self.argv),
+                ],
+                check=True,
+            )
+            # A handle to stop with the others: the pane's process is found by
+            # main_pid, and the session is what stop() ends.
+            proc = subprocess.Popen(["tmux", "wait-for", "never-" + session])
+        else:
+            proc = subprocess.Popen(
+                self.argv,
+                stdout=subprocess.DEVNULL,
+                stderr=(tmp / "stderr").open("wb"),
+                cwd=tmp,
+            )
+        deadline = time.monotonic() + 120
+        if self.settle_seconds:
+            time.sleep(self.settle_seconds)
+        else:
+            # Attached when the tool holds programs and their number holds for a second.
+            seen, stable_since = 0, time.monotonic()
+            while time.monotonic() < deadline:
+                pid = self.main_pid(proc)
+                now = bpf_programs_held(pid) if pid is not None else 0
+                if now != seen:
+                    seen, stable_since = now, time.monotonic()
+                elif now > 0 and time.monotonic() - stable_since >= 1.0:
+                    break
+                time.sleep(0.2)
+            else:
+                self.stop(proc)
+                raise RuntimeError(f"{self.label}: no BPF program attached within 120 s")
+        if proc.poll() is not None and not self.in_terminal:
+            err = (tmp / "stderr").read_text(errors="replace").strip()[-300:]
+            raise RuntimeError(f"{self.label} exited: {err}")
+        return proc
+
+    def main_pid(self, proc: subprocess.Popen[bytes]) -> int | None:
+        if not self.in_terminal:
+            return proc.pid
+        out = subprocess.run(
+            [
+                "tmux",
+                "list-panes",
+                "-s",
+                "-t",
+                f"numascope-bench-{os.getpid()}",
+                "-F",
+                "#{pane_pid}",
+            ],
+            capture_output=True,
+            text=True,
+        )
+        return int(out.stdout.split()[0]) if out.stdout.strip() else None
+
+    def record_rss(self, proc: subprocess.Popen[bytes]) -> None:
+        pid = self.main_pid(proc)
+        if pid is None:
+            return
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    self.rss_kib.append(int(line.split()[1]))
+        except OSError:
+            pass
+
+    def stop(self, proc: subprocess.Popen[bytes] | None) -> None:
+        if proc is None:
+            return
+        if self.in_terminal:
+            subprocess.run(
+                ["tmux", "kill-session", "-t", f"numascope-bench-{os.getpid()}"],
+                capture_output=True,
+            )
+            proc.kill()
+            proc.wait()
+            # The pane's process gets SIGHUP; wait for its programs to go.
+            time.sleep(1.0)
+            return
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def unit_argv() -> list[str]:
+    """The shipped unit's ExecStart, with this checkout's numascope when none is installed."""
+    for line in UNIT.read_text().splitlines():
+        if line.startswith("ExecStart="):
+            argv = shlex.split(line.removeprefix("ExecStart=").lstrip("-@:+!"))
+            if not Path(argv[0]).exists():
+                argv[0] = NUMASCOPE
+            return argv
+    raise RuntimeError(f"{UNIT}: no ExecStart line")
+
+
+def tools(tmp: Path) -> list[Tool]:
+    return [
+        Tool("nothing (noise floor)", None),
+        Tool(
+            "probes alone (attached, nothing polling, no statistics)",
+            [sys.executable, str(ROOT / "bench" / "attach_only.py")],
+        ),
+        Tool("numascope snapshot --json", [NUMASCOPE, "snapshot", "--json"]),
+        Tool(
+            "numascope export (default flags)",
+            [NUMASCOPE, "export", "--web.listen-address", "127.0.0.1:19481"],
+        ),
+        Tool("numascope export (as the shipped unit runs it)", unit_argv()),
+        Tool("numascope top (in tmux)", [NUMASCOPE, "top"], in_terminal=True),
+        Tool(
+            "numascope capture",
+            [NUMASCOPE, "capture", "--duration", "1h", "-o", str(tmp / "bench.capture.gz")],
+        ),
+        Tool(
+            "bpftrace @[pid, numaid] = count()",
+            ["bpftrace", "-e", "tracepoint:kmem:mm_page_alloc { @[pid, numaid] = count(); }"],
+        ),
+        Tool(
+            "perf record -e kmem:mm_page_alloc",
+            [
+                "perf",
+                "record",
+                "-q",
+                "-a",
+                "-e",
+                "kmem:mm_page_alloc",
+                "-o",
+                str(tmp / "perf.data"),
+            ],
+            settle_seconds=3.0,
+        ),
+    ]
+
+
+def make_workloads(tmp: Path, rounds: int) -> dict[str, Callable[[], float]]:
+    fault = tmp / "fault"
+    subprocess.run(["cc", "-O2", "-o", str(fault), str(ROOT / "bench" / "fault.c")], check=True)
+    source = tmp / "unit.c"
+    source.write_text(
+        "".join(
+            f"int f{i}(int *a, int n) {{ int s = 0; for (int j = 0; j < n; j++) "
+            f"s += a[j] * {i} ^ (s >> 3); return s; }}\n"
+            for i in range(1500)
+        )
+    )
+    pin = ["taskset", "-c", WORKLOAD_CPU]
+
+    def fault_run() -> float:
+        # An untimed warm-up round first: attaching a tool frees a compiler's worth
+        # of cache-warm pages, which would flatter the run right after it.
+        subprocess.run([*pin, str(fault), "64", "1"], capture_output=True, check=True)
+        out = subprocess.run(
+            [*pin, str(fault), "64", str(rounds)], capture_output=True, text=True, check=True
+        )
+        return float(out.stdout)
+
+    def compile_run() -> float:
+        start = time.perf_counter()
+        for _ in range(10):
+            subprocess.run(
+                [*pin, "cc", "-O1", "-c", "-o", str(tmp / "unit.o"), str(source)], check=True
+            )
+        return time.perf_counter() - start
+
+    return {"fault": fault_run, "compile": compile_run}
+
+
+def bootstrap_median_interval(values: list[float], draws: int = 2000) -> tuple[float, float]:
+    rng = random.Random(7)
+    medians = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(draws))
+    return medians[int(0.025 * draws)], medians[int(0.975 * draws) - 1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds-of-tools", type=int, default=12)
+    parser.add_argument("--pairs-per-start", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=8, help="fault loop rounds per run")
+    parser.add_argument("--workloads", default="fault,compile")
+    parser.add_argument("--only", default="", help="comma-separated parts of tool labels")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        print("as_run: run as root", file=sys.stderr)
+        return 2
+    tmp = Path(tempfile.mkdtemp(prefix="numascope-as-run-"))
+    everything = tools(tmp)
+    wanted = [w.strip() for w in args.only.split(",") if w.strip()]
+    chosen = [
+        t for t in everything if t.argv is None or not wanted or any(w in t.label for w in wanted)
+    ]
+    workloads = make_workloads(tmp, args.rounds)
+    names = [w for w in args.workloads.split(",") if w]
+    ratios: dict[tuple[str, str], list[float]] = {}
+    bare_values: dict[tuple[str, str], list[float]] = {}
+    failed: dict[str, str] = {}
+    rng = random.Random(11)
+    print(
+        f"kernel {os.uname().release}, {CPUS} CPUs, workload pinned to CPU {WORKLOAD_CPU}, "
+        f"tools unpinned; {args.rounds_of_tools} rounds x {args.pairs_per_start} pairs per "
+        f"tool and workload; load before {os.getloadavg()[0]:.2f}"
+    )
+    for round_no in range(args.rounds_of_tools):
+        order = [t for t in chosen if t.label not in failed]
+        rng.shuffle(order)
+        for tool in order:
+            try:
+                proc = tool.start(tmp)
+            except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+                failed[tool.label] = str(exc)
+                continue
+            try:
+                for name in names:
+                    run = workloads[name]
+                    for pair in range(args.pairs_per_start):
+                        first_bare = (round_no + pair) % 2 == 0
+                        a = run()
+                        b = run()
+                        bare, traced = (a, b) if first_bare else (b, a)
+                        if tool.argv is None:
+                            # Nothing attached: both runs are bare; the "traced" one is
+                            # whichever came second, so the floor has the same order effect.
+                            bare, traced = a, b
+                        ratios.setdefault((tool.label, name), []).append((traced / bare - 1) * 100)
+                        bare_values.setdefault((tool.label, name), []).append(bare)
+                if proc is not None:
+                    tool.record_rss(proc)
+            finally:
+                tool.stop(proc)
+        print(f"round {round_no + 1}/{args.rounds_of_tools} done", file=sys.stderr)
+    for name in names:
+        unit = "ns/page" if name == "fault" else "s/run"
+        print()
+        print(f"Workload `{name}`:")
+        print()
+        print(
+            f"| tool | pairs | bare {unit} (median) | slowdown (median) | 95% interval "
+            "| middle half | min..max | tool RSS MiB |"
+        )
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for tool in chosen:
+            values = ratios.get((tool.label, name))
+            if not values:
+                print(
+                    f"| {tool.label} | 0 | | not measured: {failed.get(tool.label, '?')} | | | | |"
+                )
+                continue
+            low, high = bootstrap_median_interval(values)
+            q1, _, q3 = statistics.quantiles(values, n=4) if len(values) > 1 else values * 3
+            bare = statistics.median(bare_values[(tool.label, name)])
+            rss = f"{max(tool.rss_kib) / 1024:.0f}" if tool.rss_kib else ""
+            print(
+                f"| {tool.label} | {len(values)} | {bare:.3g} | "
+                f"{statistics.median(values):+.1f}% | {low:+.1f}%..{high:+.1f}% | "
+                f"{q1:+.1f}%..{q3:+.1f}% | {min(values):+.1f}%..{max(values):+.1f}% | {rss} |"
+            )
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""BPF statistics are sampled: on for a few seconds a minute, and the program
+figures only advance while they are on (the workload pays for them only then)."""
+
+from __future__ import annotations
+
+import mmap
+import time
+
+import pytest
+
+from numascope.probes import bcc_loader
+from numascope.probes.prog_stats import StatsDuty, StatsSession, prog_stats
+from tests.conftest import require_root
+
+pytestmark = pytest.mark.kernel
+
+
+def fault_pages(count: int) -> None:
+    with mmap.mmap(-1, count * 4096) as area:
+        for offset in range(0, count * 4096, 4096):
+            area[offset] = 1
+
+
+def test_statistics_run_only_inside_their_window() -> None:
+    require_root()
+    bpf = bcc_loader.load_program("int on_alloc(void *ctx) { return 0; }")
+    bpf.attach_tracepoint(tp=b"kmem:mm_page_alloc", fn_name=b"on_alloc")
+    fd = bpf.funcs[b"on_alloc"].fd
+    duty = StatsDuty(on_seconds=0.5, period_seconds=3.0)
+    try:
+        with StatsSession(duty) as stats:
+            assert stats.active
+            fault_pages(2000)
+            inside = prog_stats(fd)
+            assert inside is not None and inside.run_count > 0
+            time.sleep(0.8)  # now past the window: statistics are off
+            assert stats.fd < 0
+            before = prog_stats(fd)
+            on_before = stats.on_seconds()
+            fault_pages(2000)
+            after = prog_stats(fd)
+            assert before is not None and after is not None
+            # Other processes allocate too while statistics are off, but
+            # nothing is counted: the kernel does not time runs then.
+            assert after.run_count == before.run_count
+            assert after.run_time_ns == before.run_time_ns
+            assert stats.on_seconds() == on_before
+            assert 0.45 <= on_before <= 0.7
+            time.sleep(2.5)  # the next window has begun
+            assert stats.fd >= 0
+            fault_pages(2000)
+            again = prog_stats(fd)
+            assert again is not None and again.run_count > after.run_count
+        assert stats.fd < 0
+    finally:
+        bpf.cleanup()
+
+
+def test_a_duty_must_fit_its_period() -> None:
+    with pytest.raises(ValueError, match="on_seconds <= period_seconds"):
+        StatsDuty(on_seconds=2.0, period_seconds=1.0)
