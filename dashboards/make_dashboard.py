@@ -146,8 +146,10 @@ def fleet() -> list[dict[str, Any]]:
                     "{{instance}} process",
                 ),
                 target(
-                    f"sum by (instance) ({rate('numascope_bpf_run_seconds_total')})",
-                    "{{instance}} BPF programs",
+                    # Statistics are sampled: run time over the time they were on.
+                    f"sum by (instance) ({rate('numascope_bpf_run_seconds_total')})"
+                    f" / sum by (instance) ({rate('numascope_bpf_stats_seconds_total')})",
+                    "{{instance}} BPF programs (kernel-timed)",
                 ),
             ],
             (8, 8),

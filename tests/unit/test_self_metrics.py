@@ -193,3 +193,20 @@ def test_the_figures_survive_a_capture_round_trip() -> None:
     assert again.health.families["page_alloc"] == FamilyHealth(poll_seconds=0.0021)
     fallback = health_snapshot(Health(source_fallback="no_bcc"))
     assert snapshot_from_json(snapshot_to_json(fallback)).health.source_fallback == "no_bcc"
+
+
+def test_the_bpf_figures_say_they_are_kernel_timed_and_sampled() -> None:
+    """What /metrics says numascope costs must not pass for what a workload pays."""
+    health = Health(
+        programs={"page_alloc.on_page_alloc": ProgramCost(run_ns=4_000_000, runs=20_000)},
+        bpf_run_ns=4_000_000,
+        bpf_run_count=20_000,
+        bpf_stats_seconds=4.0,
+    )
+    text = scrape(health_snapshot(health))
+    helps = {line.split()[2]: line for line in text.splitlines() if line.startswith("# HELP")}
+    run = helps["numascope_bpf_run_seconds_total"]
+    assert "kernel-timed" in run and "reads high in virtual machines" in run
+    assert "sampled" in run and "numascope_bpf_stats_seconds_total" in run
+    assert "share of a CPU" in helps["numascope_bpf_stats_seconds_total"]
+    assert samples(text, "numascope_bpf_stats_seconds_total") == {"": 4.0}

@@ -367,15 +367,23 @@ _METRICS = (
         "numascope_bpf_run_seconds",
         "counter",
         ("program",),
-        "Time the kernel spent in this numascope BPF program, as its bpf_stats time it "
-        "(only while stats are on); includes the timing's own cost and reads high "
-        "in virtual machines.",
+        "Time the kernel spent in this numascope BPF program, kernel-timed by bpf_stats and "
+        "counted only while they are sampled (numascope_bpf_stats_seconds_total); includes "
+        "the timing's own cost and reads high in virtual machines.",
+    ),
+    Metric(
+        "numascope_bpf_stats_seconds",
+        "counter",
+        (),
+        "Time the kernel's BPF statistics were on (numascope samples them a few seconds a "
+        "minute): rate(numascope_bpf_run_seconds_total) over its rate is the programs' "
+        "share of a CPU.",
     ),
     Metric(
         "numascope_bpf_runs",
         "counter",
         ("program",),
-        "Runs of this numascope BPF program, as its bpf_stats count them (while stats are on).",
+        "Runs of this numascope BPF program, as bpf_stats count them (only while sampled).",
     ),
     Metric(
         "numascope_collection_duration_seconds",

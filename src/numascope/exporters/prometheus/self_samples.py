@@ -67,6 +67,8 @@ def _families(s: Samples, h: Health) -> None:
 
 
 def _programs(s: Samples, h: Health) -> None:
+    if h.bpf_stats_seconds:
+        s.set("numascope_bpf_stats_seconds", (), h.bpf_stats_seconds)
     for name, cost in h.programs.items():
         labels = (label_value(name),)
         s.set("numascope_bpf_run_seconds", labels, cost.run_ns / 1e9)
