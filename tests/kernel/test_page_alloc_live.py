@@ -14,7 +14,7 @@ from numascope.collectors.live import LiveSource, open_live_source
 from numascope.probes import bcc_loader
 from numascope.probes.page_alloc import RAW_ENTRY, RAW_PAGE_ALLOC, RECORD_ENTRY
 from numascope.probes.page_pfn import pagemap_pfn
-from numascope.snapshot import Snapshot
+from numascope.snapshot.model import Snapshot
 from tests.conftest import require_root
 
 pytestmark = pytest.mark.kernel

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from numascope.collectors.replay import ReplaySource
+from numascope.capture.replay import ReplaySource
 from numascope.config import Config, PolicyHolder
-from numascope.snapshot import Snapshot
+from numascope.snapshot.model import Snapshot
 from numascope.tui.app import TopApp
 from numascope.tui.feed import Judge, ThreadFeed
 from tests.conftest import require

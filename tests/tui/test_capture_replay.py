@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from numascope.collectors.replay import open_replay
+from numascope.capture.replay import open_replay
 from numascope.config import Config, PolicyHolder
 from numascope.tui.app import TopApp
 from numascope.tui.feed import Judge, ThreadFeed

@@ -10,8 +10,8 @@ import threading
 import time
 from pathlib import Path
 
-from numascope.collectors.replay import ReplaySource
-from numascope.snapshot import Snapshot
+from numascope.capture.replay import ReplaySource
+from numascope.snapshot.model import Snapshot
 from numascope.tui.feed import ThreadFeed
 from numascope.tui.messages import FeedFailed, FrameReady
 from numascope.tui.terminal import TerminalWatch, terminal_alive

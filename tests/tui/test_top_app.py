@@ -9,7 +9,7 @@ from pathlib import Path
 
 from numascope.collectors.mempolicy import read_process_policy
 from numascope.config import Config, PolicyHolder
-from numascope.snapshot import Health, Snapshot
+from numascope.snapshot.model import Health, Snapshot
 from numascope.tui.app import TopApp
 from numascope.tui.detail import DetailScreen
 from numascope.tui.feed import Judge, ThreadFeed

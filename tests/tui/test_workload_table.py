@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 import pytest
 from textual.pilot import Pilot
 
-from numascope.snapshot import Snapshot
+from numascope.snapshot.model import Snapshot
 from numascope.tui import workloads
 from numascope.tui.app import TopApp
 from numascope.tui.detail import DetailScreen

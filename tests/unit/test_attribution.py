@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from numascope import workload_columns
 from numascope.collectors import attribution
 from numascope.collectors.attribution import (
     RENAMES_PER_POLL,
@@ -29,7 +28,8 @@ from numascope.collectors.page_alloc import (
     OwnerTotals,
 )
 from numascope.probes.page_alloc import PageAllocLayout
-from numascope.snapshot import Workload, WorkloadKind
+from numascope.snapshot import columns as workload_columns
+from numascope.snapshot.model import Workload, WorkloadKind
 from numascope.topology import read_topology
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"

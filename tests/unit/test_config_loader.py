@@ -19,7 +19,7 @@ from numascope.config import (
 from numascope.config import loader as loader_module
 from numascope.config.schema import config_json_schema_text
 from numascope.errors import NumascopeError
-from numascope.snapshot import Severity
+from numascope.snapshot.model import Severity
 
 ROOT = Path(__file__).parent.parent.parent
 EXAMPLE = ROOT / "examples" / "config.yaml"

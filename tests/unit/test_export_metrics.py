@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from prometheus_client import generate_latest
 from prometheus_client.registry import CollectorRegistry
 
-from numascope.collectors.replay import ReplaySource
+from numascope.capture.replay import ReplaySource
 from numascope.config import Config
 from numascope.exporters.prometheus import (
     METRICS,
@@ -24,7 +24,7 @@ from numascope.exporters.prometheus import (
 )
 from numascope.exporters.prometheus.bench import as_new_columns
 from numascope.exporters.prometheus.labels import label_value
-from numascope.snapshot import Locality, Snapshot, Workload, WorkloadKind
+from numascope.snapshot.model import Locality, Snapshot, Workload, WorkloadKind
 from tests.fixtures import export_streams
 from tests.promtools import STREAMS, promtool
 

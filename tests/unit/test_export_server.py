@@ -26,7 +26,7 @@ from numascope.exporters.prometheus import (
     load_web_config,
     parse_listen_address,
 )
-from numascope.snapshot import Snapshot
+from numascope.snapshot.model import Snapshot
 from tests.fixtures import export_streams
 from tests.promtools import tool
 

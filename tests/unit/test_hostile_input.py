@@ -19,14 +19,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from numascope.collectors.capture_file import read_capture
+from numascope.capture.file import read_capture
 from numascope.collectors.freebsd.dtrace_output import parse_intervals
 from numascope.collectors.kernel_counters import parse_key_values
 from numascope.collectors.mempolicy import parse_numa_maps, read_process_policy
 from numascope.collectors.names import ProcessStat, decode_comm, process_stat
 from numascope.config.loader import parse_config
 from numascope.errors import NumascopeError
-from numascope.snapshot_codec import snapshot_from_json
+from numascope.snapshot.codec import snapshot_from_json
 
 CAPTURE = Path(__file__).parent.parent / "fixtures" / "captures" / "v1.0-one-node-dd.capture.gz"
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

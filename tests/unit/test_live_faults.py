@@ -16,7 +16,7 @@ from numascope.collectors.families import FamilyReading
 from numascope.collectors.live import LiveSource
 from numascope.probes.page_alloc import PageAllocLayout, PageAllocProbe
 from numascope.probes.prog_stats import ProgStats
-from numascope.snapshot import Snapshot
+from numascope.snapshot.model import Snapshot
 from numascope.topology import read_topology
 from tests.fakes.bcc_tables import FakeTables, counts, key
 

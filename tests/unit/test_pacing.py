@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from numascope.exporters.prometheus.poller import Poller
-from numascope.pacing import Pacer
-from numascope.snapshot import HostInfo, Snapshot
+from numascope.pipeline.pacer import Pacer
+from numascope.snapshot.model import HostInfo, Snapshot
 
 
 class Clock:

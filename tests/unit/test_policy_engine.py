@@ -28,7 +28,7 @@ from numascope.policy import (
 from numascope.policy import engine as engine_module
 from numascope.policy.judge import judge
 from numascope.policy.matching import RuleMemo, WorkloadFacts
-from numascope.snapshot import HostInfo, Locality, Severity, Snapshot, Workload, WorkloadKind
+from numascope.snapshot.model import HostInfo, Locality, Severity, Snapshot, Workload, WorkloadKind
 
 
 def locality(pages: Mapping[int, int], cpu_node: int = 0) -> Locality:
@@ -591,8 +591,8 @@ def test_columns_from_the_attributor_judge_as_their_workloads_do(tmp_path: Path)
     from numascope.collectors.names import CgroupResolver
     from numascope.collectors.page_alloc import OwnerKey, OwnerTotals
     from numascope.probes.page_alloc import PageAllocLayout
+    from numascope.snapshot.columns import WorkloadColumns
     from numascope.topology import read_topology
-    from numascope.workload_columns import WorkloadColumns
 
     topo = read_topology(Path(__file__).parent.parent / "fixtures" / "sysfs" / "two-node")
     layout = PageAllocLayout(topo.node_ids)

@@ -12,7 +12,7 @@ import pytest
 
 from numascope.commands.policy_options import add_config_option, judge, open_policy
 from numascope.config import ConfigError
-from numascope.snapshot import HostInfo, Locality, Snapshot, Workload, WorkloadKind
+from numascope.snapshot.model import HostInfo, Locality, Snapshot, Workload, WorkloadKind
 
 
 @pytest.fixture(autouse=True)

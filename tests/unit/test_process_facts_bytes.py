@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from numascope.collectors.system_facts import read_process_facts
-from numascope.collectors.top_workloads import TopWorkloadFacts
+from numascope.capture.facts import read_process_facts
+from numascope.capture.workload_facts import TopWorkloadFacts
 from tests.fixtures import streams
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "proc"

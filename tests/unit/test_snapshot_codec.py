@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from numascope.errors import NumascopeError
-from numascope.snapshot import (
+from numascope.snapshot.codec import snapshot_from_json, snapshot_to_json
+from numascope.snapshot.model import (
     Count,
     Finding,
     Health,
@@ -16,7 +17,6 @@ from numascope.snapshot import (
     Workload,
     WorkloadKind,
 )
-from numascope.snapshot_codec import snapshot_from_json, snapshot_to_json
 
 
 def sample() -> Snapshot:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from numascope.collectors.mempolicy import read_process_policy
 from numascope.config import parse_config
 from numascope.policy import DRIFT, REMOTE_ALLOCATION, findings_for_pid
-from numascope.snapshot import Snapshot
+from numascope.snapshot.model import Snapshot
 
 _LOCAL = "rules: [{name: guest, match: {pid: %d}, placement: local}]\n"
 _BIND1 = "rules: [{name: guest, match: {pid: %d}, placement: {bind: [1]}}]\n"

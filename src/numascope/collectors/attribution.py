@@ -34,7 +34,8 @@ from numascope.collectors.page_alloc import (
 from numascope.collectors.tally import LocalityTally
 from numascope.collectors.workload_book import WorkloadBook
 from numascope.probes.page_alloc import PageAllocLayout
-from numascope.snapshot import (
+from numascope.snapshot.columns import WorkloadColumns, counts_width, object_column
+from numascope.snapshot.model import (
     ORDER_CLASSES,
     Locality,
     MatrixCell,
@@ -43,7 +44,6 @@ from numascope.snapshot import (
     WorkloadKind,
 )
 from numascope.topology import Topology
-from numascope.workload_columns import WorkloadColumns, counts_width, object_column
 
 Counts = npt.NDArray[np.int64]
 

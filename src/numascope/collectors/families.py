@@ -26,7 +26,7 @@ from numascope.probes.page_pfn import PageMap
 from numascope.probes.programs import LoadedFamily
 from numascope.probes.reclaim import ReclaimProbe, attach_reclaim
 from numascope.probes.slab import SlabProbe, attach_slab
-from numascope.snapshot import (
+from numascope.snapshot.model import (
     AllocatorSection,
     DirectReclaim,
     IrqStats,

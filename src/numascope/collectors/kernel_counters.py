@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from numascope.snapshot import KernelNodeCounters
+from numascope.snapshot.model import KernelNodeCounters
 
 NUMASTAT_KEYS = (
     "numa_hit",

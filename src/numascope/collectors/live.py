@@ -42,7 +42,7 @@ from numascope.probes.page_alloc import (
     attach_page_alloc,
 )
 from numascope.probes.prog_stats import ProgStats, StatsSession, prog_stats
-from numascope.snapshot import (
+from numascope.snapshot.model import (
     AllocatorSection,
     Health,
     HostInfo,

@@ -17,24 +17,24 @@ from types import FrameType
 from typing import Any
 
 from numascope import __version__
-from numascope.collectors.capture_file import CaptureWriter
-from numascope.collectors.capture_model import CaptureHeader, CaptureTrailer
-from numascope.collectors.capture_redact import Redactor
-from numascope.collectors.families import FAMILY_NAMES
-from numascope.collectors.kernel_counters import read_numastat, read_vmstat
-from numascope.collectors.system_facts import (
+from numascope.capture.facts import (
     read_irqs,
     read_kernel_cmdline,
     read_pci_devices,
     read_sysctls,
 )
-from numascope.collectors.top_workloads import TopWorkloadFacts
+from numascope.capture.file import CaptureWriter
+from numascope.capture.model import CaptureHeader, CaptureTrailer
+from numascope.capture.redact import Redactor
+from numascope.capture.workload_facts import TopWorkloadFacts
+from numascope.collectors.families import FAMILY_NAMES
+from numascope.collectors.kernel_counters import read_numastat, read_vmstat
 from numascope.commands.capture_progress import Progress
 from numascope.commands.policy_options import add_config_option, judge, open_policy
 from numascope.commands.snapshot import add_source_options, open_source
 from numascope.errors import NumascopeError
 from numascope.policy import PolicyEngine
-from numascope.snapshot import Snapshot
+from numascope.snapshot.model import Snapshot
 from numascope.topology import Topology, read_topology
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "": 1.0}

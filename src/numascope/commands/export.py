@@ -13,7 +13,7 @@ from typing import Any
 
 from prometheus_client.registry import CollectorRegistry
 
-from numascope.collectors.replay import open_replay
+from numascope.capture.replay import open_replay
 from numascope.commands.privilege_options import add_privilege_options, drop_after_attach
 from numascope.commands.snapshot import add_source_options, open_source
 from numascope.config import PolicyHolder

@@ -7,7 +7,7 @@ import sys
 
 from numascope.config import DEFAULT_CONFIG_PATH, PolicyHolder
 from numascope.policy import PolicyEngine
-from numascope.snapshot import Snapshot
+from numascope.snapshot.model import Snapshot
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:

@@ -20,10 +20,10 @@ from numascope.collectors.live import (
 from numascope.commands.policy_options import add_config_option, judge, open_policy
 from numascope.commands.privilege_options import add_privilege_options, drop_after_attach
 from numascope.errors import NumascopeError
-from numascope.exporters.text import render
-from numascope.pacing import Pacer
+from numascope.exporters.text.render import render
+from numascope.pipeline.pacer import Pacer
 from numascope.probes.page_alloc import DEFAULT_MAX_OWNERS
-from numascope.snapshot_codec import snapshot_to_json
+from numascope.snapshot.codec import snapshot_to_json
 from numascope.topology import read_topology
 
 

@@ -6,9 +6,9 @@ import argparse
 import functools
 from typing import Any
 
+from numascope.capture.replay import open_replay
 from numascope.collectors.live import KernelCounterSource, SnapshotSource
 from numascope.collectors.mempolicy import read_process_policy
-from numascope.collectors.replay import open_replay
 from numascope.commands.privilege_options import add_privilege_options, drop_after_attach
 from numascope.commands.snapshot import add_source_options, open_source
 from numascope.config import PolicyHolder

@@ -17,8 +17,8 @@ from numascope.policy.judge import DRIFT, Verdict, judge
 from numascope.policy.matching import RuleMemo
 from numascope.policy.reclaim_context import nodes_under_reclaim, with_reclaim_context
 from numascope.policy.window import RollingWindow
-from numascope.snapshot import Finding, Locality, Severity, Snapshot, Workload, WorkloadKind
-from numascope.workload_columns import WorkloadColumns
+from numascope.snapshot.columns import WorkloadColumns
+from numascope.snapshot.model import Finding, Locality, Severity, Snapshot, Workload, WorkloadKind
 
 # Interrupts are not placed by process rules, and `other` is many owners at once.
 JUDGED_KINDS = (WorkloadKind.PROCESS, WorkloadKind.KTHREAD)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from numascope.collectors.mempolicy import format_list
 from numascope.config.model import IrqThresholds
-from numascope.snapshot import Finding, IrqStats, Severity, Snapshot
+from numascope.snapshot.model import Finding, IrqStats, Severity, Snapshot
 
 REMOTE_IRQ = "remote-irq"
 RULE = "irq-placement"

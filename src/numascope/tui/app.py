@@ -20,7 +20,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
 from numascope.config import Thresholds
-from numascope.snapshot import Snapshot
+from numascope.snapshot.model import Snapshot
 from numascope.tui.allocator import allocator_panel
 from numascope.tui.detail import DetailScreen, PolicyReader
 from numascope.tui.feed import Feed, Frame

@@ -18,7 +18,7 @@ from typing import Protocol
 from numascope.collectors.mempolicy import ProcessPolicy
 from numascope.config import PolicyHolder
 from numascope.policy import JUDGED_KINDS, PolicyEngine
-from numascope.snapshot import Snapshot
+from numascope.snapshot.model import Snapshot
 from numascope.tui.messages import FeedFailed, FrameReady
 from numascope.tui.rows import Placements
 

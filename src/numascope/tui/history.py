@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from numascope.snapshot import Snapshot
+from numascope.snapshot.model import Snapshot
 
 # At the default one-second refresh this is the last five minutes.
 DEFAULT_DEPTH = 300

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from numascope.collectors.capture_file import read_capture
+from numascope.capture.file import read_capture
+from numascope.capture.replay import open_replay
 from numascope.collectors.live import LiveSource
-from numascope.collectors.replay import open_replay
 from numascope.config import Config, PolicyHolder
-from numascope.exporters.report_build import build_report
-from numascope.exporters.report_markdown import render_markdown
+from numascope.exporters.report.build import build_report
+from numascope.exporters.report.markdown import render_markdown
 from numascope.policy import REMOTE_ALLOCATION
 from numascope.tui.app import TopApp
 from numascope.tui.feed import Judge, ThreadFeed

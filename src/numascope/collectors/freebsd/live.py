@@ -18,7 +18,7 @@ from numascope.collectors.freebsd.dtrace_output import parse_intervals
 from numascope.collectors.freebsd.snapshots import FreebsdSnapshotBuilder
 from numascope.errors import NumascopeError
 from numascope.probes import dtrace
-from numascope.snapshot import Snapshot
+from numascope.snapshot.model import Snapshot
 from numascope.topology_freebsd import (
     FreebsdTopology,
     parse_sysctl_dump,

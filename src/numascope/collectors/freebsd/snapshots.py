@@ -15,7 +15,7 @@ from numascope.collectors.freebsd.domainset import policy_word
 from numascope.collectors.freebsd.dtrace_output import Interval, parse_intervals
 from numascope.collectors.freebsd.uma import UmaZones
 from numascope.collectors.tally import LocalityTally
-from numascope.snapshot import (
+from numascope.snapshot.model import (
     ORDER_CLASSES,
     AllocatorSection,
     Count,

@@ -22,8 +22,8 @@ from prometheus_client.registry import CollectorRegistry
 from numascope.config import Config
 from numascope.exporters.prometheus.collector import SnapshotCollector
 from numascope.exporters.prometheus.families import ScrapeState
-from numascope.snapshot import HostInfo, Locality, NodeStats, Snapshot, Workload, WorkloadKind
-from numascope.workload_columns import WorkloadColumns
+from numascope.snapshot.columns import WorkloadColumns
+from numascope.snapshot.model import HostInfo, Locality, NodeStats, Snapshot, Workload, WorkloadKind
 
 
 def synthetic(workloads: int) -> Snapshot:

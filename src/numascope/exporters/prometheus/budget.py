@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numascope.snapshot import Locality, Workload, WorkloadKind, sum_localities
-from numascope.workload_columns import WorkloadColumns
+from numascope.snapshot.columns import WorkloadColumns
+from numascope.snapshot.model import Locality, Workload, WorkloadKind, sum_localities
 
 PREEMPT_FACTOR = 2.0
 OTHER = "other"

@@ -31,14 +31,14 @@ from numascope.exporters.prometheus.catalogue import (
     NUMASTAT_PREFIX,
 )
 from numascope.exporters.prometheus.labels import label_value, node_label
-from numascope.snapshot import (
+from numascope.snapshot.columns import WorkloadColumns
+from numascope.snapshot.model import (
     DirectReclaim,
     Finding,
     Locality,
     Snapshot,
     Workload,
 )
-from numascope.workload_columns import WorkloadColumns
 
 Labels = tuple[str, ...]
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol, TextIO
 
-from numascope.snapshot import Snapshot
+from numascope.snapshot.model import Snapshot
 
 Judge = Callable[[Snapshot], Snapshot]
 

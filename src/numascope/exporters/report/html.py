@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from html import escape
 
-from numascope.exporters.report_model import Report, Section, Table
-from numascope.exporters.report_svg import line_chart
+from numascope.exporters.report.model import Report, Section, Table
+from numascope.exporters.report.svg import line_chart
 
 _CSS = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 2em auto; max-width: 72em; color: #222; }

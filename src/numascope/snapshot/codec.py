@@ -1,6 +1,6 @@
 """Snapshots to and from plain JSON-able data (for `--json`, captures and replay).
 
-The encoding follows the dataclasses in `numascope.snapshot` field by field, so a
+The encoding follows the dataclasses in `numascope.snapshot.model` field by field, so a
 new field with a default is all a schema change needs; readers of older data get
 the default. Node-keyed mappings become JSON objects with string keys.
 """
@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from numascope.errors import NumascopeError
-from numascope.snapshot import Snapshot
+from numascope.snapshot.model import Snapshot
 
 T = TypeVar("T")
 

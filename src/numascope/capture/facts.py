@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from numascope.collectors.capture_model import DeviceFacts, IrqFacts, ProcessFacts
+from numascope.capture.model import DeviceFacts, IrqFacts, ProcessFacts
 from numascope.collectors.mempolicy import parse_numa_maps, read_process_policy
 from numascope.errors import NumascopeError
 from numascope.topology import parse_list

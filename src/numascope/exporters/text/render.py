@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from numascope.exporters.text_allocator import allocator_lines
-from numascope.exporters.text_sections import irq_lines, reclaim_lines
-from numascope.snapshot import Snapshot, Workload, WorkloadKind
+from numascope.exporters.text.allocator import allocator_lines
+from numascope.exporters.text.sections import irq_lines, reclaim_lines
+from numascope.snapshot.model import Snapshot, Workload, WorkloadKind
 
 
 def _gib(n: int) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from numascope.exporters.report_model import Report, Section, Table
+from numascope.exporters.report.model import Report, Section, Table
 
 
 def _cell(text: str) -> str:

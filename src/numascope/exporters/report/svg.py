@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from html import escape
 
-from numascope.exporters.report_model import Series
+from numascope.exporters.report.model import Series
 
 WIDTH, HEIGHT = 720, 240
 LEFT, RIGHT, TOP, BOTTOM = 48, 170, 12, 28

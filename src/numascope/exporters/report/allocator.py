@@ -8,10 +8,10 @@ collector, so a cache is taken from the last snapshot that listed it.
 
 from __future__ import annotations
 
-from numascope.collectors.capture_model import Capture
+from numascope.capture.model import Capture
 from numascope.exporters.call_sites import call_site
-from numascope.exporters.report_model import Section, Table
-from numascope.snapshot import ORDER_CLASSES, AllocatorSection, SlabCache, Snapshot
+from numascope.exporters.report.model import Section, Table
+from numascope.snapshot.model import ORDER_CLASSES, AllocatorSection, SlabCache, Snapshot
 
 TOP_SITES = 10
 TOP_CACHES = 15

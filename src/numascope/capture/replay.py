@@ -15,16 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from numascope.collectors.capture_file import (
+from numascope.capture.file import (
     is_capture_record,
     open_lines,
     parse_record,
     read_capture,
 )
-from numascope.collectors.capture_model import Capture, CaptureHeader, CaptureTrailer
+from numascope.capture.model import Capture, CaptureHeader, CaptureTrailer
 from numascope.errors import NumascopeError
-from numascope.snapshot import Snapshot
-from numascope.snapshot_codec import snapshot_from_json
+from numascope.snapshot.codec import snapshot_from_json
+from numascope.snapshot.model import Snapshot
 
 
 def read_stream(path: str | Path) -> Iterator[Snapshot]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from numascope.snapshot import Snapshot
+from numascope.snapshot.model import Snapshot
 from numascope.topology import Topology
 
 FORMAT_NAME = "numascope-capture"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from numascope.collectors.capture_model import Capture
-from numascope.exporters.report_allocator import allocator_section
-from numascope.exporters.report_model import (
+from numascope.capture.model import Capture
+from numascope.exporters.report.allocator import allocator_section
+from numascope.exporters.report.model import (
     Report,
     Section,
     Series,
@@ -15,7 +15,7 @@ from numascope.exporters.report_model import (
     verdict,
     who,
 )
-from numascope.exporters.report_sections import (
+from numascope.exporters.report.sections import (
     findings_section,
     health_section,
     irq_section,
@@ -25,7 +25,7 @@ from numascope.exporters.report_sections import (
     top_workloads,
     workloads_section,
 )
-from numascope.snapshot import Severity
+from numascope.snapshot.model import Severity
 
 CHARTED_WORKLOADS = 5
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from numascope.snapshot import ORDER_CLASSES, Snapshot
+from numascope.snapshot.model import ORDER_CLASSES, Snapshot
 
 TOP_SITES = 5
 TOP_CACHES = 8

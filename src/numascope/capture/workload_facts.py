@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from numascope.collectors.capture_model import ProcessFacts
-from numascope.collectors.system_facts import read_process_facts
-from numascope.snapshot import Snapshot, WorkloadKind
+from numascope.capture.facts import read_process_facts
+from numascope.capture.model import ProcessFacts
+from numascope.snapshot.model import Snapshot, WorkloadKind
 
 TOP_WORKLOADS = 10
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from numascope.collectors.capture_model import Capture
-from numascope.snapshot import Finding, Locality, MatrixCell, Severity, Snapshot, Workload
+from numascope.capture.model import Capture
+from numascope.snapshot.model import Finding, Locality, MatrixCell, Severity, Snapshot, Workload
 
 _RANK = {Severity.CRITICAL: 3, Severity.WARNING: 2, Severity.INFO: 1}
 

@@ -18,7 +18,7 @@ from typing import Any, overload
 import numpy as np
 import numpy.typing as npt
 
-from numascope.snapshot import Locality, Workload
+from numascope.snapshot.model import Locality, Workload
 
 Counts = npt.NDArray[np.int64]
 Objects = npt.NDArray[np.object_]

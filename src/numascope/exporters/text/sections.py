@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from numascope.snapshot import Count, Snapshot
+from numascope.snapshot.model import Count, Snapshot
 
 TOP_IRQS = 10
 

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
-from numascope.collectors.capture_model import (
+from numascope.capture.model import (
     FORMAT_NAME,
     FORMAT_VERSION,
     Capture,
@@ -36,8 +36,8 @@ from numascope.collectors.capture_model import (
     CaptureTrailer,
 )
 from numascope.errors import NumascopeError
-from numascope.snapshot import Snapshot
-from numascope.snapshot_codec import decode, encode
+from numascope.snapshot.codec import decode, encode
+from numascope.snapshot.model import Snapshot
 
 GZIP_MAGIC = b"\x1f\x8b"
 

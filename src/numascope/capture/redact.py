@@ -16,8 +16,8 @@ import hmac
 import os
 from collections.abc import Mapping
 
-from numascope.collectors.capture_model import CaptureHeader, ProcessFacts
-from numascope.snapshot import (
+from numascope.capture.model import CaptureHeader, ProcessFacts
+from numascope.snapshot.model import (
     AllocatorSection,
     DirectReclaim,
     Finding,

@@ -6,9 +6,9 @@ import json
 import time
 from collections.abc import Iterable, Mapping
 
-from numascope.collectors.capture_model import Capture, ProcessFacts
-from numascope.exporters.report_model import Section, SeenFinding, Table, ratio, who
-from numascope.snapshot import Snapshot, Workload
+from numascope.capture.model import Capture, ProcessFacts
+from numascope.exporters.report.model import Section, SeenFinding, Table, ratio, who
+from numascope.snapshot.model import Snapshot, Workload
 
 TOP = 10
 # /proc/vmstat counters that tell a NUMA story (migration, balancing, reclaim).
