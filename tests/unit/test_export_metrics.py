@@ -22,8 +22,8 @@ from numascope.exporters.prometheus import (
     SnapshotCollector,
     exposed_names,
 )
-from numascope.exporters.prometheus.bench import as_new_columns
 from numascope.exporters.prometheus.labels import label_value
+from numascope.snapshot.columns import as_new_columns
 from numascope.snapshot.model import Locality, Snapshot, Workload, WorkloadKind
 from tests.fixtures import export_streams
 from tests.promtools import STREAMS, promtool

@@ -256,3 +256,20 @@ def locality_of(
         le,
         re,
     )
+
+
+def as_new_columns(rows: Sequence[Workload]) -> WorkloadColumns:
+    """`rows` as columns with no row built yet, as a poll hands them over (for tests and
+    benchmarks that start from rows)."""
+    t = WorkloadColumns.of(rows)
+    return WorkloadColumns(
+        t.node_ids,
+        keys=t.keys,
+        kinds=t.kinds,
+        names=t.names,
+        pids=t.pids,
+        cgroups=t.cgroups,
+        alive=t.alive,
+        totals=t.counts,
+        deltas=t.delta_counts,
+    )

@@ -1,4 +1,4 @@
-"""Scrape cost at scale: `python -m numascope.exporters.prometheus.bench [WORKLOADS]`.
+"""Scrape cost at scale: `python bench/scrape.py [WORKLOADS]`.
 
 Builds one snapshot with WORKLOADS processes (and as many cgroups), scrapes it
 through the real collector and prints the time of each scrape and the process's
@@ -14,7 +14,7 @@ import dataclasses
 import resource
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from prometheus_client import generate_latest
 from prometheus_client.registry import CollectorRegistry
@@ -22,7 +22,7 @@ from prometheus_client.registry import CollectorRegistry
 from numascope.config import Config
 from numascope.exporters.prometheus.collector import SnapshotCollector
 from numascope.exporters.prometheus.families import ScrapeState
-from numascope.snapshot.columns import WorkloadColumns
+from numascope.snapshot.columns import as_new_columns
 from numascope.snapshot.model import HostInfo, Locality, NodeStats, Snapshot, Workload, WorkloadKind
 
 
@@ -63,22 +63,6 @@ def synthetic(workloads: int) -> Snapshot:
     nodes = tuple(NodeStats(n, Locality(), Locality(), cpus=(n,)) for n in (0, 1))
     return Snapshot(
         1, time.time(), 1.0, "bench", HostInfo(), nodes, processes=procs, cgroups=cgroups
-    )
-
-
-def as_new_columns(rows: Sequence[Workload]) -> WorkloadColumns:
-    """`rows` as columns with no row built yet, as a poll hands them over."""
-    t = WorkloadColumns.of(rows)
-    return WorkloadColumns(
-        t.node_ids,
-        keys=t.keys,
-        kinds=t.kinds,
-        names=t.names,
-        pids=t.pids,
-        cgroups=t.cgroups,
-        alive=t.alive,
-        totals=t.counts,
-        deltas=t.delta_counts,
     )
 
 
