@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from numascope.collectors.live import LiveSource, open_live_source
-from numascope.commands.snapshot import freeze_start_up
+from numascope.commands.source_options import freeze_start_up
 from numascope.config import PolicyHolder
 from numascope.policy import PolicyEngine
 

@@ -32,7 +32,7 @@ from numascope.collectors.live import LiveSource, open_live_source
 from numascope.collectors.liveness import RowLiveness
 from numascope.collectors.page_alloc import PageAllocCollector
 from numascope.collectors.reclaim import ReclaimCollector
-from numascope.commands.snapshot import freeze_start_up
+from numascope.commands.source_options import freeze_start_up
 from numascope.config import PolicyHolder
 from numascope.policy import PolicyEngine
 

@@ -31,7 +31,7 @@ from numascope.collectors.families import FAMILY_NAMES
 from numascope.collectors.kernel_counters import read_numastat, read_vmstat
 from numascope.commands.capture_progress import Progress
 from numascope.commands.policy_options import add_config_option, judge, open_policy
-from numascope.commands.snapshot import add_source_options, open_source
+from numascope.commands.source_options import add_source_options, open_source
 from numascope.errors import NumascopeError
 from numascope.policy import PolicyEngine
 from numascope.snapshot.model import Snapshot

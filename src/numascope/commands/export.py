@@ -15,7 +15,7 @@ from prometheus_client.registry import CollectorRegistry
 
 from numascope.capture.replay import open_replay
 from numascope.commands.privilege_options import add_privilege_options, drop_after_attach
-from numascope.commands.snapshot import add_source_options, open_source
+from numascope.commands.source_options import add_source_options, open_source
 from numascope.config import PolicyHolder
 from numascope.errors import NumascopeError
 from numascope.exporters.prometheus import (

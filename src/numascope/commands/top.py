@@ -10,7 +10,7 @@ from numascope.capture.replay import open_replay
 from numascope.collectors.live import KernelCounterSource, SnapshotSource
 from numascope.collectors.mempolicy import read_process_policy
 from numascope.commands.privilege_options import add_privilege_options, drop_after_attach
-from numascope.commands.snapshot import add_source_options, open_source
+from numascope.commands.source_options import add_source_options, open_source
 from numascope.config import PolicyHolder
 from numascope.errors import NumascopeError
 from numascope.tui.app import TopApp
