@@ -9,10 +9,13 @@ from pathlib import Path
 
 from numascope.collectors.mempolicy import read_process_policy
 from numascope.config import Config, PolicyHolder
+from numascope.pipeline.pacer import Pacer
+from numascope.pipeline.policy_step import PolicyStep
+from numascope.pipeline.poller import PacedPoller
 from numascope.snapshot.model import Health, Snapshot
 from numascope.tui.app import TopApp
 from numascope.tui.detail import DetailScreen
-from numascope.tui.feed import Judge, ThreadFeed
+from numascope.tui.feed import ThreadFeed
 from numascope.tui.help import HelpScreen
 from numascope.tui.workloads import WorkloadTable
 from tests.fixtures import streams
@@ -195,8 +198,9 @@ class CountingSource:
 
 
 def live_app(source: object, **kwargs: object) -> TopApp:
-    judge = Judge(PolicyHolder(Config()), proc=None, rejudge=False)
-    return TopApp(ThreadFeed(source, judge, FAST), interval=FAST, **kwargs)  # type: ignore[arg-type]
+    step = PolicyStep(PolicyHolder(Config()), proc=None, rejudge=False)
+    feed = ThreadFeed(PacedPoller(source, Pacer(FAST), step))
+    return TopApp(feed, interval=FAST, **kwargs)  # type: ignore[arg-type]
 
 
 async def test_pause_stops_polling_and_resume_restarts_it() -> None:

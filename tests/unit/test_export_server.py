@@ -26,6 +26,8 @@ from numascope.exporters.prometheus import (
     load_web_config,
     parse_listen_address,
 )
+from numascope.pipeline.pacer import Pacer
+from numascope.pipeline.poller import PacedPoller
 from numascope.snapshot.model import Snapshot
 from tests.fixtures import export_streams
 from tests.promtools import tool
@@ -183,7 +185,7 @@ class Flaky:
 
 def test_a_failed_poll_keeps_the_last_snapshot_and_is_counted() -> None:
     log = io.StringIO()
-    poller = Poller(Flaky(), 1.0, log=log)
+    poller = Poller(PacedPoller(Flaky(), Pacer(1.0)), log=log)
     poller.poll_once()
     poller.poll_once()
     latest = poller.latest

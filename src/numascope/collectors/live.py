@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -63,12 +62,6 @@ RETIRE_AFTER_SECONDS = 300.0
 MAX_EXITED_ROWS = 2048
 # The node slot of pages whose pfn is on no node known when the probe compiled.
 UNKNOWN_NODE = -1
-
-
-class SnapshotSource(Protocol):
-    def poll(self) -> Snapshot: ...
-
-    def close(self) -> None: ...
 
 
 def merge_allocator(readings: Iterable[FamilyReading]) -> AllocatorSection | None:

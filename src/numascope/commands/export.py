@@ -26,8 +26,10 @@ from numascope.exporters.prometheus import (
     WebConfig,
     load_web_config,
 )
-from numascope.exporters.prometheus.poller import Judge, SnapshotSource
-from numascope.policy import PolicyEngine
+from numascope.pipeline.pacer import Pacer
+from numascope.pipeline.policy_step import PolicyStep
+from numascope.pipeline.poller import PacedPoller
+from numascope.snapshot.source import SnapshotSource
 
 
 def register(subparsers: Any) -> None:
@@ -72,19 +74,13 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _judge_for(args: argparse.Namespace, holder: PolicyHolder) -> Judge | None:
-    # A replayed capture already carries the findings of its day; judge it again
-    # only when a policy is named, and then without reading this host's /proc.
-    if args.replay and not args.config:
-        return None
-    engine = PolicyEngine(holder, proc=None if args.replay else "/proc")
-    return engine.judge
-
-
-def _reload(holder: PolicyHolder) -> None:
-    ran, error = holder.reload_if_requested()
-    if ran:
-        print(f"numascope export: {error or 'policy reloaded'}", file=sys.stderr, flush=True)
+def policy_step_for(args: argparse.Namespace, holder: PolicyHolder) -> PolicyStep:
+    """The policy step for `args`: a replayed capture already carries the findings
+    of its day; it is judged again only when a policy is named, and then without
+    reading this host's /proc."""
+    if args.replay:
+        return PolicyStep(holder, proc=None, rejudge=bool(args.config))
+    return PolicyStep(holder, proc="/proc")
 
 
 # glibc's mallopt() parameter for the most malloc arenas a process may have.
@@ -115,9 +111,7 @@ def run(args: argparse.Namespace) -> int:
     settings = holder.config.prometheus
     web = load_web_config(args.web_config) if args.web_config else WebConfig()
     source: SnapshotSource = open_replay(args.replay) if args.replay else open_source(args)
-    poller = Poller(
-        source, args.interval, judge=_judge_for(args, holder), before_poll=lambda: _reload(holder)
-    )
+    poller = Poller(PacedPoller(source, Pacer(args.interval), policy_step_for(args, holder)))
 
     def state() -> ScrapeState:
         polls, errors = poller.counts

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import signal
 from types import FrameType
 from typing import Any
 
-from numascope.commands.policy_options import add_config_option, judge, open_policy
+from numascope.commands.policy_options import add_config_option, open_policy, say_notes
 from numascope.commands.privilege_options import add_privilege_options, drop_after_attach
 from numascope.commands.source_options import add_source_options, open_source
 from numascope.errors import NumascopeError
 from numascope.exporters.text.render import render
 from numascope.pipeline.pacer import Pacer
+from numascope.pipeline.poller import PacedPoller
 from numascope.snapshot.codec import snapshot_to_json
 
 
@@ -38,20 +38,15 @@ def run(args: argparse.Namespace) -> int:
         raise NumascopeError("--interval: must be more than 0 seconds")
     if args.max_owners < 1:
         raise NumascopeError("--max-owners: must be at least 1")
-    engine = open_policy(args)  # a bad config fails before the probes compile
-    source = open_source(args, engine.holder.config.probes)
+    step = open_policy(args)  # a bad config fails before the probes compile
+    polls = PacedPoller(open_source(args, step.holder.config.probes), Pacer(args.interval), step)
     printed = 0
-    pacer = Pacer(args.interval)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         if args.count == 0:  # runs until stopped: no need for root from here on
             drop_after_attach(args, "snapshot")
         while args.count == 0 or printed < args.count:
-            pacer.wait()
-            snapshot = judge(engine, source.poll())
-            if pacer.overruns:
-                health = dataclasses.replace(snapshot.health, poll_overruns=pacer.overruns)
-                snapshot = dataclasses.replace(snapshot, health=health)
+            snapshot = say_notes(polls.next()).snapshot
             if args.json:
                 print(snapshot_to_json(snapshot), flush=True)
             else:
@@ -61,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
-        source.close()
+        polls.close()
     return 0
 
 

@@ -8,13 +8,10 @@ import sys
 from collections.abc import Sequence
 
 from numascope.collectors.families import DEFAULT_FAMILIES, FAMILY_NAMES, parse_probe_list
-from numascope.collectors.live import (
-    KernelCounterSource,
-    SnapshotSource,
-    open_live_source,
-)
+from numascope.collectors.live import KernelCounterSource, open_live_source
 from numascope.errors import NumascopeError
 from numascope.probes.page_alloc import DEFAULT_MAX_OWNERS
+from numascope.snapshot.source import SnapshotSource
 from numascope.topology import read_topology
 
 

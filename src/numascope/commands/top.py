@@ -7,15 +7,19 @@ import functools
 from typing import Any
 
 from numascope.capture.replay import open_replay
-from numascope.collectors.live import KernelCounterSource, SnapshotSource
+from numascope.collectors.live import KernelCounterSource
 from numascope.collectors.mempolicy import read_process_policy
 from numascope.commands.privilege_options import add_privilege_options, drop_after_attach
 from numascope.commands.source_options import add_source_options, open_source
 from numascope.config import PolicyHolder
 from numascope.errors import NumascopeError
+from numascope.pipeline.pacer import Pacer
+from numascope.pipeline.policy_step import PolicyStep
+from numascope.pipeline.poller import PacedPoller
+from numascope.snapshot.source import SnapshotSource
 from numascope.tui.app import TopApp
 from numascope.tui.detail import PolicyReader
-from numascope.tui.feed import Judge, ThreadFeed
+from numascope.tui.feed import ThreadFeed
 
 
 def register(subparsers: Any) -> None:
@@ -55,11 +59,11 @@ def run(args: argparse.Namespace) -> int:
     if args.replay:
         source = open_replay(args.replay)
         # A capture keeps the findings judged when it was recorded, unless a policy is given.
-        judge = Judge(holder, proc=None, rejudge=args.config is not None)
+        step = PolicyStep(holder, proc=None, rejudge=args.config is not None)
         mode = "replay"
     else:
         source = open_source(args)
-        judge = Judge(holder, proc="/proc")
+        step = PolicyStep(holder, proc="/proc")
         reader = functools.partial(read_process_policy, proc="/proc")
         mode = "live"
         if isinstance(source, KernelCounterSource):
@@ -70,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
             )
         drop_after_attach(args, "top")  # before the feed and screen threads start
     app = TopApp(
-        ThreadFeed(source, judge, interval),
+        ThreadFeed(PacedPoller(source, Pacer(interval), step)),
         interval=interval,
         mode=mode,
         policy=str(holder.path) if holder.path else "built-in default",
