@@ -1,28 +1,33 @@
-"""Probe families beyond page allocation: each attaches, collects and closes alone.
+"""Probe families: each is declared here once, and attaches, collects, fails and
+closes alone.
 
-A live source runs any set of families. One that cannot attach (its
-tracepoints missing, a compile error) is left out with one line on stderr and
-an entry in the snapshot's health; the others keep running.
+A live source runs any set of families, page allocations among them. One that
+cannot attach (its tracepoints missing, a compile error) is left out with one
+line on stderr and an entry in the snapshot's health; the others keep running.
+A family that keeps a row per owner (page allocations) hands the live source
+its `owners` ledger, which the source retires and attributes; the others have
+none. Adding a family is one declaration here and one collector.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from numascope.collectors.allocator import AllocatorCollector
 from numascope.collectors.irq_info import read_interrupts
 from numascope.collectors.irqs import IrqCollector
+from numascope.collectors.page_alloc import OwnerKey, OwnerTable, PageAllocCollector
 from numascope.collectors.reclaim import ReclaimCollector
 from numascope.collectors.slab import SlabCollector
 from numascope.errors import NumascopeError
 from numascope.probes import bcc_loader
 from numascope.probes.allocator import AllocatorProbe, attach_allocator
 from numascope.probes.irq import IrqProbe, attach_irq
-from numascope.probes.page_pfn import PageMap
+from numascope.probes.page_alloc import DEFAULT_MAX_OWNERS, PageAllocProbe, attach_page_alloc
 from numascope.probes.programs import LoadedFamily
 from numascope.probes.reclaim import ReclaimProbe, attach_reclaim
 from numascope.probes.slab import SlabProbe, attach_slab
@@ -30,6 +35,7 @@ from numascope.snapshot.model import (
     AllocatorSection,
     DirectReclaim,
     IrqStats,
+    KernelNodeCounters,
     ReclaimNode,
     SlabCache,
     SoftirqStats,
@@ -62,6 +68,9 @@ def parse_probe_list(text: str) -> tuple[str, ...]:
 class FamilyReading:
     """The snapshot sections one family fills (the rest stay empty)."""
 
+    owners: OwnerTable | None = None
+    # The kernel's counters as read at this family's own moment (see `collect`).
+    kernel: tuple[KernelNodeCounters, ...] | None = None
     reclaim: tuple[ReclaimNode, ...] = ()
     direct_reclaim: tuple[DirectReclaim, ...] = ()
     irqs: tuple[IrqStats, ...] = ()
@@ -70,8 +79,31 @@ class FamilyReading:
     slab: tuple[SlabCache, ...] = ()
 
 
+# Reads the kernel's per-node counters; a family calls it at the moment that
+# bounds what its poll drains, so both cover the same window.
+KernelReader = Callable[[], tuple[KernelNodeCounters, ...]]
+
+
+class OwnerLedger(Protocol):
+    """A family's rows per owner, which the live source retires and attributes."""
+
+    peak_entries: int
+
+    def table(self) -> OwnerTable: ...
+
+    def owner_keys(self) -> list[OwnerKey]: ...
+
+    def retire(self, keys: Iterable[OwnerKey]) -> None: ...
+
+
 class ProbeFamily(Protocol):
     name: str
+
+    @property
+    def owners(self) -> OwnerLedger | None: ...  # None: no rows per owner
+
+    @property
+    def owner_capacity(self) -> int: ...  # owner entries the kernel map holds (0: none)
 
     @property
     def attached(self) -> Mapping[str, str]: ...  # function -> tracepoint
@@ -83,7 +115,7 @@ class ProbeFamily(Protocol):
 
     def detachers(self) -> list[Callable[[], None]]: ...  # one per attached tracepoint
 
-    def collect(self) -> FamilyReading: ...
+    def collect(self, kernel: KernelReader) -> FamilyReading: ...
 
     def close(self) -> None: ...
 
@@ -93,10 +125,12 @@ class _HasLoadedFamily(Protocol):
 
 
 class _ProgramsInLoadedFamily:
-    """What the families other than page allocation share: their programs are one
-    `LoadedFamily` at `probe.family`; each family adds its own `collect`."""
+    """What every family shares: its programs are one `LoadedFamily` at
+    `probe.family`, and it keeps no rows per owner; each adds its own `collect`."""
 
     probe: _HasLoadedFamily
+    owners: OwnerLedger | None = None
+    owner_capacity: int = 0
 
     @property
     def attached(self) -> Mapping[str, str]:
@@ -116,13 +150,32 @@ class _ProgramsInLoadedFamily:
         self.probe.family.close()
 
 
+class PageAllocFamily(_ProgramsInLoadedFamily):
+    """Page allocations by owner: the one family that keeps a row per owner."""
+
+    name = PAGE_ALLOC
+
+    def __init__(self, probe: PageAllocProbe, collector: PageAllocCollector) -> None:
+        self.probe = probe
+        self.collector = collector
+        self.owners = collector
+        self.owner_capacity = probe.max_owners
+
+    def collect(self, kernel: KernelReader) -> FamilyReading:
+        # The kernel's counters are read at the epoch flip, the moment that
+        # bounds what this poll drains.
+        at_flip: list[tuple[KernelNodeCounters, ...]] = []
+        owners = self.collector.read(at_flip=lambda: at_flip.append(kernel())).table
+        return FamilyReading(owners=owners, kernel=at_flip[0] if at_flip else None)
+
+
 @dataclass
 class ReclaimFamily(_ProgramsInLoadedFamily):
     probe: ReclaimProbe
     collector: ReclaimCollector
     name: str = RECLAIM
 
-    def collect(self) -> FamilyReading:
+    def collect(self, kernel: KernelReader) -> FamilyReading:
         reading = self.collector.read()
         return FamilyReading(reclaim=reading.nodes, direct_reclaim=reading.stalls)
 
@@ -133,7 +186,7 @@ class IrqFamily(_ProgramsInLoadedFamily):
     collector: IrqCollector
     name: str = IRQ
 
-    def collect(self) -> FamilyReading:
+    def collect(self, kernel: KernelReader) -> FamilyReading:
         irqs, softirqs = self.collector.read()
         return FamilyReading(irqs=irqs, softirqs=softirqs)
 
@@ -144,7 +197,7 @@ class AllocatorFamily(_ProgramsInLoadedFamily):
     collector: AllocatorCollector
     name: str = ALLOCATOR
 
-    def collect(self) -> FamilyReading:
+    def collect(self, kernel: KernelReader) -> FamilyReading:
         return FamilyReading(allocator=self.collector.read())
 
 
@@ -154,7 +207,7 @@ class SlabFamily(_ProgramsInLoadedFamily):
     collector: SlabCollector
     name: str = SLAB
 
-    def collect(self) -> FamilyReading:
+    def collect(self, kernel: KernelReader) -> FamilyReading:
         return FamilyReading(slab=self.collector.read())
 
 
@@ -172,25 +225,34 @@ def open_families(
     proc: Path = Path("/proc"),
     tracefs: Path = bcc_loader.TRACEFS,
     absent: Collection[str] = (),
-    page_tables: Any = None,
-    page_map: PageMap | None = None,
+    max_owners: int = DEFAULT_MAX_OWNERS,
 ) -> OpenedFamilies:
-    """Attach the reclaim and IRQ families named in `names` (page_alloc is the caller's)."""
+    """Attach the families named in `names`, in FAMILY_NAMES order (the allocator
+    family reads the page-allocation family's maps when it is there)."""
     opened = OpenedFamilies()
-    for name in names:
+    page: PageAllocProbe | None = None
+    for name in [n for n in FAMILY_NAMES if n in names]:
         try:
-            if name == RECLAIM:
+            if name == PAGE_ALLOC:
+                page = attach_page_alloc(topology, max_owners, headers, tracefs, absent)
+                pc = PageAllocCollector(page.tables, page.layout)
+                opened.families.append(PageAllocFamily(page, pc))
+            elif name == RECLAIM:
                 rp = attach_reclaim(topology.node_ids, headers, tracefs, absent)
-                rc = ReclaimCollector(rp.family.bpf, rp.layout, topology.node_ids, sysfs, proc)
+                rc = ReclaimCollector(
+                    rp.family.bpf, rp.layout, topology.node_ids, sysfs=sysfs, proc=proc
+                )
                 opened.families.append(ReclaimFamily(rp, rc))
             elif name == IRQ:
                 highest = max(read_interrupts(proc), default=0)
                 ip = attach_irq(highest, headers, tracefs, absent)
                 cpu_node = dict(topology.cpu_node)
-                ic = IrqCollector(ip.family.bpf, ip.layout, cpu_node, proc, sysfs)
+                ic = IrqCollector(ip.family.bpf, ip.layout, cpu_node, proc=proc, sysfs=sysfs)
                 opened.families.append(IrqFamily(ip, ic))
             elif name == ALLOCATOR:
+                page_map = page.page_map if page is not None else None
                 ap = attach_allocator(topology, headers, tracefs, absent, page_map)
+                page_tables = page.tables if page is not None else None
                 ac = AllocatorCollector(
                     ap.family.bpf, page_tables, ap.layout, dict(topology.cpu_node), ap.max_nid, proc
                 )

@@ -7,7 +7,7 @@ import functools
 from typing import Any
 
 from numascope.capture.replay import open_replay
-from numascope.collectors.live import KernelCounterSource
+from numascope.collectors.kernel_source import KernelCounterSource
 from numascope.collectors.mempolicy import read_process_policy
 from numascope.commands.privilege_options import add_privilege_options, drop_after_attach
 from numascope.commands.source_options import add_source_options, open_source
