@@ -32,6 +32,7 @@ from numascope.collectors.families import PageAllocFamily
 from numascope.collectors.irqs import IrqCollector
 from numascope.collectors.live import LiveSource, open_live_source
 from numascope.collectors.liveness import RowLiveness
+from numascope.collectors.owner_drain import OwnerDrain
 from numascope.collectors.page_alloc import PageAllocCollector
 from numascope.collectors.program_watch import ProgramWatch
 from numascope.collectors.reclaim import ReclaimCollector
@@ -44,7 +45,7 @@ STEPS: list[tuple[type, str, str]] = [
     (LiveSource, "poll", "poll, all of it"),
     (LiveSource, "_collect_families", "every family's maps"),
     (PageAllocCollector, "read", "  page allocations: read"),
-    (PageAllocCollector, "_read_and_delete", "  the kernel's drain (both sweeps)"),
+    (OwnerDrain, "read_and_delete", "  the kernel's drain (both sweeps)"),
     (PageAllocCollector, "_rows_for", "  finding each key's row"),
     (PageAllocCollector, "_absorb", "  adding the counts (with finding rows)"),
     (PageAllocCollector, "_report", "  the cached slots and the report"),

@@ -589,10 +589,11 @@ def test_telling_quiet_workloads_apart_at_once_finds_what_judging_each_finds(
 def test_columns_from_the_attributor_judge_as_their_workloads_do(tmp_path: Path) -> None:
     from numascope.collectors.attribution import Attributor
     from numascope.collectors.names import CgroupResolver
-    from numascope.collectors.page_alloc import OwnerKey, OwnerTotals
+    from numascope.collectors.owner_table import OwnerKey
     from numascope.probes.page_alloc import PageAllocLayout
     from numascope.snapshot.columns import WorkloadColumns
     from numascope.topology import read_topology
+    from tests.fakes.owner_objects import OwnerTotals, attribute
 
     topo = read_topology(Path(__file__).parent.parent / "fixtures" / "sysfs" / "two-node")
     layout = PageAllocLayout(topo.node_ids)
@@ -609,7 +610,7 @@ def test_columns_from_the_attributor_judge_as_their_workloads_do(tmp_path: Path)
         OwnerKey(22, 0, 0, 0): totals(1, 500),  # remote
         OwnerKey(23, 0, 0, 1): totals(0, 90),  # remote, too few pages
     }
-    processes = attr.attribute(owners, {21, 22, 23}, 1.0).processes
+    processes = attribute(attr, owners, {21, 22, 23}, 1.0).processes
     assert isinstance(processes, WorkloadColumns)
     cfg = config("local")
     policies = {22: kernel_policy("bind", (1,))}

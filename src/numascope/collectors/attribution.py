@@ -22,14 +22,13 @@ from numascope.collectors.names import (
     process_stat,
     softirq_name,
 )
-from numascope.collectors.page_alloc import (
+from numascope.collectors.owner_table import (
     CTX_EXITED,
     CTX_HARDIRQ,
     CTX_OVERFLOW,
     CTX_SOFTIRQ,
     OwnerKey,
     OwnerTable,
-    OwnerTotals,
 )
 from numascope.collectors.tally import LocalityTally
 from numascope.collectors.workload_book import WorkloadBook
@@ -50,12 +49,6 @@ Counts = npt.NDArray[np.int64]
 # Processes whose names are read again from /proc per poll (see
 # Attributor._refresh_leader_names): about 5 us each.
 RENAMES_PER_POLL = 32
-
-
-def alive_rows(table: OwnerTable, alive: set[int]) -> npt.NDArray[np.bool_]:
-    """Per row of `table`: its tgid is among the pids `alive`."""
-    pids = np.fromiter(alive, dtype=np.int64, count=len(alive))
-    return np.isin(table.columns["tgid"].astype(np.int64), pids)
 
 
 def _distinct(values: npt.NDArray[np.intp]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
@@ -212,14 +205,6 @@ class Attributor:
         self._cgroup_slot: dict[str, int] = {}
         self._cgroup_paths: list[str] = []
         self._cgroups = WorkloadBook(counts_width(len(self._slot_nodes)))
-
-    def attribute(
-        self, owners: Mapping[OwnerKey, OwnerTotals], alive: set[int], now: float
-    ) -> Attribution:
-        """Attribute one object per owner (see `attribute_table` for the columns);
-        `alive` holds the pids alive now."""
-        table = OwnerTable.from_mapping(owners, self.layout.count_slots)
-        return self.attribute_table(table, alive_rows(table, alive), now)
 
     def attribute_table(
         self, table: OwnerTable, alive: npt.NDArray[np.bool_], now: float

@@ -15,7 +15,7 @@ import numpy.typing as npt
 from numascope.collectors.attribution import Attributor
 from numascope.collectors.families import OwnerLedger
 from numascope.collectors.liveness import Liveness
-from numascope.collectors.page_alloc import CTX_TASK, OwnerKey, OwnerTable
+from numascope.collectors.owner_table import CTX_TASK, OwnerKey, OwnerTable
 
 # Rows of processes that exited this long ago are folded into "[exited processes]"
 # so a host that spawns millions of processes does not grow numascope's memory.

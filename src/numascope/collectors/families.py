@@ -20,7 +20,8 @@ from typing import Protocol
 from numascope.collectors.allocator import AllocatorCollector
 from numascope.collectors.irq_info import read_interrupts
 from numascope.collectors.irqs import IrqCollector
-from numascope.collectors.page_alloc import OwnerKey, OwnerTable, PageAllocCollector
+from numascope.collectors.owner_table import OwnerKey, OwnerTable
+from numascope.collectors.page_alloc import PageAllocCollector
 from numascope.collectors.reclaim import ReclaimCollector
 from numascope.collectors.slab import SlabCollector
 from numascope.errors import NumascopeError

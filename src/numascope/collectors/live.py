@@ -32,7 +32,7 @@ from numascope.collectors.kernel_counters import KernelCounterCollector
 from numascope.collectors.kernel_source import host_info
 from numascope.collectors.liveness import Liveness, RowLiveness
 from numascope.collectors.names import CgroupResolver, cgroup2_mount
-from numascope.collectors.page_alloc import OwnerTable
+from numascope.collectors.owner_table import OwnerTable
 from numascope.collectors.program_watch import ProgramWatch
 from numascope.errors import NumascopeError
 from numascope.probes import bcc_loader
@@ -114,7 +114,7 @@ class LiveSource:
         program_stats = self.programs.check(self.families)
         slots = self.attributor.layout.count_slots
         owners = next((r.owners for r in readings if r.owners is not None), None)
-        owners = owners or OwnerTable.from_mapping({}, slots)
+        owners = owners or OwnerTable.empty(slots)
         alive = self.row_liveness.alive(owners.columns["tgid"], owners.serials, owners.live)
         ledger = self._ledger()
         self.exited.retire(ledger, owners, alive, started)
