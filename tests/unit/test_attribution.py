@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from numascope.collectors import attribution
+from numascope.collectors import attribution, group_sums
 from numascope.collectors.attribution import (
     RENAMES_PER_POLL,
     Attribution,
@@ -367,13 +367,13 @@ def test_only_rows_holding_a_new_owner_or_renamed_are_looked_at(
 ) -> None:
     attr = attributor(tmp_path)
     looked: list[OwnerKey] = []
-    identify = attr._identify_cached
+    identify = attr.names.identify
 
     def counting(owner: OwnerKey, comm: bytes) -> object:
         looked.append(owner)
         return identify(owner, comm)
 
-    monkeypatch.setattr(attr, "_identify_cached", counting)
+    monkeypatch.setattr(attr.names, "identify", counting)
     keys = [OwnerKey(7001, 0, 0, 0), OwnerKey(7002, 0, 0, 0), OwnerKey(7003, 0, 0, 0)]
     first = table_of({k: totals({0: (1, 1)}, b"a") for k in keys}, SLOTS)
     attr.attribute_table(first, alive_rows(first, {7001, 7002, 7003}), 1.0)
@@ -442,7 +442,7 @@ def test_a_workload_that_goes_and_comes_back_counts_its_delta_from_zero(tmp_path
 @given(st.lists(st.integers(0, 300), max_size=200))
 def test_distinct_slots_are_what_np_unique_gives(values: list[int]) -> None:
     array = np.array(values, dtype=np.intp)
-    distinct, inverse = attribution._distinct(array)
+    distinct, inverse = group_sums.distinct(array)
     expected, expected_inverse = np.unique(array, return_inverse=True)
     assert distinct.tolist() == expected.tolist()
     assert inverse.tolist() == expected_inverse.reshape(-1).tolist()
@@ -492,7 +492,7 @@ def test_sums_by_group_are_the_plain_sums(groups: list[int], width: int) -> None
     group = np.unique(np.array(groups, dtype=np.intp), return_inverse=True)[1].reshape(-1)
     count = int(group.max()) + 1 if len(group) else 0
     values = np.arange(len(groups) * width, dtype=np.int64).reshape(len(groups), width) * 3
-    got = attribution._sum_rows(group, values, count)
+    got = group_sums.sum_rows(group, values, count)
     expected = np.zeros((count, width), dtype=np.int64)
     for g, row in zip(group.tolist(), values, strict=True):
         expected[g] += row

@@ -10,10 +10,10 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from numascope.collectors.attribution import subtract
 from numascope.collectors.freebsd.domainset import policy_word
 from numascope.collectors.freebsd.dtrace_output import Interval, parse_intervals
 from numascope.collectors.freebsd.uma import UmaZones
+from numascope.collectors.group_sums import subtract
 from numascope.collectors.tally import LocalityTally
 from numascope.snapshot.model import (
     ORDER_CLASSES,
