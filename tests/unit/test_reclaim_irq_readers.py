@@ -22,7 +22,7 @@ from numascope.collectors.node_memory import (
     read_node_memory,
 )
 from numascope.errors import NumascopeError
-from numascope.snapshot.model import Count
+from numascope.snapshot.sections import Count
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "reclaim-irq"
 PROC = FIXTURES / "proc"

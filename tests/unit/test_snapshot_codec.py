@@ -5,11 +5,9 @@ import pytest
 from numascope.errors import NumascopeError
 from numascope.snapshot.codec import snapshot_from_json, snapshot_to_json
 from numascope.snapshot.model import (
-    Count,
     Finding,
     Health,
     HostInfo,
-    IrqStats,
     Locality,
     NodeStats,
     Severity,
@@ -17,6 +15,7 @@ from numascope.snapshot.model import (
     Workload,
     WorkloadKind,
 )
+from numascope.snapshot.sections import Count, IrqStats
 
 
 def sample() -> Snapshot:

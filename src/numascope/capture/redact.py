@@ -17,15 +17,8 @@ import os
 from collections.abc import Mapping
 
 from numascope.capture.model import CaptureHeader, ProcessFacts
-from numascope.snapshot.model import (
-    AllocatorSection,
-    DirectReclaim,
-    Finding,
-    HighOrderSite,
-    Snapshot,
-    Workload,
-    WorkloadKind,
-)
+from numascope.snapshot.model import Finding, Snapshot, Workload, WorkloadKind
+from numascope.snapshot.sections import AllocatorSection, DirectReclaim, HighOrderSite
 
 _NAMED_BY_USER = (WorkloadKind.PROCESS, WorkloadKind.CGROUP)
 

@@ -17,8 +17,8 @@ from numascope.collectors.counts import CountTracker
 from numascope.collectors.kernel_counters import read_vmstat
 from numascope.collectors.names import decode_comm
 from numascope.probes.page_alloc import PageAllocLayout
-from numascope.snapshot.model import (
-    ORDER_CLASSES,
+from numascope.snapshot.model import ORDER_CLASSES
+from numascope.snapshot.sections import (
     AllocatorNode,
     AllocatorSection,
     HighOrderSite,

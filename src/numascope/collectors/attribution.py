@@ -27,12 +27,7 @@ from numascope.collectors.tally import LocalityTally
 from numascope.collectors.workload_book import WorkloadBook
 from numascope.probes.page_alloc import PageAllocLayout
 from numascope.snapshot.columns import WorkloadColumns, counts_width, object_column
-from numascope.snapshot.model import (
-    MatrixCell,
-    NodeStats,
-    Workload,
-    WorkloadKind,
-)
+from numascope.snapshot.model import MatrixCell, NodeStats, Workload, WorkloadKind
 from numascope.topology import Topology
 
 Counts = npt.NDArray[np.int64]

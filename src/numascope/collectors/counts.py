@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 
-from numascope.snapshot.model import Count
+from numascope.snapshot.sections import Count
 
 
 @dataclass

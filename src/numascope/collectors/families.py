@@ -32,11 +32,11 @@ from numascope.probes.page_alloc import DEFAULT_MAX_OWNERS, PageAllocProbe, atta
 from numascope.probes.programs import LoadedFamily
 from numascope.probes.reclaim import ReclaimProbe, attach_reclaim
 from numascope.probes.slab import SlabProbe, attach_slab
-from numascope.snapshot.model import (
+from numascope.snapshot.model import KernelNodeCounters
+from numascope.snapshot.sections import (
     AllocatorSection,
     DirectReclaim,
     IrqStats,
-    KernelNodeCounters,
     ReclaimNode,
     SlabCache,
     SoftirqStats,

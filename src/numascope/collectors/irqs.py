@@ -25,7 +25,7 @@ from numascope.collectors.irq_info import (
 )
 from numascope.collectors.names import softirq_name
 from numascope.probes.irq import NR_SOFTIRQS, IrqLayout
-from numascope.snapshot.model import Count, IrqStats, SoftirqStats
+from numascope.snapshot.sections import Count, IrqStats, SoftirqStats
 
 # How long what procfs and sysfs say of an IRQ is used before it is read again:
 # an affinity moved by irqbalance or an operator shows within this.

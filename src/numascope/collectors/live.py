@@ -38,13 +38,8 @@ from numascope.errors import NumascopeError
 from numascope.probes import bcc_loader
 from numascope.probes.page_alloc import DEFAULT_MAX_OWNERS, PageAllocLayout
 from numascope.probes.prog_stats import ProgStats, StatsSession, prog_stats
-from numascope.snapshot.model import (
-    AllocatorSection,
-    Health,
-    MatrixCell,
-    Snapshot,
-    Workload,
-)
+from numascope.snapshot.model import Health, MatrixCell, Snapshot, Workload
+from numascope.snapshot.sections import AllocatorSection
 from numascope.topology import Topology, read_topology
 
 # The node slot of pages whose pfn is on no node known when the probe compiled.

@@ -33,7 +33,7 @@ from numascope.probes.reclaim import (
     KINDS,
     ReclaimLayout,
 )
-from numascope.snapshot.model import DirectReclaim, ReclaimNode
+from numascope.snapshot.sections import DirectReclaim, ReclaimNode
 
 STALL_UNIT_SECONDS = 1e-6  # the probe's histogram counts microseconds
 OVERFLOW_TGID = -1

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from numascope.collectors.counts import CountTracker
-from numascope.snapshot.model import SlabCache
+from numascope.snapshot.sections import SlabCache
 
 TOP_CACHES = 20
 KIND_KMALLOC = 0

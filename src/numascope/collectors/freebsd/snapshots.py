@@ -17,20 +17,17 @@ from numascope.collectors.group_sums import subtract
 from numascope.collectors.tally import LocalityTally
 from numascope.snapshot.model import (
     ORDER_CLASSES,
-    AllocatorSection,
-    Count,
     Health,
     HostInfo,
-    IrqStats,
     Locality,
     MatrixCell,
     NodeStats,
-    ReclaimNode,
     Snapshot,
     Workload,
     WorkloadKind,
     order_class,
 )
+from numascope.snapshot.sections import AllocatorSection, Count, IrqStats, ReclaimNode
 from numascope.topology_freebsd import FreebsdTopology
 
 # `irq120: nvme0:io0` -> device nvme0; software interrupts (swi) have no device.

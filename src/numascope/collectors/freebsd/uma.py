@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from numascope.snapshot.model import Count, SlabCache
+from numascope.snapshot.sections import Count, SlabCache
 
 BUSIEST_ZONES = 20
 

@@ -19,7 +19,7 @@ from numascope.exporters.call_sites import call_site
 from numascope.exporters.prometheus.budget import OTHER
 from numascope.exporters.prometheus.catalogue import METRICS
 from numascope.exporters.prometheus.labels import label_value, node_label
-from numascope.snapshot.model import AllocatorSection, HighOrderSite, SlabCache
+from numascope.snapshot.sections import AllocatorSection, HighOrderSite, SlabCache
 
 if TYPE_CHECKING:
     from numascope.exporters.prometheus.families import Samples

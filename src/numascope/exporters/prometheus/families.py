@@ -32,13 +32,8 @@ from numascope.exporters.prometheus.catalogue import (
 )
 from numascope.exporters.prometheus.labels import label_value, node_label
 from numascope.snapshot.columns import WorkloadColumns
-from numascope.snapshot.model import (
-    DirectReclaim,
-    Finding,
-    Locality,
-    Snapshot,
-    Workload,
-)
+from numascope.snapshot.model import Finding, Locality, Snapshot, Workload
+from numascope.snapshot.sections import DirectReclaim
 
 Labels = tuple[str, ...]
 

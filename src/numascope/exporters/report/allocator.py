@@ -11,7 +11,8 @@ from __future__ import annotations
 from numascope.capture.model import Capture
 from numascope.exporters.call_sites import call_site
 from numascope.exporters.report.model import Section, Table
-from numascope.snapshot.model import ORDER_CLASSES, AllocatorSection, SlabCache, Snapshot
+from numascope.snapshot.model import ORDER_CLASSES, Snapshot
+from numascope.snapshot.sections import AllocatorSection, SlabCache
 
 TOP_SITES = 10
 TOP_CACHES = 15

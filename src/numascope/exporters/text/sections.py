@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from numascope.snapshot.model import Count, Snapshot
+from numascope.snapshot.model import Snapshot
+from numascope.snapshot.sections import Count
 
 TOP_IRQS = 10
 
