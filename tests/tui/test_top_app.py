@@ -325,7 +325,7 @@ async def test_kernel_counter_view_says_what_is_missing() -> None:
 async def test_detail_reads_the_real_numa_maps_of_a_live_process() -> None:
     me = streams.process(os.getpid(), "pytest", {0: 500}, 1)
     snap = streams.snapshot(1, [me])
-    reader = lambda pid: read_process_policy(pid, "/proc")  # noqa: E731
+    reader = lambda pid: read_process_policy(pid, proc="/proc")  # noqa: E731
     app = live_app(CountingSource(snap), policy_reader=reader)
     async with app.run_test(size=(120, 50)) as pilot:
         await until(pilot, lambda: app.frames_seen >= 2, "frames")

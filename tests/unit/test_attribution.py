@@ -116,11 +116,11 @@ def test_cgroup_ids_resolve_to_paths(tmp_path: Path) -> None:
 
 def test_kernel_thread_flag_and_odd_comm() -> None:
     proc = FIXTURES / "proc"
-    kthreadd, app = process_stat(2, proc), process_stat(4242, proc)
+    kthreadd, app = process_stat(2, proc=proc), process_stat(4242, proc=proc)
     assert kthreadd is not None and kthreadd.kernel_thread is True
     assert app is not None and app.kernel_thread is False  # "(my app)" has a space in it
     assert app.name == b"my app"
-    assert process_stat(99999, proc) is None
+    assert process_stat(99999, proc=proc) is None
 
 
 def test_deltas_of_unmoved_and_moved_workloads_and_liveness(tmp_path: Path) -> None:

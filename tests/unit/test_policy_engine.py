@@ -361,9 +361,9 @@ def test_engine_reads_procfs_for_drift_and_caches_it(tmp_path: Path) -> None:
     calls: list[int] = []
     real = engine_module.read_process_policy
 
-    def counting(pid: int, proc: Any = "/proc") -> Any:
+    def counting(pid: int, *, proc: Any = "/proc") -> Any:
         calls.append(pid)
-        return real(pid, proc)
+        return real(pid, proc=proc)
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(engine_module, "read_process_policy", counting)
@@ -386,7 +386,7 @@ def test_kernel_policies_are_read_a_bounded_number_per_poll_new_first_then_oldes
 ) -> None:
     calls: list[int] = []
 
-    def reading(pid: int, proc: Any = "/proc") -> ProcessPolicy:
+    def reading(pid: int, *, proc: Any = "/proc") -> ProcessPolicy:
         calls.append(pid)
         return kernel_policy("default", ())
 
@@ -417,7 +417,7 @@ def test_kernel_policy_reads_stop_once_a_poll_spent_its_read_time(
     calls: list[int] = []
     walk = [0.003]  # how long a process's numa_maps take to read
 
-    def slow_reading(pid: int, proc: Any = "/proc") -> ProcessPolicy:
+    def slow_reading(pid: int, *, proc: Any = "/proc") -> ProcessPolicy:
         calls.append(pid)
         now[0] += walk[0]
         return kernel_policy("default", ())

@@ -38,7 +38,7 @@ def check_policy_scenario(
     rule_text, expected_kinds, expected_policy = SCENARIOS[name]
     config = parse_config(rule_text % pid + _THRESHOLDS, name).config
     problems = []
-    kernel = read_process_policy(pid, proc)
+    kernel = read_process_policy(pid, proc=proc)
     if kernel is None:
         return [f"pid {pid} is gone; keep the workload alive until the check"]
     if str(kernel.dominant) != expected_policy:

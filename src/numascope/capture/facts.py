@@ -50,7 +50,7 @@ def _text(path: Path) -> str | None:
         return None
 
 
-def read_sysctls(proc: Path = Path("/proc"), sysfs: Path = Path("/sys")) -> dict[str, str]:
+def read_sysctls(*, proc: Path = Path("/proc"), sysfs: Path = Path("/sys")) -> dict[str, str]:
     """NUMA-relevant sysctls and mm switches that this kernel has."""
     out: dict[str, str] = {}
     for name in NUMA_SYSCTLS:
@@ -143,9 +143,11 @@ def read_pci_devices(sysfs: Path = Path("/sys")) -> tuple[DeviceFacts, ...]:
     return tuple(out)
 
 
-def read_process_facts(pid: int, proc: Path = Path("/proc"), seq: int = 0) -> ProcessFacts | None:
+def read_process_facts(
+    pid: int, *, proc: Path = Path("/proc"), seq: int = 0
+) -> ProcessFacts | None:
     """A process's command line, cgroup, cpuset and numa_maps summary; None if gone."""
-    policy = read_process_policy(pid, proc)
+    policy = read_process_policy(pid, proc=proc)
     if policy is None:
         return None
     base = proc / str(pid)

@@ -72,7 +72,7 @@ class ReplaySource:
     """Snapshots from a recorded stream; after the last, the last again (paused)."""
 
     snapshots: list[Snapshot]
-    _next: int = 0
+    _next: int = field(default=0, init=False)
     finished: bool = field(default=False)
     # The whole recording (header facts of a capture file); None when built by hand.
     capture: Capture | None = None

@@ -36,8 +36,8 @@ def ranked_pids(snapshot: Snapshot, limit: int = TOP_WORKLOADS) -> list[int]:
 class TopWorkloadFacts:
     proc: Path = Path("/proc")
     limit: int = TOP_WORKLOADS
-    _facts: dict[int, ProcessFacts] = field(default_factory=dict)
-    _tried: set[int] = field(default_factory=set)
+    _facts: dict[int, ProcessFacts] = field(default_factory=dict, init=False)
+    _tried: set[int] = field(default_factory=set, init=False)
 
     def observe(self, snapshot: Snapshot) -> None:
         """Read the facts of top workloads seen for the first time."""
@@ -46,7 +46,7 @@ class TopWorkloadFacts:
             if pid in self._tried or pid not in alive:
                 continue
             self._tried.add(pid)
-            facts = read_process_facts(pid, self.proc, snapshot.seq)
+            facts = read_process_facts(pid, proc=self.proc, seq=snapshot.seq)
             if facts is not None:
                 self._facts[pid] = facts
 
@@ -58,7 +58,9 @@ class TopWorkloadFacts:
         alive = {w.pid for w in snapshot.processes if w.alive}
         out = []
         for pid in ranked_pids(snapshot, self.limit):
-            fresh = read_process_facts(pid, self.proc, snapshot.seq) if pid in alive else None
+            fresh = (
+                read_process_facts(pid, proc=self.proc, seq=snapshot.seq) if pid in alive else None
+            )
             facts = _newest_telling(fresh, self._facts.get(pid))
             if facts is not None:
                 out.append(facts)

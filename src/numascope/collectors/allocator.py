@@ -9,7 +9,7 @@ running total and a delta (numascope.collectors.counts).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +44,10 @@ class AllocatorCollector:
     layout: PageAllocLayout
     cpu_node: Mapping[int, int]
     max_nid: int
+    _: KW_ONLY
     proc: Path = Path("/proc")
-    _counts: CountTracker = field(default_factory=CountTracker)
-    _frames: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    _counts: CountTracker = field(default_factory=CountTracker, init=False)
+    _frames: dict[int, tuple[str, ...]] = field(default_factory=dict, init=False)
 
     def read(self) -> AllocatorSection:
         node_ids = self.layout.node_ids

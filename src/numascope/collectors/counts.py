@@ -19,7 +19,7 @@ from numascope.snapshot.sections import Count
 class CountTracker:
     """Totals per key across polls; `count(key, total)` gives the Count for this poll."""
 
-    _previous: dict[Hashable, float] = field(default_factory=dict)
+    _previous: dict[Hashable, float] = field(default_factory=dict, init=False)
 
     def count(self, key: Hashable, total: float) -> Count:
         before = self._previous.get(key, 0)

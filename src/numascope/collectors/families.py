@@ -222,6 +222,7 @@ def open_families(
     names: Collection[str],
     topology: Topology,
     headers: str | None = None,
+    *,
     sysfs: Path = Path("/sys"),
     proc: Path = Path("/proc"),
     tracefs: Path = bcc_loader.TRACEFS,
@@ -255,7 +256,12 @@ def open_families(
                 ap = attach_allocator(topology, headers, tracefs, absent, page_map)
                 page_tables = page.tables if page is not None else None
                 ac = AllocatorCollector(
-                    ap.family.bpf, page_tables, ap.layout, dict(topology.cpu_node), ap.max_nid, proc
+                    ap.family.bpf,
+                    page_tables,
+                    ap.layout,
+                    dict(topology.cpu_node),
+                    ap.max_nid,
+                    proc=proc,
                 )
                 opened.families.append(AllocatorFamily(ap, ac))
             elif name == SLAB:

@@ -32,7 +32,7 @@ class KernelCounterSource:
     def __init__(self, topology: Topology, *, sysfs: Path = Path("/sys"), reason: str = "") -> None:
         self.topology = topology
         self.reason = reason
-        self.kernel = KernelCounterCollector(topology.node_ids, sysfs)
+        self.kernel = KernelCounterCollector(topology.node_ids, sysfs=sysfs)
         self._base: dict[int, Mapping[str, int]] = {c.node: c.total for c in self.kernel.read()}
         self._seq = 0
         self._last = time.monotonic()

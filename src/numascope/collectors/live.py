@@ -83,7 +83,7 @@ class LiveSource:
             sysfs=sysfs,
             cgroups=CgroupResolver(cgroup2_mount(proc)),
         )
-        self.kernel = KernelCounterCollector(topology.node_ids, sysfs)
+        self.kernel = KernelCounterCollector(topology.node_ids, sysfs=sysfs)
         self.kernel.read()  # baseline: the first snapshot's kernel deltas start now
         self.liveness = Liveness(proc)
         self.row_liveness = RowLiveness(self.liveness)
@@ -244,6 +244,7 @@ def _close_quietly(close: Callable[[], object]) -> None:
 
 
 def open_live_source(
+    *,
     max_owners: int = DEFAULT_MAX_OWNERS,
     headers: str | None = None,
     sysfs: Path = Path("/sys"),
@@ -265,7 +266,14 @@ def open_live_source(
     topology = read_topology(sysfs)
     stats = StatsSession() if measure_overhead and os.geteuid() == 0 else None
     opened = open_families(
-        names, topology, headers, sysfs, proc, tracefs, frozenset(absent), max_owners
+        names,
+        topology,
+        headers,
+        sysfs=sysfs,
+        proc=proc,
+        tracefs=tracefs,
+        absent=frozenset(absent),
+        max_owners=max_owners,
     )
     if not opened.families:
         if stats is not None:

@@ -73,7 +73,7 @@ class OwnerNames:
         # The comm the program saw is the allocating thread's (a JVM's "GC
         # Thread#0", a thread renamed by prctl): a live process is named by its
         # leader, as ps and top name it, read once per new owner and comm.
-        found = None if pid == 0 else process_stat(pid, self.proc)
+        found = None if pid == 0 else process_stat(pid, proc=self.proc)
         if found is not None:
             self._kthread[pid] = found.kernel_thread
             kthread, name = found.kernel_thread, decode_comm(found.name)
@@ -88,7 +88,7 @@ class OwnerNames:
         pid = identity.pid
         if identity.kind is not WorkloadKind.PROCESS or not pid:
             return
-        found = process_stat(pid, self.proc)
+        found = process_stat(pid, proc=self.proc)
         if found is None:
             return
         name = decode_comm(found.name)

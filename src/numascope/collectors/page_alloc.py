@@ -75,9 +75,9 @@ class PageAllocCollector:
     tables: Any
     layout: PageAllocLayout
     settle_seconds: float = 0.002
-    _generation: int = 0
+    _generation: int = field(default=0, init=False)
     peak_entries: int = 0
-    _last_pending: set[OwnerKey] = field(default_factory=set)
+    _last_pending: set[OwnerKey] = field(default_factory=set, init=False)
 
     @property
     def _epoch(self) -> int:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -112,12 +112,13 @@ class ReclaimCollector:
     tables: Any
     layout: ReclaimLayout
     node_ids: tuple[int, ...]
+    _: KW_ONLY
     sysfs: Path = Path("/sys")
     proc: Path = Path("/proc")
     settle_seconds: float = 0.002
-    _epoch: int = 0
-    _stallers: dict[StallerKey, StallerTotals] = field(default_factory=dict)
-    _counts: CountTracker = field(default_factory=CountTracker)
+    _epoch: int = field(default=0, init=False)
+    _stallers: dict[StallerKey, StallerTotals] = field(default_factory=dict, init=False)
+    _counts: CountTracker = field(default_factory=CountTracker, init=False)
     watermark_seconds: float = WATERMARK_SECONDS
     clock: Callable[[], float] = time.monotonic
 
@@ -130,7 +131,9 @@ class ReclaimCollector:
         totals = self.node_totals()
         self._drain_stallers()
         watermarks = self._watermarks.get(self.clock(), lambda: read_watermarks(self.proc))
-        memory = read_node_memory(self.node_ids, self.sysfs, self.proc, watermarks=watermarks)
+        memory = read_node_memory(
+            self.node_ids, sysfs=self.sysfs, proc=self.proc, watermarks=watermarks
+        )
         nodes = []
         for node in self.node_ids:
             t = totals.get(node) or sum_node_slot((), 0, 0)

@@ -32,7 +32,7 @@ class SlabCollector:
     node_ids: tuple[int, ...]
     cpu_node: Mapping[int, int]
     top: int = TOP_CACHES
-    _counts: CountTracker = field(default_factory=CountTracker)
+    _counts: CountTracker = field(default_factory=CountTracker, init=False)
 
     def read(self) -> tuple[SlabCache, ...]:
         # (cache, cpu node) -> [objects, any, local, remote]

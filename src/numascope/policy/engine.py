@@ -209,7 +209,7 @@ class PolicyEngine:
         for count, pid in enumerate((unread + old)[: self.reads_per_poll]):
             if count and self._clock() - now >= self.read_seconds:
                 break  # the rest wait for the next poll, first in line
-            fresh[pid] = (now, read_process_policy(pid, self.proc))
+            fresh[pid] = (now, read_process_policy(pid, proc=self.proc))
         self._policies = fresh
         return {pid: policy for pid, (_, policy) in fresh.items() if policy is not None}
 

@@ -24,7 +24,7 @@ class UmaZones:
     """Running totals of UMA allocations; `update` returns the busiest zones."""
 
     limit: int = BUSIEST_ZONES
-    _totals: _Totals = field(default_factory=dict)
+    _totals: _Totals = field(default_factory=dict, init=False)
 
     def update(self, rows: Mapping[tuple[int | str, ...], int]) -> tuple[SlabCache, ...]:
         deltas: _Totals = {}
