@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from numascope.collectors.counts import CountTracker
 from numascope.collectors.kernel_counters import read_vmstat
+from numascope.collectors.maps import MapTables, SymbolTables
 from numascope.collectors.names import decode_comm
 from numascope.probes.page_alloc import PageAllocLayout
 from numascope.snapshot.model import ORDER_CLASSES
@@ -39,8 +39,8 @@ class AllocatorCollector:
     """`allocator_tables`: the allocator probe's bcc object (None if not attached);
     `page_tables`: the page-allocation probe's (None if not attached)."""
 
-    allocator_tables: Any
-    page_tables: Any
+    allocator_tables: MapTables
+    page_tables: SymbolTables | None
     layout: PageAllocLayout
     cpu_node: Mapping[int, int]
     max_nid: int
@@ -163,7 +163,7 @@ class AllocatorCollector:
 
     def _resolve(self, stack_id: int) -> tuple[str, ...]:
         """Kernel frames of a stack id, innermost first (cached: stacks never change)."""
-        if stack_id < 0:
+        if stack_id < 0 or self.page_tables is None:
             return ()
         cached = self._frames.get(stack_id)
         if cached is not None:

@@ -23,6 +23,7 @@ from numascope.collectors.irq_info import (
     read_interrupts,
     read_irq_info,
 )
+from numascope.collectors.maps import MapTables
 from numascope.collectors.names import softirq_name
 from numascope.probes.irq import NR_SOFTIRQS, IrqLayout
 from numascope.snapshot.sections import Count, IrqStats, SoftirqStats
@@ -46,7 +47,7 @@ def per_node(per_cpu: Any, cpu_node: Mapping[int, int]) -> dict[int, tuple[int, 
 
 @dataclass
 class IrqCollector:
-    tables: Any
+    tables: MapTables
     layout: IrqLayout
     cpu_node: Mapping[int, int]
     _: KW_ONLY

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from numascope.collectors.maps import MapTables
 from numascope.collectors.owner_drain import OwnerDrain
 from numascope.collectors.owner_table import (
     COMM_DTYPE,
@@ -72,7 +73,7 @@ def _pack(tgid: int, context: int, cgroup_id: int, cpu_node: int) -> bytes:
 
 @dataclass
 class PageAllocCollector:
-    tables: Any
+    tables: MapTables
     layout: PageAllocLayout
     settle_seconds: float = 0.002
     _generation: int = field(default=0, init=False)

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 from numascope.collectors.counts import CountTracker
 from numascope.collectors.expiring import Expiring
 from numascope.collectors.histogram import add_slots, log2_histogram
+from numascope.collectors.maps import MapTables
 from numascope.collectors.names import decode_comm
 from numascope.collectors.node_memory import read_node_memory, read_watermarks
 from numascope.probes.reclaim import (
@@ -109,7 +110,7 @@ def sum_node_slot(per_cpu: Any, since_ns: int, now_ns: int) -> NodeTotals:
 
 @dataclass
 class ReclaimCollector:
-    tables: Any
+    tables: MapTables
     layout: ReclaimLayout
     node_ids: tuple[int, ...]
     _: KW_ONLY

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from numascope.collectors.counts import CountTracker
+from numascope.collectors.maps import MapTables
 from numascope.snapshot.sections import SlabCache
 
 TOP_CACHES = 20
@@ -28,7 +29,7 @@ def cache_name(kind: int, size: int, raw_name: bytes) -> str:
 
 @dataclass
 class SlabCollector:
-    tables: Any
+    tables: MapTables
     node_ids: tuple[int, ...]
     cpu_node: Mapping[int, int]
     top: int = TOP_CACHES
