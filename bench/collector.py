@@ -32,8 +32,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from numascope.collectors.families import PageAllocFamily
 from numascope.collectors.live import LiveSource, open_live_source
+from numascope.collectors.probe_families import PageAllocFamily
 from numascope.commands.source_options import freeze_start_up
 from numascope.config import PolicyHolder
 from numascope.policy import PolicyEngine

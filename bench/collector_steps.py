@@ -28,12 +28,12 @@ from collector import fill, own_cgroup_id, sleepers
 from numascope.collectors.allocator import AllocatorCollector
 from numascope.collectors.attribution import Attributor
 from numascope.collectors.exited_owners import ExitedOwners
-from numascope.collectors.families import PageAllocFamily
 from numascope.collectors.irqs import IrqCollector
 from numascope.collectors.live import LiveSource, open_live_source
 from numascope.collectors.liveness import RowLiveness
 from numascope.collectors.owner_drain import OwnerDrain
 from numascope.collectors.page_alloc import PageAllocCollector
+from numascope.collectors.probe_families import PageAllocFamily
 from numascope.collectors.program_watch import ProgramWatch
 from numascope.collectors.reclaim import ReclaimCollector
 from numascope.commands.source_options import freeze_start_up

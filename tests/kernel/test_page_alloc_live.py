@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from numascope.collectors.families import PageAllocFamily
 from numascope.collectors.live import LiveSource, open_live_source
+from numascope.collectors.probe_families import PageAllocFamily
 from numascope.probes import bcc_loader
 from numascope.probes.page_alloc import RAW_ENTRY, RAW_PAGE_ALLOC, RECORD_ENTRY, PageAllocProbe
 from numascope.probes.page_pfn import pagemap_pfn

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from numascope.collectors.families import FamilyReading, KernelReader, PageAllocFamily
 from numascope.collectors.live import LiveSource
 from numascope.collectors.page_alloc import PageAllocCollector
+from numascope.collectors.probe_families import FamilyReading, KernelReader, PageAllocFamily
 from numascope.probes.page_alloc import PageAllocLayout, PageAllocProbe
 from numascope.probes.prog_stats import ProgStats
 from numascope.probes.programs import LoadedFamily

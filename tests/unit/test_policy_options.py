@@ -45,7 +45,7 @@ def test_bad_config_is_one_located_line(tmp_path: Path) -> None:
 def test_sighup_reload_between_polls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("thresholds: {min-pages: 100000}\n")
-    step = open_policy(parse("--config", str(path)), live=False)
+    step = open_policy(parse("--config", str(path)), replay=True)
 
     def judge(snapshot: Snapshot) -> Snapshot:
         return say_notes(step.apply(snapshot)).snapshot

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from numascope.collectors.counts import CountTracker
-from numascope.collectors.families import parse_probe_list
 from numascope.collectors.histogram import add_slots, bucket_bounds, log2_histogram
 from numascope.collectors.irq_info import (
     parse_interrupts,
@@ -21,6 +20,7 @@ from numascope.collectors.node_memory import (
     parse_zoneinfo_watermarks,
     read_node_memory,
 )
+from numascope.collectors.probe_families import parse_probe_list
 from numascope.errors import NumascopeError
 from numascope.snapshot.sections import Count
 

@@ -13,9 +13,9 @@ import numpy as np
 import numpy.typing as npt
 
 from numascope.collectors.attribution import Attributor
-from numascope.collectors.families import OwnerLedger
 from numascope.collectors.liveness import Liveness
 from numascope.collectors.owner_table import CTX_TASK, OwnerKey, OwnerTable
+from numascope.collectors.probe_families import OwnerLedger
 
 # Rows of processes that exited this long ago are folded into "[exited processes]"
 # so a host that spawns millions of processes does not grow numascope's memory.

@@ -21,18 +21,18 @@ import numpy as np
 
 from numascope.collectors.attribution import Attributor
 from numascope.collectors.exited_owners import MAX_EXITED_ROWS, RETIRE_AFTER_SECONDS, ExitedOwners
-from numascope.collectors.families import (
+from numascope.collectors.kernel_counters import KernelCounterCollector
+from numascope.collectors.kernel_source import host_info
+from numascope.collectors.liveness import Liveness, RowLiveness
+from numascope.collectors.names import CgroupResolver, cgroup2_mount
+from numascope.collectors.owner_table import OwnerTable
+from numascope.collectors.probe_families import (
     DEFAULT_FAMILIES,
     FamilyReading,
     OwnerLedger,
     ProbeFamily,
     open_families,
 )
-from numascope.collectors.kernel_counters import KernelCounterCollector
-from numascope.collectors.kernel_source import host_info
-from numascope.collectors.liveness import Liveness, RowLiveness
-from numascope.collectors.names import CgroupResolver, cgroup2_mount
-from numascope.collectors.owner_table import OwnerTable
 from numascope.collectors.program_watch import ProgramWatch
 from numascope.errors import NumascopeError
 from numascope.probes import bcc_loader

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Mapping
 
-from numascope.collectors.families import ProbeFamily
+from numascope.collectors.probe_families import ProbeFamily
 from numascope.probes.prog_stats import ProgStats
 
 

@@ -27,8 +27,8 @@ from numascope.capture.file import CaptureWriter
 from numascope.capture.model import CaptureHeader, CaptureTrailer
 from numascope.capture.redact import Redactor
 from numascope.capture.workload_facts import TopWorkloadFacts
-from numascope.collectors.families import FAMILY_NAMES
 from numascope.collectors.kernel_counters import read_numastat, read_vmstat
+from numascope.collectors.probe_families import FAMILY_NAMES
 from numascope.commands.capture_progress import Progress
 from numascope.commands.policy_options import add_config_option, open_policy, say_notes
 from numascope.commands.source_options import add_source_options, open_source

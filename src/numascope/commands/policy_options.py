@@ -22,12 +22,12 @@ def add_config_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def open_policy(args: argparse.Namespace, *, live: bool = True) -> PolicyStep:
+def open_policy(args: argparse.Namespace, *, replay: bool = False) -> PolicyStep:
     """The policy step for `args.config`; a bad file raises ConfigError (one located line).
 
-    `live=False` (replaying a capture) skips procfs: the recorded pids are gone.
+    `replay=True` (judging a capture) skips procfs: the recorded pids are gone.
     """
-    step = PolicyStep(PolicyHolder.open(args.config), proc=args.proc if live else None)
+    step = PolicyStep(PolicyHolder.open(args.config), proc=None if replay else args.proc)
     step.holder.install_sighup()
     return step
 

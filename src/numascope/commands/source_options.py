@@ -7,9 +7,9 @@ import gc
 import sys
 from collections.abc import Sequence
 
-from numascope.collectors.families import DEFAULT_FAMILIES, FAMILY_NAMES, parse_probe_list
 from numascope.collectors.kernel_source import KernelCounterSource
 from numascope.collectors.live import open_live_source
+from numascope.collectors.probe_families import DEFAULT_FAMILIES, FAMILY_NAMES, parse_probe_list
 from numascope.errors import NumascopeError
 from numascope.probes.page_alloc import DEFAULT_MAX_OWNERS
 from numascope.snapshot.source import SnapshotSource

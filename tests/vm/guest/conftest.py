@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from numascope.collectors.families import PageAllocFamily
 from numascope.collectors.live import LiveSource, open_live_source
+from numascope.collectors.probe_families import PageAllocFamily
 from numascope.probes.page_alloc import RAW_ENTRY
 from tests.conftest import require, require_root
 from tests.vm.topologies import RESULTS_ENV, GuestTopology, current_topology, topologies_of
