@@ -28,6 +28,7 @@ from numascope.collectors.names import CgroupResolver, cgroup2_mount
 from numascope.collectors.owner_table import OwnerTable
 from numascope.collectors.probe_families import (
     DEFAULT_FAMILIES,
+    FamilyContext,
     FamilyReading,
     OwnerLedger,
     ProbeFamily,
@@ -265,16 +266,8 @@ def open_live_source(
     names = tuple(probes)
     topology = read_topology(sysfs)
     stats = StatsSession() if measure_overhead and os.geteuid() == 0 else None
-    opened = open_families(
-        names,
-        topology,
-        headers,
-        sysfs=sysfs,
-        proc=proc,
-        tracefs=tracefs,
-        absent=frozenset(absent),
-        max_owners=max_owners,
-    )
+    at = FamilyContext(topology, headers, sysfs, proc, tracefs, frozenset(absent), max_owners)
+    opened = open_families(names, at)
     if not opened.families:
         if stats is not None:
             stats.close()

@@ -11,6 +11,7 @@ none. Adding a family is one declaration here and one collector.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -151,16 +152,38 @@ class _ProgramsInLoadedFamily:
         self.probe.family.close()
 
 
+@dataclass(frozen=True)
+class FamilyContext:
+    """What a family needs to attach: the host, where to read it, and the
+    families attached before it (the allocator family reads page allocations')."""
+
+    topology: Topology
+    headers: str | None = None
+    sysfs: Path = Path("/sys")
+    proc: Path = Path("/proc")
+    tracefs: Path = bcc_loader.TRACEFS
+    absent: Collection[str] = ()
+    max_owners: int = DEFAULT_MAX_OWNERS
+    opened: tuple[ProbeFamily, ...] = ()
+
+
 class PageAllocFamily(_ProgramsInLoadedFamily):
     """Page allocations by owner: the one family that keeps a row per owner."""
 
     name = PAGE_ALLOC
+    probe: PageAllocProbe
+    collector: PageAllocCollector
 
     def __init__(self, probe: PageAllocProbe, collector: PageAllocCollector) -> None:
         self.probe = probe
         self.collector = collector
         self.owners = collector
         self.owner_capacity = probe.max_owners
+
+    @classmethod
+    def open(cls, at: FamilyContext) -> PageAllocFamily:
+        probe = attach_page_alloc(at.topology, at.max_owners, at.headers, at.tracefs, at.absent)
+        return cls(probe, PageAllocCollector(probe.tables, probe.layout))
 
     def collect(self, kernel: KernelReader) -> FamilyReading:
         # The kernel's counters are read at the epoch flip, the moment that
@@ -170,46 +193,114 @@ class PageAllocFamily(_ProgramsInLoadedFamily):
         return FamilyReading(owners=owners, kernel=at_flip[0] if at_flip else None)
 
 
-@dataclass
 class ReclaimFamily(_ProgramsInLoadedFamily):
+    """kswapd and direct reclaim per node, and the workloads reclaim stalled."""
+
+    name = RECLAIM
     probe: ReclaimProbe
     collector: ReclaimCollector
-    name: str = RECLAIM
+
+    def __init__(self, probe: ReclaimProbe, collector: ReclaimCollector) -> None:
+        self.probe = probe
+        self.collector = collector
+
+    @classmethod
+    def open(cls, at: FamilyContext) -> ReclaimFamily:
+        node_ids = at.topology.node_ids
+        probe = attach_reclaim(node_ids, at.headers, at.tracefs, at.absent)
+        tables, layout = probe.family.bpf, probe.layout
+        return cls(probe, ReclaimCollector(tables, layout, node_ids, sysfs=at.sysfs, proc=at.proc))
 
     def collect(self, kernel: KernelReader) -> FamilyReading:
         reading = self.collector.read()
         return FamilyReading(reclaim=reading.nodes, direct_reclaim=reading.stalls)
 
 
-@dataclass
 class IrqFamily(_ProgramsInLoadedFamily):
+    """Interrupts handled away from their device's node, and softirqs by node."""
+
+    name = IRQ
     probe: IrqProbe
     collector: IrqCollector
-    name: str = IRQ
+
+    def __init__(self, probe: IrqProbe, collector: IrqCollector) -> None:
+        self.probe = probe
+        self.collector = collector
+
+    @classmethod
+    def open(cls, at: FamilyContext) -> IrqFamily:
+        highest = max(read_interrupts(at.proc), default=0)
+        probe = attach_irq(highest, at.headers, at.tracefs, at.absent)
+        cpu_node = dict(at.topology.cpu_node)
+        tables, layout = probe.family.bpf, probe.layout
+        return cls(probe, IrqCollector(tables, layout, cpu_node, proc=at.proc, sysfs=at.sysfs))
 
     def collect(self, kernel: KernelReader) -> FamilyReading:
         irqs, softirqs = self.collector.read()
         return FamilyReading(irqs=irqs, softirqs=softirqs)
 
 
-@dataclass
 class AllocatorFamily(_ProgramsInLoadedFamily):
+    """The allocator's internals: per-CPU page lists, zone lock, high-order sites."""
+
+    name = ALLOCATOR
     probe: AllocatorProbe
     collector: AllocatorCollector
-    name: str = ALLOCATOR
+
+    def __init__(self, probe: AllocatorProbe, collector: AllocatorCollector) -> None:
+        self.probe = probe
+        self.collector = collector
+
+    @classmethod
+    def open(cls, at: FamilyContext) -> AllocatorFamily:
+        # With page allocations attached, their maps and page translation serve too.
+        page = next((f.probe for f in at.opened if isinstance(f, PageAllocFamily)), None)
+        page_map = page.page_map if page is not None else None
+        probe = attach_allocator(at.topology, at.headers, at.tracefs, at.absent, page_map)
+        collector = AllocatorCollector(
+            probe.family.bpf,
+            page.tables if page is not None else None,
+            probe.layout,
+            dict(at.topology.cpu_node),
+            probe.max_nid,
+            proc=at.proc,
+        )
+        return cls(probe, collector)
 
     def collect(self, kernel: KernelReader) -> FamilyReading:
         return FamilyReading(allocator=self.collector.read())
 
 
-@dataclass
 class SlabFamily(_ProgramsInLoadedFamily):
+    """Slab allocations by the allocating CPU's node and the page's."""
+
+    name = SLAB
     probe: SlabProbe
     collector: SlabCollector
-    name: str = SLAB
+
+    def __init__(self, probe: SlabProbe, collector: SlabCollector) -> None:
+        self.probe = probe
+        self.collector = collector
+
+    @classmethod
+    def open(cls, at: FamilyContext) -> SlabFamily:
+        probe = attach_slab(at.topology, at.headers, at.tracefs, at.absent)
+        cpu_node = dict(at.topology.cpu_node)
+        return cls(probe, SlabCollector(probe.family.bpf, probe.node_ids, cpu_node))
 
     def collect(self, kernel: KernelReader) -> FamilyReading:
         return FamilyReading(slab=self.collector.read())
+
+
+# Every family, by name, in the order they attach: a new family is one class
+# above (attach, collect) and one entry here.
+FAMILIES: dict[str, Callable[[FamilyContext], ProbeFamily]] = {
+    PAGE_ALLOC: PageAllocFamily.open,
+    RECLAIM: ReclaimFamily.open,
+    IRQ: IrqFamily.open,
+    ALLOCATOR: AllocatorFamily.open,
+    SLAB: SlabFamily.open,
+}
 
 
 @dataclass
@@ -218,57 +309,18 @@ class OpenedFamilies:
     failed: dict[str, str] = field(default_factory=dict)  # family -> why
 
 
-def open_families(
-    names: Collection[str],
-    topology: Topology,
-    headers: str | None = None,
-    *,
-    sysfs: Path = Path("/sys"),
-    proc: Path = Path("/proc"),
-    tracefs: Path = bcc_loader.TRACEFS,
-    absent: Collection[str] = (),
-    max_owners: int = DEFAULT_MAX_OWNERS,
-) -> OpenedFamilies:
-    """Attach the families named in `names`, in FAMILY_NAMES order (the allocator
-    family reads the page-allocation family's maps when it is there)."""
+def open_families(names: Collection[str], at: FamilyContext) -> OpenedFamilies:
+    """Attach the families named in `names`, in FAMILIES order; one that cannot
+    attach is left out, with one line on stderr."""
     opened = OpenedFamilies()
-    page: PageAllocProbe | None = None
-    for name in [n for n in FAMILY_NAMES if n in names]:
+    for name, open_family in FAMILIES.items():
+        if name not in names:
+            continue
         try:
-            if name == PAGE_ALLOC:
-                page = attach_page_alloc(topology, max_owners, headers, tracefs, absent)
-                pc = PageAllocCollector(page.tables, page.layout)
-                opened.families.append(PageAllocFamily(page, pc))
-            elif name == RECLAIM:
-                rp = attach_reclaim(topology.node_ids, headers, tracefs, absent)
-                rc = ReclaimCollector(
-                    rp.family.bpf, rp.layout, topology.node_ids, sysfs=sysfs, proc=proc
-                )
-                opened.families.append(ReclaimFamily(rp, rc))
-            elif name == IRQ:
-                highest = max(read_interrupts(proc), default=0)
-                ip = attach_irq(highest, headers, tracefs, absent)
-                cpu_node = dict(topology.cpu_node)
-                ic = IrqCollector(ip.family.bpf, ip.layout, cpu_node, proc=proc, sysfs=sysfs)
-                opened.families.append(IrqFamily(ip, ic))
-            elif name == ALLOCATOR:
-                page_map = page.page_map if page is not None else None
-                ap = attach_allocator(topology, headers, tracefs, absent, page_map)
-                page_tables = page.tables if page is not None else None
-                ac = AllocatorCollector(
-                    ap.family.bpf,
-                    page_tables,
-                    ap.layout,
-                    dict(topology.cpu_node),
-                    ap.max_nid,
-                    proc=proc,
-                )
-                opened.families.append(AllocatorFamily(ap, ac))
-            elif name == SLAB:
-                sp = attach_slab(topology, headers, tracefs, absent)
-                sc = SlabCollector(sp.family.bpf, sp.node_ids, dict(topology.cpu_node))
-                opened.families.append(SlabFamily(sp, sc))
+            family = open_family(dataclasses.replace(at, opened=tuple(opened.families)))
         except NumascopeError as exc:
             opened.failed[name] = str(exc)
             print(f"numascope: probe family {name} left out: {exc}", file=sys.stderr)
+        else:
+            opened.families.append(family)
     return opened
