@@ -49,7 +49,6 @@ RECLAIM = "reclaim"
 IRQ = "irq"
 ALLOCATOR = "allocator"
 SLAB = "slab"
-FAMILY_NAMES = (PAGE_ALLOC, RECLAIM, IRQ, ALLOCATOR, SLAB)
 # Slab allocations outnumber page allocations; that family is asked for by name.
 DEFAULT_FAMILIES = (PAGE_ALLOC, RECLAIM, IRQ, ALLOCATOR)
 
@@ -301,6 +300,7 @@ FAMILIES: dict[str, Callable[[FamilyContext], ProbeFamily]] = {
     ALLOCATOR: AllocatorFamily.open,
     SLAB: SlabFamily.open,
 }
+FAMILY_NAMES = tuple(FAMILIES)
 
 
 @dataclass
