@@ -36,8 +36,8 @@ class PacedPoller:
         """One poll now: judged, with the overruns so far in its health."""
         started = self.pacer.clock()
         snapshot = self.source.poll()
-        self.pacer.polled(started)
         judged = self.step.apply(snapshot) if self.step is not None else Judged(snapshot)
+        self.pacer.polled(started)  # judging is part of the poll's time
         if self.pacer.overruns:
             return dataclasses.replace(
                 judged, snapshot=with_overruns(judged.snapshot, self.pacer.overruns)
