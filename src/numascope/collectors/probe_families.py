@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from numascope.collectors.allocator import AllocatorCollector
 from numascope.collectors.irq_info import read_interrupts
@@ -125,13 +125,21 @@ class _HasLoadedFamily(Protocol):
     family: LoadedFamily
 
 
-class _ProgramsInLoadedFamily:
-    """What every family shares: its programs are one `LoadedFamily` at
-    `probe.family`, and it keeps no rows per owner; each adds its own `collect`."""
+ProbeT = TypeVar("ProbeT", bound=_HasLoadedFamily)
+CollectorT = TypeVar("CollectorT")
 
-    probe: _HasLoadedFamily
+
+class FamilyOf(Generic[ProbeT, CollectorT]):
+    """What every family shares: an attached probe whose programs are one
+    `LoadedFamily` at `probe.family`, the collector reading its maps, and no rows
+    per owner; each family adds its `open` and its `collect`."""
+
     owners: OwnerLedger | None = None
     owner_capacity: int = 0
+
+    def __init__(self, probe: ProbeT, collector: CollectorT) -> None:
+        self.probe = probe
+        self.collector = collector
 
     @property
     def attached(self) -> Mapping[str, str]:
@@ -166,16 +174,13 @@ class FamilyContext:
     opened: tuple[ProbeFamily, ...] = ()
 
 
-class PageAllocFamily(_ProgramsInLoadedFamily):
+class PageAllocFamily(FamilyOf[PageAllocProbe, PageAllocCollector]):
     """Page allocations by owner: the one family that keeps a row per owner."""
 
     name = PAGE_ALLOC
-    probe: PageAllocProbe
-    collector: PageAllocCollector
 
     def __init__(self, probe: PageAllocProbe, collector: PageAllocCollector) -> None:
-        self.probe = probe
-        self.collector = collector
+        super().__init__(probe, collector)
         self.owners = collector
         self.owner_capacity = probe.max_owners
 
@@ -192,16 +197,10 @@ class PageAllocFamily(_ProgramsInLoadedFamily):
         return FamilyReading(owners=owners, kernel=at_flip[0] if at_flip else None)
 
 
-class ReclaimFamily(_ProgramsInLoadedFamily):
+class ReclaimFamily(FamilyOf[ReclaimProbe, ReclaimCollector]):
     """kswapd and direct reclaim per node, and the workloads reclaim stalled."""
 
     name = RECLAIM
-    probe: ReclaimProbe
-    collector: ReclaimCollector
-
-    def __init__(self, probe: ReclaimProbe, collector: ReclaimCollector) -> None:
-        self.probe = probe
-        self.collector = collector
 
     @classmethod
     def open(cls, at: FamilyContext) -> ReclaimFamily:
@@ -215,16 +214,10 @@ class ReclaimFamily(_ProgramsInLoadedFamily):
         return FamilyReading(reclaim=reading.nodes, direct_reclaim=reading.stalls)
 
 
-class IrqFamily(_ProgramsInLoadedFamily):
+class IrqFamily(FamilyOf[IrqProbe, IrqCollector]):
     """Interrupts handled away from their device's node, and softirqs by node."""
 
     name = IRQ
-    probe: IrqProbe
-    collector: IrqCollector
-
-    def __init__(self, probe: IrqProbe, collector: IrqCollector) -> None:
-        self.probe = probe
-        self.collector = collector
 
     @classmethod
     def open(cls, at: FamilyContext) -> IrqFamily:
@@ -239,16 +232,10 @@ class IrqFamily(_ProgramsInLoadedFamily):
         return FamilyReading(irqs=irqs, softirqs=softirqs)
 
 
-class AllocatorFamily(_ProgramsInLoadedFamily):
+class AllocatorFamily(FamilyOf[AllocatorProbe, AllocatorCollector]):
     """The allocator's internals: per-CPU page lists, zone lock, high-order sites."""
 
     name = ALLOCATOR
-    probe: AllocatorProbe
-    collector: AllocatorCollector
-
-    def __init__(self, probe: AllocatorProbe, collector: AllocatorCollector) -> None:
-        self.probe = probe
-        self.collector = collector
 
     @classmethod
     def open(cls, at: FamilyContext) -> AllocatorFamily:
@@ -270,16 +257,10 @@ class AllocatorFamily(_ProgramsInLoadedFamily):
         return FamilyReading(allocator=self.collector.read())
 
 
-class SlabFamily(_ProgramsInLoadedFamily):
+class SlabFamily(FamilyOf[SlabProbe, SlabCollector]):
     """Slab allocations by the allocating CPU's node and the page's."""
 
     name = SLAB
-    probe: SlabProbe
-    collector: SlabCollector
-
-    def __init__(self, probe: SlabProbe, collector: SlabCollector) -> None:
-        self.probe = probe
-        self.collector = collector
 
     @classmethod
     def open(cls, at: FamilyContext) -> SlabFamily:
