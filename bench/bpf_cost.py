@@ -85,9 +85,9 @@ def bpftool_progs() -> dict[int, dict[str, object]]:
 
 def start_ours() -> tuple[int, Callable[[], None]]:
     probe = attach_page_alloc(read_topology())
-    stats = prog_stats(probe.program_fds()[probe.entry])
+    stats = prog_stats(probe.family.program_fds()[probe.entry])
     assert stats is not None
-    return stats.prog_id, probe.close
+    return stats.prog_id, probe.family.close
 
 
 def start_nothing() -> tuple[int | None, Callable[[], None]]:

@@ -33,7 +33,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from numascope.collectors.live import LiveSource, open_live_source
-from numascope.commands.snapshot import freeze_start_up
+from numascope.collectors.probe_families import PageAllocFamily
+from numascope.commands.source_options import freeze_start_up
 from numascope.config import PolicyHolder
 from numascope.policy import PolicyEngine
 
@@ -83,8 +84,9 @@ def measure(
     warmup: int,
     interval: float,
 ) -> None:
-    assert source.collector is not None and source.probe is not None
-    tables = source.probe.tables
+    family = source.family("page_alloc")
+    assert isinstance(family, PageAllocFamily), source.failed
+    tables, collector = family.probe.tables, family.collector
     cgroup_id = own_cgroup_id()
     print(
         f"kernel {os.uname().release}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; "
@@ -109,7 +111,7 @@ def measure(
             # `moving` each time (all of them when moving == keys).
             start = (round_no * moving) % keys
             batch = (pids[:keys] * 2)[start : start + moving] if round_no else pids[:keys]
-            fill(tables[f"owners{source.collector._epoch}"], batch, round_no, cgroup_id)
+            fill(tables[f"owners{collector._epoch}"], batch, round_no, cgroup_id)
             time.sleep(max(0.0, next_at - time.monotonic()))
             next_at += interval
             c0, w0 = time.process_time(), time.perf_counter()
@@ -134,7 +136,7 @@ def measure(
         )
         sys.stdout.flush()
         # Let these owners' rows go before the next size.
-        source.collector.retire(list(source.collector._keys))
+        collector.retire(list(collector._keys))
 
 
 def main() -> int:

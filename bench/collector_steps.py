@@ -27,30 +27,34 @@ from collector import fill, own_cgroup_id, sleepers
 
 from numascope.collectors.allocator import AllocatorCollector
 from numascope.collectors.attribution import Attributor
+from numascope.collectors.exited_owners import ExitedOwners
 from numascope.collectors.irqs import IrqCollector
 from numascope.collectors.live import LiveSource, open_live_source
 from numascope.collectors.liveness import RowLiveness
+from numascope.collectors.owner_drain import OwnerDrain
 from numascope.collectors.page_alloc import PageAllocCollector
+from numascope.collectors.probe_families import PageAllocFamily
+from numascope.collectors.program_watch import ProgramWatch
 from numascope.collectors.reclaim import ReclaimCollector
-from numascope.commands.snapshot import freeze_start_up
+from numascope.commands.source_options import freeze_start_up
 from numascope.config import PolicyHolder
 from numascope.policy import PolicyEngine
 
 # (class, method, what the table calls it), in the order a poll runs them.
 STEPS: list[tuple[type, str, str]] = [
     (LiveSource, "poll", "poll, all of it"),
-    (PageAllocCollector, "read", "page-allocation maps: read"),
-    (PageAllocCollector, "_read_and_delete", "  the kernel's drain (both sweeps)"),
+    (LiveSource, "_collect_families", "every family's maps"),
+    (PageAllocCollector, "read", "  page allocations: read"),
+    (OwnerDrain, "read_and_delete", "  the kernel's drain (both sweeps)"),
     (PageAllocCollector, "_rows_for", "  finding each key's row"),
     (PageAllocCollector, "_absorb", "  adding the counts (with finding rows)"),
     (PageAllocCollector, "_report", "  the cached slots and the report"),
-    (LiveSource, "_collect_families", "other families' maps"),
     (ReclaimCollector, "read", "  reclaim"),
     (IrqCollector, "read", "  interrupts"),
     (AllocatorCollector, "read", "  allocator"),
-    (LiveSource, "_check_programs", "programs' statistics"),
+    (ProgramWatch, "check", "programs' statistics"),
     (RowLiveness, "alive", "liveness"),
-    (LiveSource, "_retire", "retiring"),
+    (ExitedOwners, "retire", "retiring"),
     (Attributor, "attribute_table", "attribution"),
     (Attributor, "_counts", "  counts by node, local/remote"),
     (Attributor, "_process_workloads", "  processes"),
@@ -89,11 +93,12 @@ def main() -> int:
         source = open_live_source(max_owners=16384)
         freeze_start_up()  # as the commands do once their source is open
         try:
-            assert source.collector is not None and source.probe is not None
+            family = source.family("page_alloc")
+            assert isinstance(family, PageAllocFamily), source.failed
             engine = PolicyEngine(PolicyHolder.open(None))
             cgroup_id = own_cgroup_id()
             for round_no in range(args.warmup + args.polls):
-                owners = source.probe.tables[f"owners{source.collector._epoch}"]
+                owners = family.probe.tables[f"owners{family.collector._epoch}"]
                 fill(owners, pids, round_no, cgroup_id)
                 time.sleep(args.interval)
                 spent.clear()

@@ -67,7 +67,7 @@ STEPS: dict[str, tuple[str, list[str]]] = {
     ),
     "scrape": (
         "One Prometheus scrape at 10,000 workloads (in process, 10 scrapes)",
-        [PY, "-m", "numascope.exporters.prometheus.bench", "10000"],
+        [PY, "bench/scrape.py", "10000"],
     ),
     "auth_flood": (
         "The metrics endpoint under 50 wrong-password scrapers (each every 1 s)",

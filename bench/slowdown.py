@@ -33,8 +33,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from numascope.collectors.families import DEFAULT_FAMILIES
 from numascope.collectors.live import open_live_source
+from numascope.collectors.probe_families import DEFAULT_FAMILIES
 from numascope.probes import bcc_loader
 from numascope.probes.page_alloc import RAW_PAGE_ALLOC
 

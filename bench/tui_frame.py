@@ -38,7 +38,8 @@ from tests.fixtures.streams import many_workloads
 from textual.screen import Screen
 
 from numascope.tui.app import TopApp
-from numascope.tui.feed import Feed, Frame
+from numascope.tui.feed import Feed
+from numascope.tui.frame import Frame
 from numascope.tui.messages import FrameReady
 from numascope.tui.rows import Placements
 

@@ -13,7 +13,8 @@ import pytest
 from numascope.collectors.kernel_counters import read_vmstat
 from numascope.collectors.live import LiveSource, open_live_source
 from numascope.exporters.call_sites import call_site
-from numascope.snapshot import PageCacheCpu, Snapshot
+from numascope.snapshot.model import Snapshot
+from numascope.snapshot.sections import PageCacheCpu
 from tests.conftest import require, require_root
 
 pytestmark = pytest.mark.kernel

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from numascope.collectors.capture_file import read_capture
+from numascope.capture.file import read_capture
 from tests.conftest import require_root
 
 pytestmark = pytest.mark.kernel

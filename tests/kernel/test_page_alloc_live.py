@@ -11,10 +11,11 @@ import time
 import pytest
 
 from numascope.collectors.live import LiveSource, open_live_source
+from numascope.collectors.probe_families import PageAllocFamily
 from numascope.probes import bcc_loader
-from numascope.probes.page_alloc import RAW_ENTRY, RAW_PAGE_ALLOC, RECORD_ENTRY
+from numascope.probes.page_alloc import RAW_ENTRY, RAW_PAGE_ALLOC, RECORD_ENTRY, PageAllocProbe
 from numascope.probes.page_pfn import pagemap_pfn
-from numascope.snapshot import Snapshot
+from numascope.snapshot.model import Snapshot
 from tests.conftest import require_root
 
 pytestmark = pytest.mark.kernel
@@ -85,10 +86,16 @@ def assert_dd_is_attributed(source: LiveSource) -> None:
         assert abs(ours[node] - kernel_count) <= 0.01 * kernel_count, (node, ours, kernels)
 
 
+def page_probe(source: LiveSource) -> PageAllocProbe:
+    family = source.family("page_alloc")
+    assert isinstance(family, PageAllocFamily), source.failed
+    return family.probe
+
+
 def test_touching_64_mib_is_attributed_to_its_pid_and_comm(live_source: LiveSource) -> None:
-    assert live_source.probe is not None
+    probe = page_probe(live_source)
     # On this kernel the cheaper raw tracepoint entry must be the one counting.
-    assert live_source.probe.entry == RAW_ENTRY, live_source.probe.why_record
+    assert probe.entry == RAW_ENTRY, probe.why_record
     # ... and the health says where it is attached.
     attached = live_source.poll().health.probes_attached
     assert RAW_PAGE_ALLOC in attached and "kmem:mm_page_alloc" not in attached, attached
@@ -99,9 +106,9 @@ def test_the_record_entry_counts_the_same_when_the_raw_one_cannot_run() -> None:
     require_root()
     source = open_live_source(probes=("page_alloc",), absent={RAW_PAGE_ALLOC})
     try:
-        assert source.probe is not None
-        assert source.probe.entry == RECORD_ENTRY
-        assert RAW_PAGE_ALLOC in source.probe.why_record
+        probe = page_probe(source)
+        assert probe.entry == RECORD_ENTRY
+        assert RAW_PAGE_ALLOC in probe.why_record
         assert "kmem:mm_page_alloc" in source.poll().health.probes_attached
         assert_dd_is_attributed(source)
     finally:
@@ -154,8 +161,8 @@ def test_the_calibrated_translation_gives_the_pfns_the_kernel_records(
     recorded is one the raw side's translation gave, and so is the pfn of every
     page touched (from /proc/self/pagemap). The raw side also sees what this
     thread allocates while the record side is being attached and detached."""
-    probe = live_source.probe
-    assert probe is not None and probe.page_map is not None, probe and probe.why_record
+    probe = page_probe(live_source)
+    assert probe.page_map is not None, probe.why_record
     bpf = bcc_loader.load_program(BOTH_SIDES)
     try:
         table = bpf["seen"]

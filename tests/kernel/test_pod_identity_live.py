@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from numascope.collectors.live import LiveSource
-from numascope.snapshot import PodIdentity, Snapshot
+from numascope.snapshot.model import PodIdentity, Snapshot
 from tests.conftest import require_root
 from tests.fixtures.pod_cgroup import PodCgroup, burstable_pod_container
 from tests.promtools import exporter

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from numascope.collectors.families import IrqFamily, ReclaimFamily
 from numascope.collectors.irq_info import read_interrupts
 from numascope.collectors.kernel_counters import read_vmstat
 from numascope.collectors.live import LiveSource, open_live_source
+from numascope.collectors.probe_families import IrqFamily, ReclaimFamily
 from numascope.probes.bcc_loader import TRACEFS
 from numascope.probes.reclaim import KIND_DIRECT, KIND_KSWAPD, KIND_MEMCG
-from numascope.snapshot import Snapshot
+from numascope.snapshot.model import Snapshot
 from tests.conftest import require, require_root
 
 pytestmark = pytest.mark.kernel

@@ -16,11 +16,14 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from numascope.collectors.replay import ReplaySource
+from numascope.capture.replay import ReplaySource
 from numascope.config import Config, PolicyHolder
-from numascope.snapshot import Snapshot
+from numascope.pipeline.pacer import Pacer
+from numascope.pipeline.policy_step import PolicyStep
+from numascope.pipeline.poller import PacedPoller
+from numascope.snapshot.model import Snapshot
 from numascope.tui.app import TopApp
-from numascope.tui.feed import Judge, ThreadFeed
+from numascope.tui.feed import ThreadFeed
 from tests.conftest import require
 from tests.fixtures.streams import write_stream
 from tests.tui.terminal import Tmux
@@ -95,8 +98,9 @@ def replay_app(tmp_path: Path, snapshots: Sequence[Snapshot], **kwargs: object) 
     """The app as `numascope top --replay FILE` builds it, over a stream written to disk."""
     stream = write_stream(tmp_path / "stream.jsonl", snapshots)
     source = ReplaySource.from_file(stream)
-    judge = Judge(PolicyHolder(Config()), proc=None, rejudge=False)
-    return TopApp(ThreadFeed(source, judge, FAST), interval=FAST, mode="replay", **kwargs)  # type: ignore[arg-type]
+    step = PolicyStep(PolicyHolder(Config()), proc=None, rejudge=False)
+    feed = ThreadFeed(PacedPoller(source, Pacer(FAST), step))
+    return TopApp(feed, interval=FAST, mode="replay", **kwargs)  # type: ignore[arg-type]
 
 
 async def until(pilot: Pilot[int], condition: object, what: str) -> None:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from numascope.collectors.replay import open_replay
+from numascope.capture.replay import open_replay
 from numascope.config import Config, PolicyHolder
+from numascope.pipeline.pacer import Pacer
+from numascope.pipeline.policy_step import PolicyStep
+from numascope.pipeline.poller import PacedPoller
 from numascope.tui.app import TopApp
-from numascope.tui.feed import Judge, ThreadFeed
+from numascope.tui.feed import ThreadFeed
 from numascope.tui.workloads import WorkloadTable
 from tests.fixtures.capture_files import V1_0_CAPTURE, policy_violation_capture
 from tests.tui.conftest import FAST, played, screen_text
@@ -15,8 +18,9 @@ from tests.tui.conftest import FAST, played, screen_text
 
 def capture_app(path: Path) -> TopApp:
     """The app as `numascope top --replay FILE` builds it for a capture file."""
-    judge = Judge(PolicyHolder(Config()), proc=None, rejudge=False)
-    return TopApp(ThreadFeed(open_replay(path), judge, FAST), interval=FAST, mode="replay")
+    step = PolicyStep(PolicyHolder(Config()), proc=None, rejudge=False)
+    feed = ThreadFeed(PacedPoller(open_replay(path), Pacer(FAST), step))
+    return TopApp(feed, interval=FAST, mode="replay")
 
 
 async def test_checked_in_capture_shows_the_dd_row() -> None:

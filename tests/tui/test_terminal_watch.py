@@ -10,8 +10,10 @@ import threading
 import time
 from pathlib import Path
 
-from numascope.collectors.replay import ReplaySource
-from numascope.snapshot import Snapshot
+from numascope.capture.replay import ReplaySource
+from numascope.pipeline.pacer import Pacer
+from numascope.pipeline.poller import PacedPoller
+from numascope.snapshot.model import Snapshot
 from numascope.tui.feed import ThreadFeed
 from numascope.tui.messages import FeedFailed, FrameReady
 from numascope.tui.terminal import TerminalWatch, terminal_alive
@@ -69,7 +71,7 @@ def test_a_finished_replay_is_not_polled_again_until_refreshed(tmp_path: Path) -
     source = CountingSource(
         ReplaySource.from_file(streams.write_stream(tmp_path / "s.jsonl", snapshots))
     )
-    feed = ThreadFeed(source, None, interval=0.001)
+    feed = ThreadFeed(PacedPoller(source, Pacer(0.001)))
     frames: list[FrameReady | FeedFailed] = []
     arrived = threading.Semaphore(0)
 

@@ -9,10 +9,13 @@ from pathlib import Path
 
 from numascope.collectors.mempolicy import read_process_policy
 from numascope.config import Config, PolicyHolder
-from numascope.snapshot import Health, Snapshot
+from numascope.pipeline.pacer import Pacer
+from numascope.pipeline.policy_step import PolicyStep
+from numascope.pipeline.poller import PacedPoller
+from numascope.snapshot.model import Health, Snapshot
 from numascope.tui.app import TopApp
 from numascope.tui.detail import DetailScreen
-from numascope.tui.feed import Judge, ThreadFeed
+from numascope.tui.feed import ThreadFeed
 from numascope.tui.help import HelpScreen
 from numascope.tui.workloads import WorkloadTable
 from tests.fixtures import streams
@@ -198,8 +201,9 @@ class CountingSource:
 
 
 def live_app(source: object, **kwargs: object) -> TopApp:
-    judge = Judge(PolicyHolder(Config()), proc=None, rejudge=False)
-    return TopApp(ThreadFeed(source, judge, FAST), interval=FAST, **kwargs)  # type: ignore[arg-type]
+    step = PolicyStep(PolicyHolder(Config()), proc=None, rejudge=False)
+    feed = ThreadFeed(PacedPoller(source, Pacer(FAST), step))
+    return TopApp(feed, interval=FAST, **kwargs)  # type: ignore[arg-type]
 
 
 async def test_pause_stops_polling_and_resume_restarts_it() -> None:
@@ -324,7 +328,7 @@ async def test_kernel_counter_view_says_what_is_missing() -> None:
 async def test_detail_reads_the_real_numa_maps_of_a_live_process() -> None:
     me = streams.process(os.getpid(), "pytest", {0: 500}, 1)
     snap = streams.snapshot(1, [me])
-    reader = lambda pid: read_process_policy(pid, "/proc")  # noqa: E731
+    reader = lambda pid: read_process_policy(pid, proc="/proc")  # noqa: E731
     app = live_app(CountingSource(snap), policy_reader=reader)
     async with app.run_test(size=(120, 50)) as pilot:
         await until(pilot, lambda: app.frames_seen >= 2, "frames")

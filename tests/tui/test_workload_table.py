@@ -7,11 +7,12 @@ from collections.abc import Callable, Mapping, Sequence
 import pytest
 from textual.pilot import Pilot
 
-from numascope.snapshot import Snapshot
+from numascope.snapshot.model import Snapshot
 from numascope.tui import workloads
 from numascope.tui.app import TopApp
 from numascope.tui.detail import DetailScreen
-from numascope.tui.feed import Feed, Frame
+from numascope.tui.feed import Feed
+from numascope.tui.frame import Frame
 from numascope.tui.messages import FeedFailed, FrameReady
 from numascope.tui.rows import Column, Placements, Row
 from numascope.tui.workloads import WorkloadTable

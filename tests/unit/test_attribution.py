@@ -12,25 +12,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from numascope import workload_columns
-from numascope.collectors import attribution
+from numascope.collectors import attribution, group_sums
 from numascope.collectors.attribution import (
     RENAMES_PER_POLL,
     Attribution,
     Attributor,
-    alive_rows,
 )
 from numascope.collectors.names import CgroupResolver, decode_comm, process_stat
-from numascope.collectors.page_alloc import (
-    CTX_OVERFLOW,
-    CTX_SOFTIRQ,
-    OwnerKey,
-    OwnerTable,
-    OwnerTotals,
-)
+from numascope.collectors.owner_table import CTX_OVERFLOW, CTX_SOFTIRQ, OwnerKey, OwnerTable
 from numascope.probes.page_alloc import PageAllocLayout
-from numascope.snapshot import PodIdentity, Workload, WorkloadKind
+from numascope.snapshot import columns as workload_columns
+from numascope.snapshot.model import PodIdentity, Workload, WorkloadKind
 from numascope.topology import read_topology
+from tests.fakes.owner_objects import OwnerTotals, alive_rows, attribute, table_of
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 TOPO = read_topology(FIXTURES / "sysfs" / "two-node")
@@ -53,7 +47,7 @@ def attribute_moved(
     attr: Attributor, owners: dict[OwnerKey, OwnerTotals], moved: list[bool], now: float
 ) -> Attribution:
     """One poll in which only the owners marked in `moved` changed."""
-    table = OwnerTable.from_mapping(owners, SLOTS)
+    table = table_of(owners, SLOTS)
     table.changed[:] = moved
     return attr.attribute_table(table, alive_rows(table, {k.tgid for k in owners}), now=now)
 
@@ -64,7 +58,7 @@ def test_remote_and_local_pages(tmp_path: Path) -> None:
         # order 1-3 (32 pages) from node 1.
         OwnerKey(4242, 0, 0, 0): totals({0: (10, 10), 5: (4, 32)}, b"my app"),
     }
-    a = attributor(tmp_path).attribute(owners, alive={4242}, now=1.0)
+    a = attribute(attributor(tmp_path), owners, alive={4242}, now=1.0)
     (w,) = a.processes
     assert w.key == "pid:4242" and w.name == "my app" and w.kind is WorkloadKind.PROCESS
     assert w.total.local_pages == 10 and w.total.remote_pages == 32
@@ -82,15 +76,15 @@ def test_remote_and_local_pages(tmp_path: Path) -> None:
 def test_swapping_cpu_and_page_node_changes_the_verdict(tmp_path: Path) -> None:
     # A CPU on node 1 taking node-1 pages is local, not remote.
     owners = {OwnerKey(7, 0, 0, 1): totals({4: (5, 5)})}
-    (w,) = attributor(tmp_path).attribute(owners, alive=set(), now=1.0).processes
+    (w,) = attribute(attributor(tmp_path), owners, alive=set(), now=1.0).processes
     assert w.total.local_pages == 5 and w.total.remote_pages == 0
     assert not w.alive
 
 
 def test_deltas_follow_totals(tmp_path: Path) -> None:
     attr = attributor(tmp_path)
-    attr.attribute({OwnerKey(1, 0, 0, 0): totals({0: (3, 3)})}, alive={1}, now=1.0)
-    second = attr.attribute({OwnerKey(1, 0, 0, 0): totals({0: (5, 5)})}, alive={1}, now=2.0)
+    attribute(attr, {OwnerKey(1, 0, 0, 0): totals({0: (3, 3)})}, alive={1}, now=1.0)
+    second = attribute(attr, {OwnerKey(1, 0, 0, 0): totals({0: (5, 5)})}, alive={1}, now=2.0)
     (w,) = second.processes
     assert w.total.pages == 5 and w.delta.pages == 2
     assert second.nodes[0].delta.pages == 2
@@ -103,7 +97,7 @@ def test_interrupts_kthreads_and_overflow_are_named(tmp_path: Path) -> None:
         OwnerKey(2, 0, 0, 0): totals({0: (1, 1)}, b"kthreadd"),
         OwnerKey(0, CTX_OVERFLOW << 16, 0, 1): totals({4: (2, 2)}),
     }
-    rows = {w.key: w for w in attributor(tmp_path).attribute(owners, {2}, 1.0).processes}
+    rows = {w.key: w for w in attribute(attributor(tmp_path), owners, {2}, 1.0).processes}
     assert rows["softirq:NET_RX"].name == "[softirq:NET_RX]"
     assert rows["softirq:NET_RX"].kind is WorkloadKind.SOFTIRQ
     assert rows["pid:2"].kind is WorkloadKind.KTHREAD
@@ -114,7 +108,7 @@ def test_cgroup_ids_resolve_to_paths(tmp_path: Path) -> None:
     (tmp_path / "system.slice" / "db.service").mkdir(parents=True)
     cg_id = (tmp_path / "system.slice" / "db.service").stat().st_ino
     owners = {OwnerKey(9, 0, cg_id, 0): totals({4: (1, 1)}, b"db")}
-    a = attributor(tmp_path).attribute(owners, {9}, 1.0)
+    a = attribute(attributor(tmp_path), owners, {9}, 1.0)
     assert a.processes[0].cgroup == "/system.slice/db.service"
     (cg,) = a.cgroups
     assert cg.key == "cgroup:/system.slice/db.service" and cg.total.remote_pages == 1
@@ -122,19 +116,19 @@ def test_cgroup_ids_resolve_to_paths(tmp_path: Path) -> None:
 
 def test_kernel_thread_flag_and_odd_comm() -> None:
     proc = FIXTURES / "proc"
-    kthreadd, app = process_stat(2, proc), process_stat(4242, proc)
+    kthreadd, app = process_stat(2, proc=proc), process_stat(4242, proc=proc)
     assert kthreadd is not None and kthreadd.kernel_thread is True
     assert app is not None and app.kernel_thread is False  # "(my app)" has a space in it
     assert app.name == b"my app"
-    assert process_stat(99999, proc) is None
+    assert process_stat(99999, proc=proc) is None
 
 
 def test_deltas_of_unmoved_and_moved_workloads_and_liveness(tmp_path: Path) -> None:
     attr = attributor(tmp_path)
     still, busy = OwnerKey(1, 0, 0, 0), OwnerKey(2, 0, 0, 0)
-    attr.attribute({still: totals({0: (3, 3)}), busy: totals({0: (1, 1)})}, {1, 2}, 1.0)
-    second = attr.attribute(
-        {still: totals({0: (3, 3)}), busy: totals({0: (2, 2)})}, {1, 2}, 2.0
+    attribute(attr, {still: totals({0: (3, 3)}), busy: totals({0: (1, 1)})}, {1, 2}, 1.0)
+    second = attribute(
+        attr, {still: totals({0: (3, 3)}), busy: totals({0: (2, 2)})}, {1, 2}, 2.0
     ).processes
     assert [(w.key, w.delta.pages, w.total.pages) for w in second] == [
         ("pid:1", 0, 3),
@@ -142,11 +136,11 @@ def test_deltas_of_unmoved_and_moved_workloads_and_liveness(tmp_path: Path) -> N
     ]
     # A node slot with a total stays in the delta's mappings, at zero.
     assert second[0].delta.pages_by_node == {0: 0}
-    third = attr.attribute(
-        {still: totals({0: (3, 3)}), busy: totals({0: (4, 4)})}, {1, 2}, 3.0
+    third = attribute(
+        attr, {still: totals({0: (3, 3)}), busy: totals({0: (4, 4)})}, {1, 2}, 3.0
     ).processes
     assert [w.delta.pages for w in third] == [0, 2]
-    fourth = attr.attribute({still: totals({0: (3, 3)})}, {2}, 4.0).processes
+    fourth = attribute(attr, {still: totals({0: (3, 3)})}, {2}, 4.0).processes
     assert len(fourth) == 1 and not fourth[0].alive and fourth[0].delta.pages == 0
 
 
@@ -162,7 +156,7 @@ def test_a_poll_builds_a_workload_object_only_for_a_row_read(
     monkeypatch.setattr(workload_columns, "Workload", counting)
     attr = attributor(tmp_path)
     owners = {OwnerKey(p, 0, 0, p % 2): totals({4 * (p % 2): (p, p)}) for p in (11, 12, 13)}
-    processes = attr.attribute(owners, {11, 12, 13}, 1.0).processes
+    processes = attribute(attr, owners, {11, 12, 13}, 1.0).processes
     assert built == [] and len(processes) == 3
     assert processes.keys.tolist() == ["pid:11", "pid:12", "pid:13"]
     assert processes.delta_page_counts.tolist() == [11, 12, 13]
@@ -183,7 +177,7 @@ def test_kind_columns_hold_workload_kinds(tmp_path: Path) -> None:
     (tmp_path / "app").mkdir()
     attr = attributor(tmp_path)
     cg = os.stat(tmp_path / "app").st_ino
-    got = attr.attribute({OwnerKey(31, 0, cg, 0): totals({0: (1, 1)})}, {31}, 1.0)
+    got = attribute(attr, {OwnerKey(31, 0, cg, 0): totals({0: (1, 1)})}, {31}, 1.0)
     kinds = [*got.processes.kinds.tolist(), *got.cgroups.kinds.tolist()]
     assert kinds == [WorkloadKind.PROCESS, WorkloadKind.CGROUP]
     assert all(isinstance(k, WorkloadKind) for k in kinds)
@@ -195,7 +189,7 @@ def test_owners_of_one_pid_on_several_cpu_nodes_add_up(tmp_path: Path) -> None:
         OwnerKey(5, 0, 0, 1): totals({0: (3, 3), 4: (4, 4)}, b"app"),
         OwnerKey(6, 0, 0, 1): totals({4: (7, 7)}, b"other"),
     }
-    a = attributor(tmp_path).attribute(owners, {5, 6}, 1.0)
+    a = attribute(attributor(tmp_path), owners, {5, 6}, 1.0)
     rows = {w.key: w for w in a.processes}
     app = rows["pid:5"].total
     # On node-0 CPUs: 2 local, 1 remote; on node-1 CPUs: 3 remote, 4 local.
@@ -222,7 +216,7 @@ def test_a_process_is_named_by_its_owner_that_moved_last(tmp_path: Path) -> None
         OwnerKey(77, 0, 0, 0): totals({0: (5, 5)}, b"numactl"),
         OwnerKey(77, 0, 0, 1): totals({4: (9, 9)}, b"dd"),
     }
-    attr.attribute(before, alive={77}, now=1.0)
+    attribute(attr, before, alive={77}, now=1.0)
     after = {
         OwnerKey(77, 0, 0, 0): totals({0: (5, 5)}, b"numactl"),
         OwnerKey(77, 0, 0, 1): totals({4: (90, 90)}, b"dd"),
@@ -243,7 +237,7 @@ def test_a_live_process_whose_owners_disagree_is_named_as_proc_says(tmp_path: Pa
         OwnerKey(88, 0, 0, 0): totals({0: (5, 5)}, b"numactl"),
         OwnerKey(88, 0, 0, 1): totals({4: (9, 9)}, b"thp_toucher"),
     }
-    (w,) = attr.attribute(owners, alive={88}, now=1.0).processes
+    (w,) = attribute(attr, owners, alive={88}, now=1.0).processes
     assert w.name == "thp_toucher"
 
 
@@ -258,7 +252,7 @@ def test_owners_disagreeing_on_the_name_are_read_again_beyond_the_budget(
     stat.parent.mkdir(parents=True)
     stat.write_bytes(b"89 (numactl) S 1 89 89 0 -1 4194560 0 0\n")
     attr = attributor(tmp_path, tmp_path / "proc")
-    attr.attribute({OwnerKey(89, 0, 0, 0): totals({0: (5, 5)}, b"numactl")}, {89}, 1.0)
+    attribute(attr, {OwnerKey(89, 0, 0, 0): totals({0: (5, 5)}, b"numactl")}, {89}, 1.0)
     stat.write_bytes(b"89 (dd) S 1 89 89 0 -1 4194560 0 0\n")
     owners = {
         OwnerKey(89, 0, 0, 0): totals({0: (6, 6)}, b"numactl"),
@@ -304,7 +298,7 @@ def test_every_owner_counts_in_its_cgroup(tmp_path: Path) -> None:
         OwnerKey(2, 0, ids["b"], 0): totals({0: (3, 3)}, b"y"),
         OwnerKey(3, 0, ids["a"], 0): totals({0: (4, 4)}, b"z"),
     }
-    a = attributor(tmp_path).attribute(owners, {1, 2, 3}, 1.0)
+    a = attribute(attributor(tmp_path), owners, {1, 2, 3}, 1.0)
     assert {c.name: c.total.pages for c in a.cgroups} == {"/a": 6, "/b": 3}
     assert {w.pid: w.cgroup for w in a.processes} == {1: "/a", 2: "/b", 3: "/a"}
 
@@ -317,7 +311,7 @@ def test_a_process_in_two_cgroups_is_shown_in_the_one_with_most_pages(tmp_path: 
         OwnerKey(5, 0, ids["job"], 0): totals({0: (900, 900)}, b"w"),
         OwnerKey(5, 0, ids["parent"], 0): totals({0: (3, 3)}, b"w"),
     }
-    (w,) = attributor(tmp_path).attribute(owners, {5}, 1.0).processes
+    (w,) = attribute(attributor(tmp_path), owners, {5}, 1.0).processes
     assert w.cgroup == "/job" and w.total.pages == 903
 
 
@@ -338,11 +332,11 @@ def test_a_live_process_is_named_by_its_leader_not_the_allocating_thread(tmp_pat
         OwnerKey(5001, 0, 0, 0): totals({0: (1, 1)}, b"python3"),
         OwnerKey(5002, 0, 0, 0): totals({0: (1, 1)}, b"gone"),
     }
-    names = {w.key: w.name for w in attr.attribute(owners, {5000, 5001}, 1.0).processes}
+    names = {w.key: w.name for w in attribute(attr, owners, {5000, 5001}, 1.0).processes}
     assert names == {"pid:5000": "java", "pid:5001": "renamed (main)", "pid:5002": "gone"}
     # Another thread of the same process allocating next poll: still the leader's name.
     owners[OwnerKey(5000, 0, 0, 0)] = totals({0: (2, 2)}, b"C2 CompilerThre")
-    rows = {w.key: w for w in attr.attribute(owners, {5000, 5001}, 2.0).processes}
+    rows = {w.key: w for w in attribute(attr, owners, {5000, 5001}, 2.0).processes}
     assert rows["pid:5000"].name == "java" and rows["pid:5000"].kind is WorkloadKind.PROCESS
 
 
@@ -354,15 +348,15 @@ def test_a_leader_renamed_after_it_was_named_shows_its_new_name(tmp_path: Path) 
     stat.write_bytes(b"6000 (before) S 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0")
     attr = attributor(tmp_path, tmp_path / "proc")
     owner = OwnerKey(6000, 0, 0, 0)
-    (w,) = attr.attribute({owner: totals({0: (1, 1)}, b"before")}, {6000}, 1.0).processes
+    (w,) = attribute(attr, {owner: totals({0: (1, 1)}, b"before")}, {6000}, 1.0).processes
     assert w.name == "before"
     stat.write_bytes(b"6000 (after) S 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0")
-    (w,) = attr.attribute({owner: totals({0: (2, 2)}, b"before")}, {6000}, 2.0).processes
+    (w,) = attribute(attr, {owner: totals({0: (2, 2)}, b"before")}, {6000}, 2.0).processes
     assert w.name == "after"
     # A poll in which it does not move keeps the row as it was; the next move keeps the name.
-    (w,) = attr.attribute({owner: totals({0: (2, 2)}, b"before")}, {6000}, 3.0).processes
+    (w,) = attribute(attr, {owner: totals({0: (2, 2)}, b"before")}, {6000}, 3.0).processes
     assert w.name == "after"
-    (w,) = attr.attribute({owner: totals({0: (3, 3)}, b"before")}, {6000}, 4.0).processes
+    (w,) = attribute(attr, {owner: totals({0: (3, 3)}, b"before")}, {6000}, 4.0).processes
     assert w.name == "after"
 
 
@@ -376,13 +370,13 @@ def test_names_are_read_again_for_a_bounded_number_of_processes_per_poll(
         (proc / str(pid) / "stat").write_bytes(b"%d (old) S 1 1 1 0 -1 0 0" % pid)
     attr = attributor(tmp_path, proc)
     alive = set(pids)
-    attr.attribute({OwnerKey(p, 0, 0, 0): totals({0: (1, 1)}) for p in pids}, alive, 1.0)
+    attribute(attr, {OwnerKey(p, 0, 0, 0): totals({0: (1, 1)}) for p in pids}, alive, 1.0)
     for pid in pids:
         (proc / str(pid) / "stat").write_bytes(b"%d (new) S 1 1 1 0 -1 0 0" % pid)
     renamed = []
     for poll in range(3):
         owners = {OwnerKey(p, 0, 0, 0): totals({0: (poll + 2, poll + 2)}) for p in pids}
-        names = [w.name for w in attr.attribute(owners, alive, 2.0 + poll).processes]
+        names = [w.name for w in attribute(attr, owners, alive, 2.0 + poll).processes]
         renamed.append(names.count("new"))
     # A third more every poll, until all of them.
     assert renamed == [RENAMES_PER_POLL, 2 * RENAMES_PER_POLL, 3 * RENAMES_PER_POLL]
@@ -400,21 +394,21 @@ def test_only_rows_holding_a_new_owner_or_renamed_are_looked_at(
 ) -> None:
     attr = attributor(tmp_path)
     looked: list[OwnerKey] = []
-    identify = attr._identify_cached
+    identify = attr.names.identify
 
     def counting(owner: OwnerKey, comm: bytes) -> object:
         looked.append(owner)
         return identify(owner, comm)
 
-    monkeypatch.setattr(attr, "_identify_cached", counting)
+    monkeypatch.setattr(attr.names, "identify", counting)
     keys = [OwnerKey(7001, 0, 0, 0), OwnerKey(7002, 0, 0, 0), OwnerKey(7003, 0, 0, 0)]
-    first = OwnerTable.from_mapping({k: totals({0: (1, 1)}, b"a") for k in keys}, SLOTS)
+    first = table_of({k: totals({0: (1, 1)}, b"a") for k in keys}, SLOTS)
     attr.attribute_table(first, alive_rows(first, {7001, 7002, 7003}), 1.0)
     assert looked == keys
     looked.clear()
 
     owners = {k: totals({0: (1 + (k.tgid == 7002), 1 + (k.tgid == 7002))}, b"a") for k in keys}
-    second = same_rows(OwnerTable.from_mapping(owners, SLOTS), first, [False, True, False])
+    second = same_rows(table_of(owners, SLOTS), first, [False, True, False])
     rows = {
         w.key: w
         for w in attr.attribute_table(second, alive_rows(second, {7001, 7002, 7003}), 2.0).processes
@@ -426,7 +420,7 @@ def test_only_rows_holding_a_new_owner_or_renamed_are_looked_at(
 
     # A name that changed without the totals moving is looked at (and shown).
     owners[keys[2]] = totals({0: (1, 1)}, b"renamed")
-    third = same_rows(OwnerTable.from_mapping(owners, SLOTS), first, [False, False, False])
+    third = same_rows(table_of(owners, SLOTS), first, [False, False, False])
     third.renamed[2] = True
     rows = {
         w.key: w
@@ -437,7 +431,7 @@ def test_only_rows_holding_a_new_owner_or_renamed_are_looked_at(
     looked.clear()
 
     # Another owner in a row (a freed row reused) is another serial: looked at.
-    fourth = OwnerTable.from_mapping(owners, SLOTS)
+    fourth = table_of(owners, SLOTS)
     fourth.changed[:] = False
     attr.attribute_table(fourth, alive_rows(fourth, {7001, 7002, 7003}), 4.0)
     assert looked == keys
@@ -446,11 +440,11 @@ def test_only_rows_holding_a_new_owner_or_renamed_are_looked_at(
 def test_a_forgotten_pid_on_a_row_it_held_is_a_new_workload(tmp_path: Path) -> None:
     attr = attributor(tmp_path)
     owner = OwnerKey(7100, 0, 0, 0)
-    first = OwnerTable.from_mapping({owner: totals({0: (3, 3)}, b"old")}, SLOTS)
+    first = table_of({owner: totals({0: (3, 3)}, b"old")}, SLOTS)
     (w,) = attr.attribute_table(first, alive_rows(first, {7100}), 1.0).processes
     assert w.name == "old" and w.delta.pages == 3
     attr.forget_pids({7100})
-    table = OwnerTable.from_mapping({owner: totals({0: (3, 3)}, b"new")}, SLOTS)
+    table = table_of({owner: totals({0: (3, 3)}, b"new")}, SLOTS)
     second = same_rows(table, first, [False])
     (w,) = attr.attribute_table(second, alive_rows(second, {7100}), 2.0).processes
     # Nothing of the old process carries over: its name, and the delta's baseline.
@@ -460,12 +454,12 @@ def test_a_forgotten_pid_on_a_row_it_held_is_a_new_workload(tmp_path: Path) -> N
 def test_a_workload_that_goes_and_comes_back_counts_its_delta_from_zero(tmp_path: Path) -> None:
     attr = attributor(tmp_path)
     a, b = OwnerKey(7200, 0, 0, 0), OwnerKey(7201, 0, 0, 0)
-    attr.attribute({a: totals({0: (2, 2)}), b: totals({0: (1, 1)})}, {7200, 7201}, 1.0)
-    attr.attribute({b: totals({0: (1, 1)})}, {7200, 7201}, 2.0)
+    attribute(attr, {a: totals({0: (2, 2)}), b: totals({0: (1, 1)})}, {7200, 7201}, 1.0)
+    attribute(attr, {b: totals({0: (1, 1)})}, {7200, 7201}, 2.0)
     rows = {
         w.key: w
-        for w in attr.attribute(
-            {a: totals({0: (2, 2)}), b: totals({0: (1, 1)})}, {7200, 7201}, 3.0
+        for w in attribute(
+            attr, {a: totals({0: (2, 2)}), b: totals({0: (1, 1)})}, {7200, 7201}, 3.0
         ).processes
     }
     assert rows["pid:7200"].delta.pages == 2 and rows["pid:7201"].delta.pages == 0
@@ -475,7 +469,7 @@ def test_a_workload_that_goes_and_comes_back_counts_its_delta_from_zero(tmp_path
 @given(st.lists(st.integers(0, 300), max_size=200))
 def test_distinct_slots_are_what_np_unique_gives(values: list[int]) -> None:
     array = np.array(values, dtype=np.intp)
-    distinct, inverse = attribution._distinct(array)
+    distinct, inverse = group_sums.distinct(array)
     expected, expected_inverse = np.unique(array, return_inverse=True)
     assert distinct.tolist() == expected.tolist()
     assert inverse.tolist() == expected_inverse.reshape(-1).tolist()
@@ -525,7 +519,7 @@ def test_sums_by_group_are_the_plain_sums(groups: list[int], width: int) -> None
     group = np.unique(np.array(groups, dtype=np.intp), return_inverse=True)[1].reshape(-1)
     count = int(group.max()) + 1 if len(group) else 0
     values = np.arange(len(groups) * width, dtype=np.int64).reshape(len(groups), width) * 3
-    got = attribution._sum_rows(group, values, count)
+    got = group_sums.sum_rows(group, values, count)
     expected = np.zeros((count, width), dtype=np.int64)
     for g, row in zip(group.tolist(), values, strict=True):
         expected[g] += row
@@ -539,15 +533,15 @@ def test_a_cgroup_not_found_yet_is_looked_up_again_and_then_kept(tmp_path: Path)
     ino = outside.stat().st_ino  # the id its cgroup will have
     attr = Attributor(TOPO, LAYOUT, proc=FIXTURES / "proc", cgroups=CgroupResolver(root))
     owners = {OwnerKey(4242, 0, ino, 0): totals({0: (1, 1)})}
-    first = OwnerTable.from_mapping(owners, SLOTS)
+    first = table_of(owners, SLOTS)
     (w,) = attr.attribute_table(first, alive_rows(first, {4242}), 1.0).processes
     assert w.cgroup == f"id:{ino}"
     outside.rename(root / "late.service")  # the same inode, now in the hierarchy
-    second = same_rows(OwnerTable.from_mapping(owners, SLOTS), first, [False])
+    second = same_rows(table_of(owners, SLOTS), first, [False])
     (w,) = attr.attribute_table(second, alive_rows(second, {4242}), 2.0).processes
     assert w.cgroup == "/late.service"
     (root / "late.service").rename(tmp_path / "gone")  # found once: kept for the row
-    third = same_rows(OwnerTable.from_mapping(owners, SLOTS), first, [False])
+    third = same_rows(table_of(owners, SLOTS), first, [False])
     (w,) = attr.attribute_table(third, alive_rows(third, {4242}), 3.0).processes
     assert w.cgroup == "/late.service"
 
@@ -555,12 +549,12 @@ def test_a_cgroup_not_found_yet_is_looked_up_again_and_then_kept(tmp_path: Path)
 def test_unchanged_identity_columns_are_handed_out_again(tmp_path: Path) -> None:
     attr = attributor(tmp_path)
     owners = {OwnerKey(4242, 0, 0, 0): totals({0: (1, 1)}, b"my app")}
-    first = OwnerTable.from_mapping(owners, SLOTS)
+    first = table_of(owners, SLOTS)
     a = attr.attribute_table(first, alive_rows(first, {4242}), 1.0).processes
-    second = same_rows(OwnerTable.from_mapping(owners, SLOTS), first, [True])
+    second = same_rows(table_of(owners, SLOTS), first, [True])
     b = attr.attribute_table(second, alive_rows(second, {4242}), 2.0).processes
     assert np.shares_memory(a.names, b.names) and b[0].name == "my app"
     attr.forget_pids({4242})
-    third = OwnerTable.from_mapping(owners, SLOTS)  # new serials: a new owner
+    third = table_of(owners, SLOTS)  # new serials: a new owner
     c = attr.attribute_table(third, alive_rows(third, {4242}), 3.0).processes
     assert not np.shares_memory(a.names, c.names)

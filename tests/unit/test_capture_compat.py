@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from numascope.capture.file import read_capture
+from numascope.capture.replay import open_replay
 from numascope.cli import main
-from numascope.collectors.capture_file import read_capture
-from numascope.collectors.replay import open_replay
 from tests.fixtures.capture_files import V1_0_CAPTURE
 
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from numascope.capture.file import CaptureWriter, read_capture
+from numascope.capture.model import FORMAT_NAME, CaptureTrailer
+from numascope.capture.replay import open_replay
 from numascope.cli import main
-from numascope.collectors.capture_file import CaptureWriter, read_capture
-from numascope.collectors.capture_model import FORMAT_NAME, CaptureTrailer
-from numascope.collectors.replay import open_replay
 from numascope.errors import NumascopeError
-from numascope.snapshot_codec import snapshot_to_json
+from numascope.snapshot.codec import snapshot_to_json
 from tests.fixtures import streams
 from tests.fixtures.capture_files import header, policy_violation_capture, write_capture
 

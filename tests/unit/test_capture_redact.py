@@ -5,9 +5,9 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
-from numascope.collectors.capture_file import read_capture
-from numascope.collectors.capture_redact import Redactor
-from numascope.snapshot import Workload, WorkloadKind
+from numascope.capture.file import read_capture
+from numascope.capture.redact import Redactor
+from numascope.snapshot.model import Workload, WorkloadKind
 from tests.fixtures import streams
 from tests.fixtures.capture_files import header, write_capture
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from numascope.capture.replay import read_recording
 from numascope.cli import main
-from numascope.collectors.replay import read_recording
-from numascope.exporters.report_build import build_report
-from numascope.exporters.report_html import render_html
-from numascope.exporters.report_markdown import render_markdown
+from numascope.exporters.report.build import build_report
+from numascope.exporters.report.html import render_html
+from numascope.exporters.report.markdown import render_markdown
 from tests.fixtures import streams
 from tests.fixtures.capture_files import policy_violation_capture, write_capture
 

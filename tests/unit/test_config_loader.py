@@ -19,7 +19,7 @@ from numascope.config import (
 from numascope.config import loader as loader_module
 from numascope.config.schema import config_json_schema_text
 from numascope.errors import NumascopeError
-from numascope.snapshot import Severity
+from numascope.snapshot.model import Severity
 
 ROOT = Path(__file__).parent.parent.parent
 EXAMPLE = ROOT / "examples" / "config.yaml"
@@ -240,7 +240,7 @@ def test_holder_with_bad_first_file_raises(tmp_path: Path) -> None:
 
 
 def test_readme_documents_every_key() -> None:
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "manual.md").read_text()
     section = readme[readme.index("## Placement policy") :]
     schema = json.loads(config_json_schema_text())
     defs = schema["$defs"]
@@ -250,4 +250,4 @@ def test_readme_documents_every_key() -> None:
         for option in definition.get("anyOf", []):
             names |= set(option.get("properties", {}))
     missing = sorted(n for n in names if f"`{n}" not in section and f".{n}`" not in section)
-    assert not missing, f"README 'Placement policy' does not document {missing}"
+    assert not missing, f"docs/manual.md 'Placement policy' does not document {missing}"

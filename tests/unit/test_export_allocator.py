@@ -10,7 +10,7 @@ import pytest
 
 from numascope.exporters.call_sites import NO_STACK, call_site
 from numascope.exporters.prometheus.allocator import SITE_LIMIT, SLAB_CACHE_LIMIT
-from numascope.snapshot import Count, HighOrderSite, SlabCache
+from numascope.snapshot.sections import Count, HighOrderSite, SlabCache
 from tests.fixtures import export_streams
 from tests.promtools import DASHBOARD, promtool
 from tests.unit.test_export_metrics import samples, scrape, scrape_stream

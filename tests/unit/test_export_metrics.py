@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from prometheus_client import generate_latest
 from prometheus_client.registry import CollectorRegistry
 
-from numascope.collectors.replay import ReplaySource
+from numascope.capture.replay import ReplaySource
 from numascope.config import Config
 from numascope.exporters.prometheus import (
     METRICS,
@@ -23,11 +23,10 @@ from numascope.exporters.prometheus import (
     SnapshotCollector,
     exposed_names,
 )
-from numascope.exporters.prometheus.bench import as_new_columns
 from numascope.exporters.prometheus.budgeted import MIN_LINGERING
 from numascope.exporters.prometheus.labels import label_value
-from numascope.snapshot import Locality, Snapshot, Workload, WorkloadKind
-from numascope.workload_columns import WorkloadColumns
+from numascope.snapshot.columns import WorkloadColumns, as_new_columns
+from numascope.snapshot.model import Locality, Snapshot, Workload, WorkloadKind
 from tests.fixtures import export_streams
 from tests.promtools import STREAMS, promtool
 

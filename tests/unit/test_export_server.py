@@ -26,7 +26,9 @@ from numascope.exporters.prometheus import (
     load_web_config,
     parse_listen_address,
 )
-from numascope.snapshot import Snapshot
+from numascope.pipeline.pacer import Pacer
+from numascope.pipeline.poller import PacedPoller
+from numascope.snapshot.model import Snapshot
 from tests.fixtures import export_streams
 from tests.promtools import tool
 
@@ -187,7 +189,7 @@ def test_a_failed_poll_keeps_the_last_snapshot_and_is_counted(
     # configure_logging (run by an export in this process) stops propagation to the root.
     monkeypatch.setattr(logging.getLogger("numascope"), "propagate", True)
     caplog.set_level(logging.ERROR, logger="numascope.export")
-    poller = Poller(Flaky(), 1.0)
+    poller = Poller(PacedPoller(Flaky(), Pacer(1.0)))
     poller.poll_once()
     poller.poll_once()
     latest = poller.latest

@@ -15,7 +15,7 @@ from numascope.collectors.freebsd.snapshots import snapshots_from_dtrace
 from numascope.commands import dtrace_parse
 from numascope.errors import NumascopeError
 from numascope.probes import dtrace
-from numascope.snapshot_codec import snapshot_from_json
+from numascope.snapshot.codec import snapshot_from_json
 from numascope.topology_freebsd import parse_sysctl_dump, read_freebsd_topology
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

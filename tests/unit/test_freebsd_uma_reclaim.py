@@ -20,8 +20,8 @@ from numascope.collectors.freebsd.dtrace_output import DtraceOutputError, parse_
 from numascope.collectors.freebsd.snapshots import snapshots_from_dtrace
 from numascope.collectors.freebsd.uma import UmaZones
 from numascope.commands import report
-from numascope.snapshot import Snapshot
-from numascope.snapshot_codec import snapshot_from_json, snapshot_to_json
+from numascope.snapshot.codec import snapshot_from_json, snapshot_to_json
+from numascope.snapshot.model import Snapshot
 from numascope.topology_freebsd import FreebsdTopology, parse_sysctl_dump, read_freebsd_topology
 from tests.fixtures.streams import write_stream
 from tests.tui.conftest import played, replay_app, screen_text, until

@@ -19,14 +19,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from numascope.collectors.capture_file import read_capture
+from numascope.capture.file import read_capture
 from numascope.collectors.freebsd.dtrace_output import parse_intervals
 from numascope.collectors.kernel_counters import parse_key_values
 from numascope.collectors.mempolicy import parse_numa_maps, read_process_policy
 from numascope.collectors.names import ProcessStat, decode_comm, process_stat
 from numascope.config.loader import parse_config
 from numascope.errors import NumascopeError
-from numascope.snapshot_codec import snapshot_from_json
+from numascope.snapshot.codec import snapshot_from_json
 
 CAPTURE = Path(__file__).parent.parent / "fixtures" / "captures" / "v1.0-one-node-dd.capture.gz"
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -167,7 +167,7 @@ def test_odd_proc_stat_is_an_answer(tmp_path_factory: pytest.TempPathFactory, ra
     proc = tmp_path_factory.mktemp("proc")
     (proc / "77").mkdir()
     (proc / "77" / "stat").write_bytes(raw)
-    found = process_stat(77, proc)
+    found = process_stat(77, proc=proc)
     assert found is None or (isinstance(found, ProcessStat) and isinstance(found.name, bytes))
 
 
@@ -176,9 +176,9 @@ def test_proc_entries_that_vanish_or_deny_are_answers(tmp_path: Path) -> None:
     (proc / "88").mkdir(parents=True)
     (proc / "88" / "numa_maps").symlink_to(proc / "88" / "gone")  # dangling: exited mid-read
     (proc / "88" / "stat").write_bytes(zlib.compress(b"x"))
-    assert read_process_policy(88, proc) is None
-    assert process_stat(88, proc) is None  # no fields after a ')'
-    assert process_stat(99, proc) is None  # never there
+    assert read_process_policy(88, proc=proc) is None
+    assert process_stat(88, proc=proc) is None  # no fields after a ')'
+    assert process_stat(99, proc=proc) is None  # never there
 
 
 def test_a_mapped_file_named_with_undecodable_bytes_is_read(tmp_path: Path) -> None:
@@ -188,5 +188,5 @@ def test_a_mapped_file_named_with_undecodable_bytes_is_read(tmp_path: Path) -> N
     (proc / "90" / "numa_maps").write_bytes(
         b"7f0000000000 bind:1 file=/tmp/\xff\xfe\x01name mapped=4 N1=4 kernelpagesize_kB=4\n"
     )
-    policy = read_process_policy(90, proc)
+    policy = read_process_policy(90, proc=proc)
     assert policy is not None and policy.dominant.mode == "bind"

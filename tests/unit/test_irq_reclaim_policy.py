@@ -11,7 +11,8 @@ from numascope.config import Config
 from numascope.config.model import IrqThresholds
 from numascope.policy import PREFERRED_FALLBACK, REMOTE_ALLOCATION, evaluate
 from numascope.policy.irq import REMOTE_IRQ, judge_irq
-from numascope.snapshot import Count, IrqStats, ReclaimNode, Snapshot
+from numascope.snapshot.model import Snapshot
+from numascope.snapshot.sections import Count, IrqStats, ReclaimNode
 from tests.unit.test_policy_engine import snapshot, workload
 
 

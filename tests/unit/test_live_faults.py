@@ -6,17 +6,19 @@ tests/kernel/test_faults_live.py repeats the detach case on real programs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from numascope.collectors.families import FamilyReading
 from numascope.collectors.live import LiveSource
+from numascope.collectors.page_alloc import PageAllocCollector
+from numascope.collectors.probe_families import FamilyReading, KernelReader, PageAllocFamily
 from numascope.probes.page_alloc import PageAllocLayout, PageAllocProbe
 from numascope.probes.prog_stats import ProgStats
-from numascope.snapshot import Snapshot
+from numascope.probes.programs import LoadedFamily
+from numascope.snapshot.model import Snapshot
 from numascope.topology import read_topology
 from tests.fakes.bcc_tables import FakeTables, counts, key
 
@@ -36,11 +38,19 @@ def remove_process(proc: Path, pid: int) -> None:
     (proc / str(pid)).rmdir()
 
 
-def source(tmp_path: Path, tables: FakeTables | None = None, **kw: object) -> LiveSource:
+def page_family(tables: FakeTables) -> PageAllocFamily:
+    """The page-allocation family over stand-in maps, as open_families builds it."""
+    probe = PageAllocProbe(LoadedFamily("page_alloc", tables), LAYOUT, max_owners=64)
+    return PageAllocFamily(probe, PageAllocCollector(tables, LAYOUT))
+
+
+def source(
+    tmp_path: Path, tables: FakeTables | None = None, families: Sequence[object] = (), **kw: object
+) -> LiveSource:
     proc = tmp_path / "proc"
     proc.mkdir(exist_ok=True)
-    probe = PageAllocProbe(bpf=tables, layout=LAYOUT, max_owners=64) if tables else None
-    return LiveSource(read_topology(SYSFS), probe, proc=proc, sysfs=SYSFS, **kw)  # type: ignore[arg-type]
+    every = ([page_family(tables)] if tables else []) + list(families)
+    return LiveSource(read_topology(SYSFS), every, proc=proc, sysfs=SYSFS, **kw)  # type: ignore[arg-type]
 
 
 def pages(snap: Snapshot, key_: str) -> int:
@@ -107,6 +117,8 @@ class BrokenFamily:
     """A probe family whose map reads fail after `good` polls."""
 
     name: str = "reclaim"
+    owners: None = None
+    owner_capacity: int = 0
     good: int = 1
     closed: bool = False
     polls: int = 0
@@ -126,7 +138,7 @@ class BrokenFamily:
     def detachers(self) -> list[Callable[[], None]]:
         return []
 
-    def collect(self) -> FamilyReading:
+    def collect(self, kernel: KernelReader) -> FamilyReading:
         self.polls += 1
         if self.polls > self.good:
             raise OSError(9, "Bad file descriptor")
@@ -146,7 +158,7 @@ def test_a_family_whose_reads_fail_is_dropped_and_reported(tmp_path: Path) -> No
     src = source(tmp_path, tables, families=[family], prog_stats=lambda fd: stats(5))
     assert src.poll().health.probe_failures == 0
     snap = src.poll()  # the read fails: numascope keeps running without the family
-    assert family.closed and not src.families
+    assert family.closed and src.family("reclaim") is None
     assert snap.health.probe_failures == 1
     assert "stopped mid-run" in snap.health.probes_missing["reclaim (family)"]
     tables.flush(key(42, cgroup_id=0), counts(tables.slots, {0: (1, 1)}, b"x"))
@@ -169,16 +181,17 @@ def test_a_program_detached_mid_run_is_reported(tmp_path: Path) -> None:
 def test_a_broken_page_map_keeps_kernel_counters_flowing(tmp_path: Path) -> None:
     tables = FakeTables(LAYOUT.node_slots)
     src = source(tmp_path, tables)
-    assert src.collector is not None
+    family = src.family("page_alloc")
+    assert isinstance(family, PageAllocFamily)
 
     def broken(*args: object, **kw: object) -> None:
         raise OSError(1, "Operation not permitted")
 
-    src.collector.read = broken  # type: ignore[method-assign,assignment]
+    family.collector.read = broken  # type: ignore[method-assign,assignment]
     snap = src.poll()
     assert snap.kernel, "numastat is still read"
     assert "page_alloc (family)" in snap.health.probes_missing
-    assert snap.health.probe_failures == 1 and src.probe is None
+    assert snap.health.probe_failures == 1 and src.family("page_alloc") is None
 
 
 @pytest.mark.parametrize("step", [-3600.0, 86400.0])

@@ -173,7 +173,7 @@ def test_dominant_policy_weighs_pages_then_regions() -> None:
 
 
 def test_read_process_policy_bound_process() -> None:
-    policy = read_process_policy(4242, PROC)
+    policy = read_process_policy(4242, proc=PROC)
     assert policy is not None
     assert policy.comm == "stress-ng"
     assert str(policy.dominant) == "bind:1"
@@ -188,11 +188,11 @@ def test_read_process_policy_bound_process() -> None:
 
 
 def test_read_process_policy_mixed_and_cpuset() -> None:
-    mixed = read_process_policy(4444, PROC)
+    mixed = read_process_policy(4444, proc=PROC)
     assert mixed is not None
     assert str(mixed.dominant) == "weighted interleave:0-1"
     assert len(mixed.regions_by_policy) == 7
-    db = read_process_policy(4343, PROC)
+    db = read_process_policy(4343, proc=PROC)
     assert db is not None
     assert db.dominant.is_default
     assert db.mems_allowed == (1,)
@@ -202,14 +202,14 @@ def test_read_process_policy_mixed_and_cpuset() -> None:
 
 
 def test_kernel_thread_has_no_exe() -> None:
-    kthread = read_process_policy(2, PROC)
+    kthread = read_process_policy(2, proc=PROC)
     assert kthread is not None
     assert kthread.exe is None
     assert str(kthread.dominant) == "default"
 
 
 def test_vanished_process_is_skipped() -> None:
-    assert read_process_policy(999999, PROC) is None
+    assert read_process_policy(999999, proc=PROC) is None
     assert sorted(read_process_policies([4242, 999999, 2], PROC)) == [2, 4242]
     assert {2, 4242, 4343, 4444} <= set(read_process_policies(None, PROC))
 
@@ -224,7 +224,7 @@ def test_process_gone_mid_read(monkeypatch: pytest.MonkeyPatch, code: int) -> No
         return real(self, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Path, "read_text", flaky)
-    assert read_process_policy(4242, PROC) is None
+    assert read_process_policy(4242, proc=PROC) is None
     assert read_process_policies([4242, 4343], PROC) == {}
 
 
@@ -234,7 +234,7 @@ def test_other_errors_are_not_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(Path, "read_text", broken)
     with pytest.raises(OSError):
-        read_process_policy(4242, PROC)
+        read_process_policy(4242, proc=PROC)
 
 
 def test_live_self_is_readable() -> None:

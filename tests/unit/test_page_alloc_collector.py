@@ -8,16 +8,17 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from numascope.collectors.page_alloc import (
+from numascope.collectors.owner_table import (
     CTX_EXITED,
     CTX_OVERFLOW,
     DRAINED,
     OwnerKey,
-    PageAllocCollector,
     rows_with_any,
 )
+from numascope.collectors.page_alloc import PageAllocCollector
 from numascope.probes.page_alloc import PageAllocLayout
 from tests.fakes.bcc_tables import FakeTables, counts, key
+from tests.fakes.owner_objects import owners_of
 
 LAYOUT = PageAllocLayout(node_ids=(0, 1))  # slots: node0 0-3, node1 4-7, unknown 8-11
 
@@ -31,13 +32,13 @@ def test_drained_counts_become_running_totals() -> None:
     c = collector(tables)
     tables.flush(key(100), counts(tables.slots, {0: (5, 5), 4: (2, 16)}, b"dd"))
     reading = c.read()
-    owner = reading.owners[OwnerKey(100, 0, 1, 0)]
+    owner = owners_of(reading.table)[OwnerKey(100, 0, 1, 0)]
     assert owner.events[0] == 5 and owner.events[4] == 2 and owner.pages[4] == 16
     assert owner.comm == b"dd"
     # The next flush goes to the other buffer; totals keep growing.
     tables.flush(key(100), counts(tables.slots, {0: (3, 3)}, b"dd"))
     reading = c.read()
-    assert reading.owners[OwnerKey(100, 0, 1, 0)].events[0] == 8
+    assert owners_of(reading.table)[OwnerKey(100, 0, 1, 0)].events[0] == 8
     assert not tables["owners0"].entries and not tables["owners1"].entries
 
 
@@ -58,13 +59,13 @@ def test_counts_made_after_the_flip_wait_for_the_next_poll() -> None:
     c.read()  # programs now write generation 1
     tables.cache(0, key(250), counts(tables.slots, {0: (6, 6)}))
     tables["cpu_state"].states[0].epoch = 1  # made before the coming flip to 2
-    assert c.read().owners[OwnerKey(250, 0, 1, 0)].events[0] == 6
+    assert owners_of(c.read().table)[OwnerKey(250, 0, 1, 0)].events[0] == 6
     # Counts tagged with the epoch the next read flips to were made after that
     # flip (between it and the slot read): they wait for the poll after.
     tables.cache(1, key(251), counts(tables.slots, {0: (9, 9)}))
     tables["cpu_state"].states[1].epoch = 3
-    assert OwnerKey(251, 0, 1, 0) not in c.read().owners
-    assert c.read().owners[OwnerKey(251, 0, 1, 0)].events[0] == 9
+    assert OwnerKey(251, 0, 1, 0) not in owners_of(c.read().table)
+    assert owners_of(c.read().table)[OwnerKey(251, 0, 1, 0)].events[0] == 9
 
 
 def test_a_cache_idle_for_two_polls_is_still_read() -> None:
@@ -76,7 +77,7 @@ def test_a_cache_idle_for_two_polls_is_still_read() -> None:
     tables.cache(0, key(260), counts(tables.slots, {0: (5, 5)}))
     tables["cpu_state"].states[0].epoch = 1
     c.read()
-    assert c.read().owners[OwnerKey(260, 0, 1, 0)].events[0] == 5  # generation 3
+    assert owners_of(c.read().table)[OwnerKey(260, 0, 1, 0)].events[0] == 5  # generation 3
 
 
 def test_pending_slot_counts_are_included_once() -> None:
@@ -84,32 +85,32 @@ def test_pending_slot_counts_are_included_once() -> None:
     c = collector(tables)
     slot = counts(tables.slots, {0: (7, 7)}, b"app")
     tables.cache(0, key(200), slot)
-    assert c.read().owners[OwnerKey(200, 0, 1, 0)].events[0] == 7
+    assert owners_of(c.read().table)[OwnerKey(200, 0, 1, 0)].events[0] == 7
     # The slot is flushed into the active buffer and emptied: still 7, not 14.
     tables.flush(key(200), counts(tables.slots, {0: (7, 7)}, b"app"))
     tables["cpu_state"].states[0].active = 0
-    assert c.read().owners[OwnerKey(200, 0, 1, 0)].events[0] == 7
+    assert owners_of(c.read().table)[OwnerKey(200, 0, 1, 0)].events[0] == 7
 
 
 def test_a_slot_mid_flush_is_skipped() -> None:
     tables = FakeTables(LAYOUT.node_slots)
     c = collector(tables)
     tables.cache(1, key(300), counts(tables.slots, {0: (4, 4)}), seq=3)
-    assert OwnerKey(300, 0, 1, 0) not in c.read().owners
+    assert OwnerKey(300, 0, 1, 0) not in owners_of(c.read().table)
 
 
 def test_totals_never_go_down_when_pending_counts_move() -> None:
     tables = FakeTables(LAYOUT.node_slots)
     c = collector(tables)
     tables.cache(0, key(400), counts(tables.slots, {0: (9, 9)}))
-    assert c.read().owners[OwnerKey(400, 0, 1, 0)].events[0] == 9
+    assert owners_of(c.read().table)[OwnerKey(400, 0, 1, 0)].events[0] == 9
     # The slot is flushed where the next read does not look (a flush racing the
     # drain): for one poll the 9 events are in neither place.
     tables["cpu_state"].states[0].active = 0
     tables["owners0"].put(key(400), counts(tables.slots, {0: (9, 9)}))
-    assert c.read().owners[OwnerKey(400, 0, 1, 0)].events[0] == 9, "must not drop to 0"
+    assert owners_of(c.read().table)[OwnerKey(400, 0, 1, 0)].events[0] == 9, "must not drop to 0"
     # Drained a poll later: counted once, not twice.
-    assert c.read().owners[OwnerKey(400, 0, 1, 0)].events[0] == 9
+    assert owners_of(c.read().table)[OwnerKey(400, 0, 1, 0)].events[0] == 9
 
 
 def test_overflow_is_counted_as_other_per_cpu_node() -> None:
@@ -117,7 +118,7 @@ def test_overflow_is_counted_as_other_per_cpu_node() -> None:
     c = collector(tables)
     tables["overflow"][1] = counts(tables.slots, {4: (6, 6)})  # epoch 0, CPU node 1
     reading = c.read()
-    other = reading.owners[OwnerKey(0, CTX_OVERFLOW << 16, 0, 1)]
+    other = owners_of(reading.table)[OwnerKey(0, CTX_OVERFLOW << 16, 0, 1)]
     assert other.events[4] == 6
     assert not any(tables["overflow"][1].events), "drained overflow entries are zeroed"
 
@@ -129,7 +130,7 @@ def test_retired_owners_fold_into_exited_and_keep_totals() -> None:
     tables.flush(key(501, cgroup_id=7), counts(tables.slots, {4: (2, 2)}))
     c.read()
     c.retire([OwnerKey(500, 0, 7, 0), OwnerKey(501, 0, 7, 0)])
-    owners = c.read().owners
+    owners = owners_of(c.read().table)
     assert OwnerKey(500, 0, 7, 0) not in owners
     folded = owners[OwnerKey(0, CTX_EXITED << 16, 7, 0)]
     assert folded.events[0] == 3 and folded.events[4] == 2
@@ -141,7 +142,7 @@ def test_an_owner_still_in_a_slot_is_not_retired() -> None:
     tables.cache(0, key(600), counts(tables.slots, {0: (1, 1)}))
     c.read()
     c.retire([OwnerKey(600, 0, 1, 0)])
-    assert OwnerKey(600, 0, 1, 0) in c.read().owners
+    assert OwnerKey(600, 0, 1, 0) in owners_of(c.read().table)
 
 
 def test_only_owners_whose_totals_moved_are_marked_changed() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from numascope.collectors.pod_identity import QOS_CLASSES, pod_identity
-from numascope.snapshot import PodIdentity
+from numascope.snapshot.model import PodIdentity
 
 TABLE = Path(__file__).parent.parent / "fixtures" / "kubepods" / "cgroup_paths.tsv"
 

@@ -8,14 +8,15 @@ import json
 import re
 from pathlib import Path
 
-from numascope.collectors.capture_file import read_capture
-from numascope.collectors.capture_redact import Redactor
-from numascope.collectors.replay import read_recording, read_stream
-from numascope.config import Config
-from numascope.exporters.prometheus.bench import as_new_columns
 from numascope.exporters.report_build import build_report
 from numascope.exporters.report_markdown import render_markdown
-from numascope.snapshot import PodIdentity, Snapshot
+
+from numascope.capture.file import read_capture
+from numascope.capture.redact import Redactor
+from numascope.capture.replay import read_recording, read_stream
+from numascope.config import Config
+from numascope.snapshot.columns import as_new_columns
+from numascope.snapshot.model import PodIdentity, Snapshot
 from tests.fixtures import streams
 from tests.fixtures.capture_files import write_capture
 from tests.promtools import promtool

@@ -28,7 +28,7 @@ from numascope.policy import (
 from numascope.policy import engine as engine_module
 from numascope.policy.judge import judge
 from numascope.policy.matching import RuleMemo, WorkloadFacts
-from numascope.snapshot import HostInfo, Locality, Severity, Snapshot, Workload, WorkloadKind
+from numascope.snapshot.model import HostInfo, Locality, Severity, Snapshot, Workload, WorkloadKind
 
 
 def locality(pages: Mapping[int, int], cpu_node: int = 0) -> Locality:
@@ -361,9 +361,9 @@ def test_engine_reads_procfs_for_drift_and_caches_it(tmp_path: Path) -> None:
     calls: list[int] = []
     real = engine_module.read_process_policy
 
-    def counting(pid: int, proc: Any = "/proc") -> Any:
+    def counting(pid: int, *, proc: Any = "/proc") -> Any:
         calls.append(pid)
-        return real(pid, proc)
+        return real(pid, proc=proc)
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(engine_module, "read_process_policy", counting)
@@ -386,7 +386,7 @@ def test_kernel_policies_are_read_a_bounded_number_per_poll_new_first_then_oldes
 ) -> None:
     calls: list[int] = []
 
-    def reading(pid: int, proc: Any = "/proc") -> ProcessPolicy:
+    def reading(pid: int, *, proc: Any = "/proc") -> ProcessPolicy:
         calls.append(pid)
         return kernel_policy("default", ())
 
@@ -417,7 +417,7 @@ def test_kernel_policy_reads_stop_once_a_poll_spent_its_read_time(
     calls: list[int] = []
     walk = [0.003]  # how long a process's numa_maps take to read
 
-    def slow_reading(pid: int, proc: Any = "/proc") -> ProcessPolicy:
+    def slow_reading(pid: int, *, proc: Any = "/proc") -> ProcessPolicy:
         calls.append(pid)
         now[0] += walk[0]
         return kernel_policy("default", ())
@@ -589,10 +589,11 @@ def test_telling_quiet_workloads_apart_at_once_finds_what_judging_each_finds(
 def test_columns_from_the_attributor_judge_as_their_workloads_do(tmp_path: Path) -> None:
     from numascope.collectors.attribution import Attributor
     from numascope.collectors.names import CgroupResolver
-    from numascope.collectors.page_alloc import OwnerKey, OwnerTotals
+    from numascope.collectors.owner_table import OwnerKey
     from numascope.probes.page_alloc import PageAllocLayout
+    from numascope.snapshot.columns import WorkloadColumns
     from numascope.topology import read_topology
-    from numascope.workload_columns import WorkloadColumns
+    from tests.fakes.owner_objects import OwnerTotals, attribute
 
     topo = read_topology(Path(__file__).parent.parent / "fixtures" / "sysfs" / "two-node")
     layout = PageAllocLayout(topo.node_ids)
@@ -609,7 +610,7 @@ def test_columns_from_the_attributor_judge_as_their_workloads_do(tmp_path: Path)
         OwnerKey(22, 0, 0, 0): totals(1, 500),  # remote
         OwnerKey(23, 0, 0, 1): totals(0, 90),  # remote, too few pages
     }
-    processes = attr.attribute(owners, {21, 22, 23}, 1.0).processes
+    processes = attribute(attr, owners, {21, 22, 23}, 1.0).processes
     assert isinstance(processes, WorkloadColumns)
     cfg = config("local")
     policies = {22: kernel_policy("bind", (1,))}

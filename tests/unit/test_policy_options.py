@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from numascope.commands.policy_options import add_config_option, judge, open_policy
+from numascope.commands.policy_options import add_config_option, open_policy, say_notes
 from numascope.config import ConfigError
-from numascope.snapshot import HostInfo, Locality, Snapshot, Workload, WorkloadKind
+from numascope.snapshot.model import HostInfo, Locality, Snapshot, Workload, WorkloadKind
 
 
 @pytest.fixture(autouse=True)
@@ -45,15 +45,19 @@ def test_bad_config_is_one_located_line(tmp_path: Path) -> None:
 def test_sighup_reload_between_polls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("thresholds: {min-pages: 100000}\n")
-    engine = open_policy(parse("--config", str(path)), live=False)
-    assert judge(engine, remote_snapshot(1)).findings == ()
+    step = open_policy(parse("--config", str(path)), replay=True)
+
+    def judge(snapshot: Snapshot) -> Snapshot:
+        return say_notes(step.apply(snapshot)).snapshot
+
+    assert judge(remote_snapshot(1)).findings == ()
     path.write_text("thresholds: {min-pages: [\n")
     os.kill(os.getpid(), signal.SIGHUP)
-    assert judge(engine, remote_snapshot(2)).findings == ()
+    assert judge(remote_snapshot(2)).findings == ()
     err = capsys.readouterr().err
     assert err.startswith(f"numascope: {path}:2:1: ")
     assert err.rstrip().endswith("keeping the previous policy")
     path.write_text("thresholds: {min-pages: 1}\n")
     os.kill(os.getpid(), signal.SIGHUP)
-    assert len(judge(engine, remote_snapshot(3)).findings) == 1
-    assert capsys.readouterr().err == f"numascope: reloaded {path}\n"
+    assert len(judge(remote_snapshot(3)).findings) == 1
+    assert capsys.readouterr().err == f"numascope: policy reloaded from {path}\n"

@@ -8,7 +8,7 @@ from types import ModuleType
 
 import pytest
 
-from numascope.snapshot import HostInfo, Locality, Snapshot, Workload, WorkloadKind
+from numascope.snapshot.model import HostInfo, Locality, Snapshot, Workload, WorkloadKind
 
 TESTS = Path(__file__).parent.parent
 PROC = str(TESTS / "fixtures" / "proc")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from numascope.collectors.system_facts import read_process_facts
-from numascope.collectors.top_workloads import TopWorkloadFacts
+from numascope.capture.facts import read_process_facts
+from numascope.capture.workload_facts import TopWorkloadFacts
 from tests.fixtures import streams
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "proc"
@@ -23,7 +23,7 @@ def test_invalid_utf8_in_status_and_numa_maps(tmp_path: Path) -> None:
         maps + b"7f0000000000 default file=/tmp/odd\xff\xfename anon=2 N0=2\n"
     )
     (pid_dir / "cmdline").write_bytes(b"prog\0--name=\xff\0")
-    facts = read_process_facts(4242, proc)
+    facts = read_process_facts(4242, proc=proc)
     assert facts is not None
     assert facts.cmdline == ("prog", "--name=\\xff")
 

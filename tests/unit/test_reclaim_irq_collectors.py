@@ -60,7 +60,7 @@ def test_irq_counts_go_to_the_handling_cpus_node_and_shared_lines_divide() -> No
     tables = {"irq_stats": irq_stats, "softirq_stats": softirq}
     cpu_node = {0: 0, 1: 0, 2: 1, 3: 1}
     collector = IrqCollector(
-        tables, IrqLayout(irq_slots=256), cpu_node, FIXTURES / "proc", FIXTURES / "sys"
+        tables, IrqLayout(irq_slots=256), cpu_node, proc=FIXTURES / "proc", sysfs=FIXTURES / "sys"
     )
     irqs, softirqs = collector.read()
     by_irq = {i.irq: i for i in irqs}
@@ -124,8 +124,8 @@ def test_reclaim_collector_sums_cpus_and_drains_the_idle_buffer() -> None:
         tables,
         layout,
         (0, 1),
-        FIXTURES / "sys",
-        FIXTURES / "proc",
+        sysfs=FIXTURES / "sys",
+        proc=FIXTURES / "proc",
         settle_seconds=0,
         page_size=65536,  # a 64 KiB-page kernel's zoneinfo
     )
@@ -209,8 +209,8 @@ def test_irq_info_is_read_again_once_it_is_older_than_info_seconds(tmp_path: Pat
         tables,
         IrqLayout(irq_slots=256),
         {0: 0, 1: 0, 2: 1, 3: 1},
-        tmp_path / "proc",
-        tmp_path / "sys",
+        proc=tmp_path / "proc",
+        sysfs=tmp_path / "sys",
         info_seconds=10.0,
         clock=lambda: now[0],
     )
@@ -240,8 +240,8 @@ def test_watermarks_are_read_again_once_older_than_watermark_seconds(tmp_path: P
         tables,
         layout_for((0, 1)),
         (0, 1),
-        FIXTURES / "sys",
-        tmp_path / "proc",
+        sysfs=FIXTURES / "sys",
+        proc=tmp_path / "proc",
         settle_seconds=0,
         watermark_seconds=10.0,
         clock=lambda: now[0],

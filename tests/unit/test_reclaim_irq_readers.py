@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from numascope.collectors.counts import CountTracker
-from numascope.collectors.families import parse_probe_list
 from numascope.collectors.histogram import add_slots, bucket_bounds, log2_histogram
 from numascope.collectors.irq_info import (
     parse_interrupts,
@@ -22,8 +21,9 @@ from numascope.collectors.node_memory import (
     parse_zoneinfo_watermarks,
     read_node_memory,
 )
+from numascope.collectors.probe_families import parse_probe_list
 from numascope.errors import NumascopeError
-from numascope.snapshot import Count
+from numascope.snapshot.sections import Count
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "reclaim-irq"
 PROC = FIXTURES / "proc"
@@ -75,7 +75,7 @@ def test_zoneinfo_watermarks_are_summed_per_node_and_pageset_high_is_ignored() -
 
 
 def test_read_node_memory_from_a_fixture_tree() -> None:
-    mem = read_node_memory((0, 1, 7), SYS, PROC, page_size=4096)
+    mem = read_node_memory((0, 1, 7), sysfs=SYS, proc=PROC, page_size=4096)
     assert mem[1].free_bytes == 400 * 1024
     assert mem[1].file_bytes == 250000 * 1024
     assert mem[1].anon_bytes == 700000 * 1024
@@ -103,21 +103,21 @@ def test_pci_devices_own_their_msi_vectors_and_legacy_lines() -> None:
 
 def test_irq_info_takes_the_pci_devices_node() -> None:
     pci = pci_irq_devices(SYS)
-    info = read_irq_info(45, PROC, SYS, pci)
+    info = read_irq_info(45, proc=PROC, sysfs=SYS, pci=pci)
     assert (info.name, info.device_node, info.affinity) == ("virtio5-virtqueues", 1, (0,))
     assert info.device == "0000:0b:00.0"
     # A PCI device without a known node stays unknown, whatever /proc/irq/N/node says.
-    assert read_irq_info(36, PROC, SYS, pci).device_node == -1
+    assert read_irq_info(36, proc=PROC, sysfs=SYS, pci=pci).device_node == -1
 
 
 def test_irq_info_shared_line_and_fallbacks() -> None:
-    shared = read_irq_info(50, PROC, SYS, pci_irq_devices(SYS))
+    shared = read_irq_info(50, proc=PROC, sysfs=SYS, pci=pci_irq_devices(SYS))
     assert shared.handlers == 2
     assert shared.name == "uhci_hcd:usb1,ehci_hcd:usb2"
     # No PCI device: /proc/irq/N/node; no actions file: the /proc/interrupts name.
-    acpi = read_irq_info(24, PROC, SYS, {}, "IO-APIC 5-edge ACPI:Ged")
+    acpi = read_irq_info(24, proc=PROC, sysfs=SYS, pci={}, description="IO-APIC 5-edge ACPI:Ged")
     assert (acpi.name, acpi.device_node, acpi.affinity) == ("ACPI:Ged", 0, ())
-    gone = read_irq_info(99, PROC, SYS, {})
+    gone = read_irq_info(99, proc=PROC, sysfs=SYS, pci={})
     assert (gone.name, gone.device_node, gone.handlers) == ("irq99", -1, 1)
 
 

@@ -6,12 +6,12 @@ import dataclasses
 import gzip
 from pathlib import Path
 
-from numascope.collectors.capture_redact import Redactor
-from numascope.collectors.replay import read_recording
-from numascope.exporters.report_build import build_report
-from numascope.exporters.report_html import render_html
-from numascope.exporters.report_markdown import render_markdown
-from numascope.snapshot import Snapshot
+from numascope.capture.redact import Redactor
+from numascope.capture.replay import read_recording
+from numascope.exporters.report.build import build_report
+from numascope.exporters.report.html import render_html
+from numascope.exporters.report.markdown import render_markdown
+from numascope.snapshot.model import Snapshot
 from tests.fixtures import export_streams, streams
 from tests.fixtures.capture_files import header, policy_violation_capture, write_capture
 

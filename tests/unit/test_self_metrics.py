@@ -18,8 +18,8 @@ from numascope.config import Config
 from numascope.errors import ProbeUnavailableError, first_reason, reason_of
 from numascope.exporters.prometheus import ScrapeState, exporter_registry
 from numascope.probes.prog_stats import ProgStats
-from numascope.snapshot import FamilyHealth, Health, ProgramCost, Snapshot
-from numascope.snapshot_codec import snapshot_from_json, snapshot_to_json
+from numascope.snapshot.codec import snapshot_from_json, snapshot_to_json
+from numascope.snapshot.model import FamilyHealth, Health, ProgramCost, Snapshot
 from tests.fakes.bcc_tables import FakeTables
 from tests.fixtures import export_streams
 from tests.promtools import promtool

@@ -3,12 +3,11 @@ from __future__ import annotations
 import pytest
 
 from numascope.errors import NumascopeError
-from numascope.snapshot import (
-    Count,
+from numascope.snapshot.codec import snapshot_from_json, snapshot_to_json
+from numascope.snapshot.model import (
     Finding,
     Health,
     HostInfo,
-    IrqStats,
     Locality,
     NodeStats,
     Severity,
@@ -16,7 +15,7 @@ from numascope.snapshot import (
     Workload,
     WorkloadKind,
 )
-from numascope.snapshot_codec import snapshot_from_json, snapshot_to_json
+from numascope.snapshot.sections import Count, IrqStats
 
 
 def sample() -> Snapshot:

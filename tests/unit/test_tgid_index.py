@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from numascope.collectors.page_alloc import KEY_DTYPE
+from numascope.collectors.owner_table import KEY_DTYPE
 from numascope.collectors.tgid_index import MIN_SIZE, TgidIndex
 
 # (tgid, context, cgroup id, CPU node): tgids that collide modulo the index

@@ -13,12 +13,14 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from numascope.collectors.attribution import Attributor, alive_rows
+from numascope.collectors.attribution import Attributor
 from numascope.collectors.names import CgroupResolver
-from numascope.collectors.page_alloc import OwnerKey, PageAllocCollector
+from numascope.collectors.owner_table import OwnerKey
+from numascope.collectors.page_alloc import PageAllocCollector
 from numascope.probes.page_alloc import PageAllocLayout
 from numascope.topology import read_topology
 from tests.fakes.bcc_tables import FakeTables, counts, key
+from tests.fakes.owner_objects import alive_rows, owners_of
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 TOPO = read_topology(FIXTURES / "sysfs" / "cpuless")  # nodes 0, 1 and CPU-less 2
@@ -105,6 +107,6 @@ def test_every_drained_event_is_counted_once(plan: list[tuple[object, ...]]) -> 
         v for (_, page_node), v in expected_by_cell.items() if page_node >= 0
     )
     assert sum(w.total.events for w in result.processes) == total
-    owners = final.owners
+    owners = owners_of(final.table)
     assert sum(sum(t.events) for t in owners.values()) == total
     assert all(isinstance(k, OwnerKey) for k in owners)

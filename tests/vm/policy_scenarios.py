@@ -17,7 +17,7 @@ from __future__ import annotations
 from numascope.collectors.mempolicy import read_process_policy
 from numascope.config import parse_config
 from numascope.policy import DRIFT, REMOTE_ALLOCATION, findings_for_pid
-from numascope.snapshot import Snapshot
+from numascope.snapshot.model import Snapshot
 
 _LOCAL = "rules: [{name: guest, match: {pid: %d}, placement: local}]\n"
 _BIND1 = "rules: [{name: guest, match: {pid: %d}, placement: {bind: [1]}}]\n"
@@ -38,7 +38,7 @@ def check_policy_scenario(
     rule_text, expected_kinds, expected_policy = SCENARIOS[name]
     config = parse_config(rule_text % pid + _THRESHOLDS, name).config
     problems = []
-    kernel = read_process_policy(pid, proc)
+    kernel = read_process_policy(pid, proc=proc)
     if kernel is None:
         return [f"pid {pid} is gone; keep the workload alive until the check"]
     if str(kernel.dominant) != expected_policy:

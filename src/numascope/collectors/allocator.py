@@ -9,16 +9,16 @@ running total and a delta (numascope.collectors.counts).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from numascope.collectors.counts import CountTracker
 from numascope.collectors.kernel_counters import read_vmstat
+from numascope.collectors.maps import MapTables, SymbolTables
 from numascope.collectors.names import decode_comm
 from numascope.probes.page_alloc import PageAllocLayout
-from numascope.snapshot import (
-    ORDER_CLASSES,
+from numascope.snapshot.model import ORDER_CLASSES
+from numascope.snapshot.sections import (
     AllocatorNode,
     AllocatorSection,
     HighOrderSite,
@@ -39,14 +39,15 @@ class AllocatorCollector:
     """`allocator_tables`: the allocator probe's bcc object (None if not attached);
     `page_tables`: the page-allocation probe's (None if not attached)."""
 
-    allocator_tables: Any
-    page_tables: Any
+    allocator_tables: MapTables
+    page_tables: SymbolTables | None
     layout: PageAllocLayout
     cpu_node: Mapping[int, int]
     max_nid: int
+    _: KW_ONLY
     proc: Path = Path("/proc")
-    _counts: CountTracker = field(default_factory=CountTracker)
-    _frames: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    _counts: CountTracker = field(default_factory=CountTracker, init=False)
+    _frames: dict[int, tuple[str, ...]] = field(default_factory=dict, init=False)
 
     def read(self) -> AllocatorSection:
         node_ids = self.layout.node_ids
@@ -162,7 +163,7 @@ class AllocatorCollector:
 
     def _resolve(self, stack_id: int) -> tuple[str, ...]:
         """Kernel frames of a stack id, innermost first (cached: stacks never change)."""
-        if stack_id < 0:
+        if stack_id < 0 or self.page_tables is None:
             return ()
         cached = self._frames.get(stack_id)
         if cached is not None:

@@ -8,152 +8,33 @@ remote, and shows under node -1).
 from __future__ import annotations
 
 import gc
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from numascope.collectors.names import (
-    CgroupResolver,
-    decode_comm,
-    process_stat,
-    softirq_name,
-)
-from numascope.collectors.page_alloc import (
-    CTX_EXITED,
-    CTX_HARDIRQ,
-    CTX_OVERFLOW,
-    CTX_SOFTIRQ,
-    OwnerKey,
-    OwnerTable,
-    OwnerTotals,
-)
-from numascope.collectors.pod_identity import pod_identity
+from numascope.collectors.cgroup_slots import CgroupSlots
+from numascope.collectors.group_sums import distinct, sum_rows
+from numascope.collectors.names import CgroupResolver
+from numascope.collectors.node_deltas import NodeDeltas
+from numascope.collectors.owner_names import Identity, OwnerNames
+from numascope.collectors.owner_table import OwnerTable
+from numascope.collectors.row_counts import row_counts
+from numascope.collectors.row_slots import RowSlots
 from numascope.collectors.tally import LocalityTally
 from numascope.collectors.workload_book import WorkloadBook
 from numascope.probes.page_alloc import PageAllocLayout
-from numascope.snapshot import (
-    ORDER_CLASSES,
-    Locality,
-    MatrixCell,
-    NodeStats,
-    PodIdentity,
-    Workload,
-    WorkloadKind,
-)
+from numascope.snapshot.columns import WorkloadColumns, counts_width, object_column
+from numascope.snapshot.model import MatrixCell, NodeStats, Workload, WorkloadKind
 from numascope.topology import Topology
-from numascope.workload_columns import WorkloadColumns, counts_width, object_column
 
 Counts = npt.NDArray[np.int64]
 
 # Processes whose names are read again from /proc per poll (see
 # Attributor._refresh_leader_names): about 5 us each.
 RENAMES_PER_POLL = 32
-
-
-def alive_rows(table: OwnerTable, alive: set[int]) -> npt.NDArray[np.bool_]:
-    """Per row of `table`: its tgid is among the pids `alive`."""
-    pids = np.fromiter(alive, dtype=np.int64, count=len(alive))
-    return np.isin(table.columns["tgid"].astype(np.int64), pids)
-
-
-def _distinct(values: npt.NDArray[np.intp]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
-    """np.unique(values, return_inverse=True) for small non-negative integers
-    (slots): a mark per value instead of a sort, 0.05 ms for 10,000 rows."""
-    if not len(values):
-        return values.copy(), values.copy()
-    seen = np.zeros(int(values.max()) + 1, dtype=bool)
-    seen[values] = True
-    distinct = np.flatnonzero(seen)
-    position = np.cumsum(seen) - 1
-    return distinct, position[values]
-
-
-# Up to this many groups, _sum_rows multiplies by a membership matrix (0.03 ms
-# per group at 10,000 rows), beyond it np.add.at (0.2 ms whatever the groups).
-FEW_GROUPS = 4
-
-
-def _sum_rows(group: npt.NDArray[np.intp], values: npt.NDArray[Any], groups: int) -> Counts:
-    """Rows of `values` summed by `group` (every group in range has a row).
-
-    np.add.at on the flattened cells: numpy 2's loop for 1-D operands takes
-    about 0.2 ms for 10,000 rows whatever the number of groups; on 2-D
-    operands, or sorting and summing runs, it took up to 1.5 ms."""
-    width = int(np.prod(values.shape[1:], dtype=np.int64)) if values.ndim > 1 else 1
-    values = values.reshape(len(group), width)
-    if len(group) == groups:  # one row per group: a permutation
-        if not groups or (group == np.arange(groups)).all():
-            return values  # in order already: nothing to move
-        out = np.zeros((groups, width), dtype=np.int64)
-        out[group] = values
-        return out
-    if groups <= FEW_GROUPS:  # a cgroup or two, a CPU node or two: a product
-        members = (np.arange(groups)[:, None] == group[None, :]).astype(np.int64)
-        summed: Counts = members @ values
-        return summed
-    cells = (group[:, None] * width + np.arange(width)).ravel()
-    flat = np.zeros(groups * width, dtype=np.int64)
-    np.add.at(flat, cells, values.ravel())
-    return flat.reshape(groups, width)
-
-
-def subtract(now: Locality, before: Locality | None) -> Locality:
-    """What `now` added over `before` (everything, for a new row)."""
-    if before is None:
-        return now
-
-    def minus(a: Mapping[int, int], b: Mapping[int, int]) -> dict[int, int]:
-        return {k: v - b.get(k, 0) for k, v in a.items()}
-
-    return Locality(
-        pages_by_node=minus(now.pages_by_node, before.pages_by_node),
-        events_by_node=minus(now.events_by_node, before.events_by_node),
-        local_pages=now.local_pages - before.local_pages,
-        remote_pages=now.remote_pages - before.remote_pages,
-        local_events=now.local_events - before.local_events,
-        remote_events=now.remote_events - before.remote_events,
-    )
-
-
-class RowSlots:
-    """A slot for each owner row (-1: none), valid while the row holds the owner
-    (by serial) it was found for: a row that holds a new owner is stale, and
-    only stale rows cost a look-up."""
-
-    def __init__(self) -> None:
-        self.slots = np.zeros(0, dtype=np.intp)
-        self._serials = np.zeros(0, dtype=np.int64)
-
-    def stale(self, table: OwnerTable, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.bool_]:
-        """Which of `rows` hold an owner other than the one their slot was found for."""
-        size, have = len(table.keys), len(self.slots)
-        if have < size:
-            grow = max(size, 2 * have) - have
-            self.slots = np.concatenate([self.slots, np.full(grow, -1, dtype=np.intp)])
-            self._serials = np.concatenate([self._serials, np.zeros(grow, dtype=np.int64)])
-        stale: npt.NDArray[np.bool_] = self._serials[rows] != table.serials[rows]
-        return stale
-
-    def keep(self, rows: Any, slots: Any, serials: Any) -> None:
-        """`rows` hold `slots` while they hold the owners of `serials` (0: look again)."""
-        self.slots[rows] = slots
-        self._serials[rows] = serials
-
-    def drop(self, slots: list[int]) -> None:
-        """Rows holding these slots are looked up afresh."""
-        self._serials[np.isin(self.slots, slots)] = 0
-
-
-@dataclass(frozen=True)
-class _Identity:
-    key: str
-    kind: WorkloadKind
-    name: str
-    pid: int | None
 
 
 @dataclass
@@ -168,23 +49,28 @@ class Attribution:
     other: Workload | None = None
 
 
-@dataclass
 class Attributor:
-    topology: Topology
-    layout: PageAllocLayout
-    proc: Path = Path("/proc")
-    sysfs: Path = Path("/sys")
-    cgroups: CgroupResolver = field(default_factory=CgroupResolver)
-    _kthread: dict[int, bool] = field(default_factory=dict)
-    _previous_nodes: dict[int, Locality] = field(default_factory=dict)
-    _previous_matrix: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
-    _identities: dict[tuple[OwnerKey, bytes], _Identity] = field(default_factory=dict)
-    # A leader's name read again after its first naming (prctl, a write to
-    # /proc/PID/comm), by pid, and where the next round of re-reading starts.
-    _leader_names: dict[int, str] = field(default_factory=dict)
-    _rename_cursor: int = 0
+    """Turns the owner table into workloads, cgroups, nodes and the node matrix."""
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        topology: Topology,
+        layout: PageAllocLayout,
+        *,
+        proc: Path = Path("/proc"),
+        sysfs: Path = Path("/sys"),
+        cgroups: CgroupResolver | None = None,
+    ) -> None:
+        self.topology = topology
+        self.layout = layout
+        self.proc = proc
+        self.sysfs = sysfs
+        self.cgroups = cgroups or CgroupResolver()
+        self.cgroup_slots = CgroupSlots(self.cgroups)
+        self.names = OwnerNames(proc=proc, sysfs=sysfs)
+        self.deltas = NodeDeltas(topology)
+        # Where the next round of re-reading leaders' names starts.
+        self._rename_cursor = 0
         layout = self.layout
         # Page node of each node slot (-1: a pfn on no known node), and each
         # counter slot's node slot and order class.
@@ -194,7 +80,7 @@ class Attributor:
         # key, its identity (also as columns, for the snapshot's table) and pid,
         # and free slots of forgotten processes.
         self._slot_of: dict[str, int] = {}
-        self._identity: list[_Identity | None] = []
+        self._identity: list[Identity | None] = []
         self._pid = np.zeros(0, dtype=np.int64)  # -1: no pid (an interrupt, "other")
         self._identity_columns = np.empty((0, 4), dtype=object)  # key, kind, name, pid
         self._free: list[int] = []
@@ -203,27 +89,12 @@ class Attributor:
         # the one it was identified with: only rows that moved, were renamed or
         # hold a new owner are identified again.
         self._row_slots = RowSlots()
-        # The cgroup slot of each owner row (a row's cgroup is part of its owner).
-        self._row_cgroups = RowSlots()
         # The identity and cgroup columns of the last poll's processes, handed
         # out again while nothing they hold changed (a poll of thousands of
         # processes would otherwise copy them every time).
         self._identity_version = 0
         self._last_columns: tuple[Any, ...] | None = None
-        # Cgroups by slot (a path's slot never changes).
-        self._cgroup_slot: dict[str, int] = {}
-        self._cgroup_paths: list[str] = []
-        # The pod each cgroup slot's path names (None: not in a kubepods tree).
-        self._cgroup_pods: list[PodIdentity | None] = []
         self._cgroups = WorkloadBook(counts_width(len(self._slot_nodes)))
-
-    def attribute(
-        self, owners: Mapping[OwnerKey, OwnerTotals], alive: set[int], now: float
-    ) -> Attribution:
-        """Attribute one object per owner (see `attribute_table` for the columns);
-        `alive` holds the pids alive now."""
-        table = OwnerTable.from_mapping(owners, self.layout.count_slots)
-        return self.attribute_table(table, alive_rows(table, alive), now)
 
     def attribute_table(
         self, table: OwnerTable, alive: npt.NDArray[np.bool_], now: float
@@ -251,7 +122,7 @@ class Attributor:
         counts, slot_pages = self._counts(
             table.at_live(table.pages), table.at_live(table.events), cpu
         )
-        row_cgroup = self._cgroup_slots(table, rows, now)
+        row_cgroup = self.cgroup_slots.of_rows(table, rows, now)
         processes, slots = self._process_workloads(table, rows, row_cgroup, counts, alive)
         other_slot = self._slot_of.get("other", -1)
         other_row = int(np.searchsorted(slots, other_slot))
@@ -260,14 +131,14 @@ class Attributor:
 
         # Cgroups: owners with a cgroup, summed per path.
         if len(row_cgroup) and row_cgroup.min() >= 0:  # all of them: no rows to pick
-            cg_slots, cg_of_row = _distinct(row_cgroup)
+            cg_slots, cg_of_row = distinct(row_cgroup)
             in_cgroups = counts
         else:
             with_cgroup = np.flatnonzero(row_cgroup >= 0)
-            cg_slots, cg_of_row = _distinct(row_cgroup[with_cgroup])
+            cg_slots, cg_of_row = distinct(row_cgroup[with_cgroup])
             in_cgroups = np.take(counts, with_cgroup, axis=0)
-        totals = _sum_rows(cg_of_row.reshape(-1), in_cgroups, len(cg_slots))
-        paths = object_column([self._cgroup_paths[s] for s in cg_slots.tolist()])
+        totals = sum_rows(cg_of_row.reshape(-1), in_cgroups, len(cg_slots))
+        paths = object_column([self.cgroup_slots.paths[s] for s in cg_slots.tolist()])
         cgroups = WorkloadColumns(
             self._slot_nodes,
             keys=object_column([f"cgroup:{p}" for p in paths]),
@@ -278,14 +149,14 @@ class Attributor:
             alive=np.ones(len(cg_slots), dtype=bool),
             totals=totals,
             deltas=self._cgroups.deltas(cg_slots, totals),
-            pods=object_column([self._cgroup_pods[s] for s in cg_slots.tolist()]),
+            pods=object_column([self.cgroup_slots.pods[s] for s in cg_slots.tolist()]),
         )
 
         # Per node (by requesting CPU node) and the CPU node x page node matrix.
         lowest = int(cpu.min()) if len(cpu) else 0  # -1: a CPU on no known node
-        cpu_nodes, cpu_of_row = _distinct(cpu - lowest)
+        cpu_nodes, cpu_of_row = distinct(cpu - lowest)
         cpu_nodes += lowest
-        cells = _sum_rows(cpu_of_row, counts[:, : 2 * w], len(cpu_nodes))
+        cells = sum_rows(cpu_of_row, counts[:, : 2 * w], len(cpu_nodes))
         cell_pages, cell_events = cells[:, :w], cells[:, w:]
         by_slot = slot_pages.reshape(node_slots, orders).tolist()
         cpu_list = cpu_nodes.tolist()
@@ -297,7 +168,7 @@ class Attributor:
                 if ce[j][k]:
                     acc.add(cpu_node, cp[j][k], ce[j][k], cpu_node == node_id)
             order_pages = by_slot[k] if k < len(self._slot_nodes) else [0] * orders
-            nodes.append(self._node(node_id, acc, list(order_pages)))
+            nodes.append(self.deltas.node(node_id, acc, list(order_pages)))
         matrix = {
             (cpu_node, self._slot_nodes[k]): [cp[j][k], ce[j][k]]
             for j, cpu_node in enumerate(cpu_list)
@@ -306,7 +177,7 @@ class Attributor:
         }
         return Attribution(
             nodes=tuple(nodes),
-            matrix=self._matrix(matrix),
+            matrix=self.deltas.matrix(matrix),
             processes=processes,
             cgroups=cgroups,
             other=other,
@@ -315,70 +186,8 @@ class Attributor:
     def _counts(
         self, pages: Counts, events: Counts, cpu: npt.NDArray[np.int64]
     ) -> tuple[Counts, Counts]:
-        """Each row's counts as WorkloadColumns lays them out (pages and events
-        by node slot, then local pages, remote pages, local and remote events),
-        and the pages of all rows by counter slot.
-
-        A slot's pages count only once it has an event, as in the kernel's own
-        counters. Built a column at a time, transposed: numpy's operations on a
-        few columns of many rows (reductions along the short axis, strided 2-D
-        views) cost ten to twenty times more at 10,000 rows."""
-        m, w, orders = len(cpu), self.layout.node_slots, self.layout.order_classes
-        out = np.empty((counts_width(w), m), dtype=np.int64)
-        slot_pages = np.zeros(w * orders, dtype=np.int64)
-        counted = np.empty(m, dtype=np.int64)
-        for slot in range(w):
-            for order in range(orders):
-                at = slot * orders + order
-                slot_events = events.T[at]
-                np.multiply(pages.T[at], slot_events > 0, out=counted)
-                slot_pages[at] = counted.sum()
-                if order:
-                    out[slot] += counted
-                    out[w + slot] += slot_events
-                else:
-                    np.copyto(out[slot], counted)
-                    np.copyto(out[w + slot], slot_events)
-        for first, split in ((0, 2 * w), (w, 2 * w + 2)):
-            # Local: the slot of the requesting CPU's node; remote: the rest.
-            local, remote = out[split], out[split + 1]
-            local[:] = 0
-            remote[:] = 0
-            for slot, node in enumerate(self._slot_nodes):
-                remote += out[first + slot]
-                if node >= 0:
-                    np.add(local, out[first + slot], out=local, where=cpu == node)
-            remote -= local
-        return np.ascontiguousarray(out.T), slot_pages
-
-    def _cgroup_slots(
-        self, table: OwnerTable, rows: npt.NDArray[np.intp], now: float
-    ) -> npt.NDArray[np.intp]:
-        """The cgroup slot of each of `rows` (-1: no cgroup).
-
-        A row's cgroup is part of its owner, so it is looked up once per owner
-        (a new serial): one path look-up per cgroup among those. A cgroup not
-        found under the hierarchy yet is looked up again next poll."""
-        stale = rows[self._row_cgroups.stale(table, rows)]
-        if len(stale):
-            ids, of_row = np.unique(table.columns["cgroup_id"][stale], return_inverse=True)
-            slots = np.full(len(ids), -1, dtype=np.intp)
-            found = np.ones(len(ids), dtype=bool)
-            for j, cg in enumerate(ids.tolist()):
-                if cg:
-                    path = self.cgroups.path(cg, now)
-                    found[j] = path is not None
-                    path = path or f"id:{cg}"
-                    slot = self._cgroup_slot.get(path)
-                    if slot is None:
-                        slot = self._cgroup_slot[path] = len(self._cgroup_paths)
-                        self._cgroup_paths.append(path)
-                        self._cgroup_pods.append(pod_identity(path))
-                    slots[j] = slot
-            of_row = of_row.reshape(-1)
-            serials = np.where(found[of_row], table.serials[stale], 0)
-            self._row_cgroups.keep(stale, slots[of_row], serials)
-        return self._row_cgroups.slots[rows]
+        """Each row's counts by node slot, local and remote (see row_counts)."""
+        return row_counts(pages, events, cpu, self._slot_nodes, self.layout.order_classes)
 
     def _process_workloads(
         self,
@@ -392,7 +201,7 @@ class Attributor:
         cgroup); and the workload slot of each row of those, ascending."""
         moved, disagree = self._identify_rows(table, rows)
         row_slot = self._row_slots.slots[rows]
-        slots, of_row = _distinct(row_slot)
+        slots, of_row = distinct(row_slot)
         of_row = of_row.reshape(-1)
         n = len(slots)
         # A process that moved between cgroups has an owner in each; it is shown
@@ -416,7 +225,7 @@ class Attributor:
         slot_alive[slots] = living
         self._refresh_leader_names(moved, disagree, slot_alive)
         identity, cgroup_paths, pods = self._identity_and_cgroups(slots, cgroup)
-        totals = _sum_rows(of_row, counts, n)
+        totals = sum_rows(of_row, counts, n)
         columns = WorkloadColumns(
             self._slot_nodes,
             keys=identity[:, 0],
@@ -438,7 +247,7 @@ class Attributor:
         pod of each cgroup slot in `cgroup` (-1: none): the last poll's arrays when
         they would be the same (they are never written once handed out)."""
         last = self._last_columns
-        state = (self._identity_version, len(self._cgroup_paths))
+        state = (self._identity_version, len(self.cgroup_slots.paths))
         if (
             last is not None
             and last[0] == state
@@ -447,8 +256,8 @@ class Attributor:
         ):
             return last[3], last[4], last[5]
         # Index -1 (no cgroup) picks the None appended after the paths.
-        paths = object_column([*self._cgroup_paths, None])[cgroup]
-        pods = object_column([*self._cgroup_pods, None])[cgroup]
+        paths = object_column([*self.cgroup_slots.paths, None])[cgroup]
+        pods = object_column([*self.cgroup_slots.pods, None])[cgroup]
         identity = self._identity_columns[slots]
         self._last_columns = (state, slots, cgroup, identity, paths, pods)
         return identity, paths, pods
@@ -467,7 +276,7 @@ class Attributor:
         named: set[int] = set()  # slots named by a row that moved this poll
         looked = rows[look]
         for r, comm in zip(looked.tolist(), comms[looked].tolist(), strict=True):
-            who = self._identify_cached(keys[r], comm)
+            who = self.names.identify(keys[r], comm)
             slot = self._slot_of.get(who.key)
             if slot is None:
                 slot = self._new_slot(who)
@@ -483,7 +292,7 @@ class Attributor:
                 named.add(slot)
             self._row_slots.keep(r, slot, serials[r])
         moving = rows[changed[rows]]
-        moved = _distinct(self._row_slots.slots[moving])[0]
+        moved = distinct(self._row_slots.slots[moving])[0]
         # Names can disagree only where a process has more than one moving row.
         disagree = self._disagreeing(moving, comms) if len(moved) < len(moving) else set()
         return moved, disagree
@@ -499,7 +308,7 @@ class Attributor:
         first = names[np.flatnonzero(starts)][np.cumsum(starts) - 1]
         return set(np.unique(slot[names != first]).tolist())
 
-    def _new_slot(self, who: _Identity) -> int:
+    def _new_slot(self, who: Identity) -> int:
         if self._free:
             slot = self._free.pop()
         else:
@@ -516,48 +325,10 @@ class Attributor:
         self._pid[slot] = -1 if who.pid is None else who.pid
         return slot
 
-    def _set_identity(self, slot: int, who: _Identity) -> None:
+    def _set_identity(self, slot: int, who: Identity) -> None:
         self._identity_version += 1
         self._identity[slot] = who
         self._identity_columns[slot] = (who.key, who.kind, who.name, who.pid)
-
-    def _identify_cached(self, owner: OwnerKey, comm: bytes) -> _Identity:
-        found = self._identities.get((owner, comm))
-        if found is not None:
-            return found
-        identity = self._identify(owner, comm)
-        # Kept with the name: a vanished pid reused by another program (another
-        # name) is asked about again, and exited processes cost no /proc read.
-        if len(self._identities) > 1 << 16:
-            self._identities.clear()
-        self._identities[(owner, comm)] = identity
-        return identity
-
-    def _identify(self, owner: OwnerKey, comm: bytes) -> _Identity:
-        kind = owner.kind
-        if kind == CTX_HARDIRQ:
-            irq = owner.context_id
-            return _Identity(f"irq:{irq}", WorkloadKind.HARDIRQ, self._irq_name(irq), None)
-        if kind == CTX_SOFTIRQ:
-            name = softirq_name(owner.context_id)
-            return _Identity(f"softirq:{name}", WorkloadKind.SOFTIRQ, f"[softirq:{name}]", None)
-        if kind == CTX_OVERFLOW:
-            return _Identity("other", WorkloadKind.OTHER, "[other: owner map full]", None)
-        if kind == CTX_EXITED:
-            return _Identity("exited", WorkloadKind.OTHER, "[exited processes]", None)
-        pid = owner.tgid
-        # The comm the program saw is the allocating thread's (a JVM's "GC
-        # Thread#0", a thread renamed by prctl): a live process is named by its
-        # leader, as ps and top name it, read once per new owner and comm.
-        found = None if pid == 0 else process_stat(pid, self.proc)
-        if found is not None:
-            self._kthread[pid] = found.kernel_thread
-            kthread, name = found.kernel_thread, decode_comm(found.name)
-            self._leader_names.pop(pid, None)  # this read is the newest
-        else:  # the idle task, or gone: the program's name is all there is
-            kthread, name = pid == 0 or self._kthread.get(pid, False), decode_comm(comm)
-        kind_name = WorkloadKind.KTHREAD if kthread else WorkloadKind.PROCESS
-        return _Identity(f"pid:{pid}", kind_name, name or "?", pid)
 
     def _refresh_leader_names(
         self, moved: npt.NDArray[np.intp], disagree: set[int], alive: npt.NDArray[np.bool_]
@@ -580,75 +351,17 @@ class Attributor:
         for slot in due:
             who = self._identity[slot]
             if who is not None and alive[slot]:
-                self._read_leader_name(who)
-        for renamed, name in self._leader_names.items():
+                self.names.read_leader_name(who)
+        for renamed, name in self.names.leader_names.items():
             found = self._slot_of.get(f"pid:{renamed}")
             who = self._identity[found] if found is not None else None
             if found is not None and who is not None and who.name != name:
                 self._set_identity(found, replace(who, name=name))
 
-    def _read_leader_name(self, identity: _Identity) -> None:
-        """Read a live process's name again (a dead one's pid may name another)."""
-        pid = identity.pid
-        if identity.kind is not WorkloadKind.PROCESS or not pid:
-            return
-        found = process_stat(pid, self.proc)
-        if found is None:
-            return
-        name = decode_comm(found.name)
-        if name != identity.name:
-            self._leader_names[pid] = name
-        else:
-            self._leader_names.pop(pid, None)
-
-    def _irq_name(self, irq: int) -> str:
-        try:
-            actions = (self.sysfs / "kernel/irq" / str(irq) / "actions").read_text().strip()
-        except OSError:
-            actions = ""
-        return f"[irq:{irq} {actions}]" if actions else f"[irq:{irq}]"
-
-    def _node(self, node_id: int, acc: LocalityTally, orders: list[int]) -> NodeStats:
-        # For a node, pages_by_node holds pages by *requesting CPU node*.
-        total = acc.locality()
-        delta = subtract(total, self._previous_nodes.get(node_id))
-        self._previous_nodes[node_id] = total
-        node = self.topology.node(node_id)
-        return NodeStats(
-            node=node_id,
-            total=total,
-            delta=delta,
-            pages_by_order=dict(zip(ORDER_CLASSES, orders, strict=True)),
-            cpus=node.cpus,
-            mem_total_bytes=node.mem_total_bytes,
-            mem_free_bytes=node.mem_free_bytes,
-        )
-
-    def _matrix(self, cells: dict[tuple[int, int], list[int]]) -> tuple[MatrixCell, ...]:
-        out = []
-        for (cpu_node, page_node), (pages, events) in sorted(cells.items()):
-            before = self._previous_matrix.get((cpu_node, page_node), (0, 0))
-            self._previous_matrix[(cpu_node, page_node)] = (pages, events)
-            out.append(
-                MatrixCell(
-                    cpu_node=cpu_node,
-                    page_node=page_node,
-                    total_pages=pages,
-                    delta_pages=pages - before[0],
-                    total_events=events,
-                    delta_events=events - before[1],
-                )
-            )
-        return tuple(out)
-
     def forget_pids(self, pids: set[int]) -> None:
         """Drop what is remembered about these pids: each now names a new process."""
         self.forget({f"pid:{p}" for p in pids})
-        for pid in pids:
-            self._kthread.pop(pid, None)
-            self._leader_names.pop(pid, None)
-        for cached in [k for k in self._identities if k[0].tgid in pids]:
-            del self._identities[cached]
+        self.names.forget_pids(pids)
 
     def forget(self, keys: set[str]) -> None:
         gone: list[int] = []

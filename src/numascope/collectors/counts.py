@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 
-from numascope.snapshot import Count
+from numascope.snapshot.sections import Count
 
 
 @dataclass
 class CountTracker:
     """Totals per key across polls; `count(key, total)` gives the Count for this poll."""
 
-    _previous: dict[Hashable, float] = field(default_factory=dict)
+    _previous: dict[Hashable, float] = field(default_factory=dict, init=False)
 
     def count(self, key: Hashable, total: float) -> Count:
         before = self._previous.get(key, 0)

@@ -8,7 +8,7 @@ large host those files are many and long.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -17,7 +17,7 @@ T = TypeVar("T")
 @dataclass
 class Expiring(Generic[T]):
     seconds: float
-    _kept: tuple[float, T] | None = None  # when it was read, and what
+    _kept: tuple[float, T] | None = field(default=None, init=False)  # when it was read, and what
 
     def get(self, now: float, read: Callable[[], T]) -> T:
         """The value read last, or `read()` if that was `seconds` ago or more."""

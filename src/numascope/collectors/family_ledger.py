@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from numascope.snapshot import FamilyHealth
+from numascope.snapshot.model import FamilyHealth
 
 T = TypeVar("T")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from numascope.snapshot import Histogram
+from numascope.snapshot.sections import Histogram
 
 
 def bucket_bounds(slots: int, unit_seconds: float) -> tuple[float, ...]:

@@ -102,6 +102,7 @@ def pci_irq_devices(sysfs: Path = Path("/sys")) -> dict[int, Path]:
 
 def read_irq_info(
     irq: int,
+    *,
     proc: Path = Path("/proc"),
     sysfs: Path = Path("/sys"),
     pci: dict[int, Path] | None = None,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +23,10 @@ from numascope.collectors.irq_info import (
     read_interrupts,
     read_irq_info,
 )
+from numascope.collectors.maps import MapTables
 from numascope.collectors.names import softirq_name
 from numascope.probes.irq import NR_SOFTIRQS, IrqLayout
-from numascope.snapshot import Count, IrqStats, SoftirqStats
+from numascope.snapshot.sections import Count, IrqStats, SoftirqStats
 
 # How long what procfs and sysfs say of an IRQ is used before it is read again:
 # an affinity moved by irqbalance or an operator shows within this.
@@ -46,15 +47,16 @@ def per_node(per_cpu: Any, cpu_node: Mapping[int, int]) -> dict[int, tuple[int, 
 
 @dataclass
 class IrqCollector:
-    tables: Any
+    tables: MapTables
     layout: IrqLayout
     cpu_node: Mapping[int, int]
+    _: KW_ONLY
     proc: Path = Path("/proc")
     sysfs: Path = Path("/sys")
     info_seconds: float = INFO_SECONDS
     clock: Callable[[], float] = time.monotonic
-    _counts: CountTracker = field(default_factory=CountTracker)
-    _info: dict[tuple[int, str], Expiring[IrqInfo]] = field(default_factory=dict)
+    _counts: CountTracker = field(default_factory=CountTracker, init=False)
+    _info: dict[tuple[int, str], Expiring[IrqInfo]] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self._pci: Expiring[dict[int, Path]] = Expiring(self.info_seconds)
@@ -104,7 +106,9 @@ class IrqCollector:
 
         def read() -> IrqInfo:
             pci = self._pci.get(now, lambda: pci_irq_devices(self.sysfs))
-            return read_irq_info(irq, self.proc, self.sysfs, pci, description)
+            return read_irq_info(
+                irq, proc=self.proc, sysfs=self.sysfs, pci=pci, description=description
+            )
 
         return kept.get(now, read)
 

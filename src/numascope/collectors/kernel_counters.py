@@ -11,10 +11,10 @@ order-3 allocation counts once), frozen while sysctl vm.numa_stat is 0.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 
-from numascope.snapshot import KernelNodeCounters
+from numascope.snapshot.model import KernelNodeCounters
 
 NUMASTAT_KEYS = (
     "numa_hit",
@@ -39,7 +39,7 @@ def parse_key_values(text: str) -> dict[str, int]:
     return values
 
 
-def read_numastat(node: int, sysfs: Path = Path("/sys")) -> dict[str, int]:
+def read_numastat(node: int, *, sysfs: Path = Path("/sys")) -> dict[str, int]:
     path = sysfs / "devices/system/node" / f"node{node}" / "numastat"
     try:
         return parse_key_values(path.read_text())
@@ -59,13 +59,14 @@ class KernelCounterCollector:
     """Per-node numastat totals and deltas since the previous read."""
 
     node_ids: tuple[int, ...]
+    _: KW_ONLY
     sysfs: Path = Path("/sys")
-    _previous: dict[int, Mapping[str, int]] = field(default_factory=dict)
+    _previous: dict[int, Mapping[str, int]] = field(default_factory=dict, init=False)
 
     def read(self) -> tuple[KernelNodeCounters, ...]:
         out = []
         for node in self.node_ids:
-            total = read_numastat(node, self.sysfs)
+            total = read_numastat(node, sysfs=self.sysfs)
             before = self._previous.get(node, total)
             delta = {k: v - before.get(k, v) for k, v in total.items()}
             self._previous[node] = total

@@ -223,7 +223,7 @@ def _user_name(uid: int) -> str | None:
         return None
 
 
-def read_process_policy(pid: int, proc: str | Path = "/proc") -> ProcessPolicy | None:
+def read_process_policy(pid: int, *, proc: str | Path = "/proc") -> ProcessPolicy | None:
     """The policy and identity of one process; None when it is gone or unreadable."""
     base = Path(proc) / str(pid)
     try:
@@ -279,7 +279,7 @@ def read_process_policies(
     wanted = list_pids(proc) if pids is None else pids
     out: dict[int, ProcessPolicy] = {}
     for pid in wanted:
-        policy = read_process_policy(pid, proc)
+        policy = read_process_policy(pid, proc=proc)
         if policy is not None:
             out[pid] = policy
     return out

@@ -53,7 +53,7 @@ class ProcessStat:
     name: bytes  # the thread group leader's comm: the process's own name
 
 
-def process_stat(pid: int, proc: Path = Path("/proc")) -> ProcessStat | None:
+def process_stat(pid: int, *, proc: Path = Path("/proc")) -> ProcessStat | None:
     """What /proc/PID/stat says of a live process, None when it is gone."""
     # os.open on a formatted path: a third of the cost of Path.read_bytes, and
     # 32 of these are read every poll.
@@ -95,8 +95,8 @@ class CgroupResolver:
     """cgroup v2 id -> path. The id is the cgroup directory's inode number."""
 
     root: Path = Path("/sys/fs/cgroup")
-    _paths: dict[int, str] = field(default_factory=dict)
-    _rescanned_at: float = -1.0
+    _paths: dict[int, str] = field(default_factory=dict, init=False)
+    _rescanned_at: float = field(default=-1.0, init=False)
 
     def path(self, cgroup_id: int, now: float) -> str | None:
         if cgroup_id == 0:

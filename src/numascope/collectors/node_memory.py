@@ -78,6 +78,7 @@ def read_watermarks(proc: Path = Path("/proc")) -> dict[int, tuple[int, int, int
 
 def read_node_memory(
     node_ids: tuple[int, ...],
+    *,
     sysfs: Path = Path("/sys"),
     proc: Path = Path("/proc"),
     page_size: int | None = None,

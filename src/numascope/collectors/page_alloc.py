@@ -28,160 +28,33 @@ into one contiguous buffer (probes.map_batch) rather than an object per entry.
 
 from __future__ import annotations
 
-import itertools
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from numascope.collectors.tgid_index import TgidIndex
-from numascope.probes.map_batch import BatchReader, BatchUnsupportedError
-from numascope.probes.page_alloc import PageAllocLayout
-
-Counts = npt.NDArray[np.int64]
-
-
-class OwnerKey(NamedTuple):
-    tgid: int
-    context: int  # kind << 16 | irq number or softirq vector
-    cgroup_id: int
-    cpu_node: int
-
-    @property
-    def kind(self) -> int:
-        return self.context >> 16
-
-    @property
-    def context_id(self) -> int:
-        return self.context & 0xFFFF
-
-
-# `epoch` holds generation << 1 | drained: the generation counts polls (its low
-# bit picks the buffer programs write), and the drained bit says the previous
-# buffer has been read (see page_alloc.bpf.c).
-DRAINED = 1
-
-# Context kinds, as in the C program.
-CTX_TASK = 0
-CTX_HARDIRQ = 1
-CTX_SOFTIRQ = 2
-# User-space-only kinds: owners the hash had no room for, and processes that
-# exited long ago, folded together so memory stays bounded on a busy host.
-CTX_OVERFLOW = 0xFF
-CTX_EXITED = 0xFE
-
-# struct owner_key in page_alloc.bpf.c (the pad is always zero).
-KEY_DTYPE = np.dtype(
-    [
-        ("tgid", "<u4"),
-        ("context", "<u4"),
-        ("cgroup_id", "<u8"),
-        ("cpu_node", "<i4"),
-        ("pad", "<u4"),
-    ]
+from numascope.collectors.maps import MapTables
+from numascope.collectors.owner_drain import OwnerDrain
+from numascope.collectors.owner_table import (
+    COMM_DTYPE,
+    CTX_EXITED,
+    CTX_OVERFLOW,
+    DRAINED,
+    KEY_DTYPE,
+    Counts,
+    OwnerKey,
+    OwnerTable,
+    counts_view_dtype,
+    new_serials,
+    rows_with_any,
+    trim_comm,
+    value_dtype,
 )
-
-
-# A task's comm (TASK_COMM_LEN), NUL-padded.
-COMM_DTYPE = np.dtype("S16")
-
-
-def value_dtype(slots: int) -> np.dtype[Any]:
-    """struct owner_counts in page_alloc.bpf.c."""
-    return np.dtype([("comm", COMM_DTYPE), ("events", "<u8", (slots,)), ("pages", "<u8", (slots,))])
-
-
-def counts_view_dtype(slots: int) -> np.dtype[Any]:
-    """value_dtype with events and pages as one field: the layout of the
-    collector's count rows (events by slot, then pages), viewed as one array."""
-    return np.dtype([("comm", COMM_DTYPE), ("counts", "<u8", (2 * slots,))])
-
-
-@dataclass
-class OwnerTotals:
-    """Running totals for one owner, per counter slot (page node x order class)."""
-
-    events: list[int]
-    pages: list[int]
-    comm: bytes = b""
-
-    def add(self, events: Iterable[int], pages: Iterable[int]) -> None:
-        self.events = [a + b for a, b in zip(self.events, events, strict=True)]
-        self.pages = [a + b for a, b in zip(self.pages, pages, strict=True)]
-
-
-# Serial numbers of owner rows: a row that holds another owner (a freed row
-# reused, or another table) has another serial, so what was learnt about a row
-# (its workload) is kept exactly as long as the row holds the same owner.
-_serials = itertools.count(1)
-
-
-def new_serials(count: int) -> npt.NDArray[np.int64]:
-    return np.fromiter(itertools.islice(_serials, count), dtype=np.int64, count=count)
-
-
-@dataclass(frozen=True)
-class OwnerTable:
-    """Owner totals as columns: row i is `keys[i]`, counted in `events[i]`/`pages[i]`.
-
-    Only rows with `live[i]` hold an owner; `changed[i]` says its totals moved
-    in the last poll, `renamed[i]` that its name changed without them moving,
-    and `serials[i]` is the same number for as long as the row holds the same
-    owner. The arrays belong to the collector: read, never keep."""
-
-    keys: list[OwnerKey]
-    columns: npt.NDArray[Any]  # the keys again, as a KEY_DTYPE array
-    live: npt.NDArray[np.bool_]
-    events: Counts
-    pages: Counts
-    comms: npt.NDArray[np.bytes_]  # COMM_DTYPE
-    changed: npt.NDArray[np.bool_]
-    renamed: npt.NDArray[np.bool_]
-    serials: npt.NDArray[np.int64]
-
-    @classmethod
-    def from_mapping(cls, owners: Mapping[OwnerKey, OwnerTotals], slots: int) -> OwnerTable:
-        keys = list(owners)
-        n = len(keys)
-        events = np.zeros((n, slots), dtype=np.int64)
-        pages = np.zeros((n, slots), dtype=np.int64)
-        for i, totals in enumerate(owners.values()):
-            events[i] = totals.events
-            pages[i] = totals.pages
-        columns = np.zeros(n, dtype=KEY_DTYPE)
-        for i, k in enumerate(keys):
-            columns[i] = (*k, 0)
-        return cls(
-            keys,
-            columns,
-            np.ones(n, dtype=bool),
-            events,
-            pages,
-            np.array([t.comm for t in owners.values()], dtype=COMM_DTYPE),
-            np.ones(n, dtype=bool),
-            np.zeros(n, dtype=bool),
-            new_serials(n),
-        )
-
-    def rows(self) -> npt.NDArray[np.intp]:
-        return np.flatnonzero(self.live)
-
-    def at_live(self, column: npt.NDArray[Any]) -> npt.NDArray[Any]:
-        """`column` (an entry per row) at the live rows, in row order: the column
-        itself, not a copy, when every row is live (the usual case)."""
-        return column if self.live.all() else np.take(column, self.rows(), axis=0)
-
-    def as_mapping(self) -> dict[OwnerKey, OwnerTotals]:
-        return {
-            self.keys[i]: OwnerTotals(
-                self.events[i].tolist(), self.pages[i].tolist(), bytes(self.comms[i])
-            )
-            for i in self.rows().tolist()
-        }
+from numascope.collectors.tgid_index import TgidIndex
+from numascope.probes.page_alloc import PageAllocLayout
 
 
 @dataclass
@@ -193,40 +66,19 @@ class PageAllocReading:
     pending_owners: int
     seconds: float
 
-    @cached_property
-    def owners(self) -> dict[OwnerKey, OwnerTotals]:
-        """The totals as one object per owner (built on demand: costly at scale)."""
-        return self.table.as_mapping()
-
-
-def rows_with_any(flags: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
-    """flags.any(axis=1), reading each row's bytes as 64-bit words where its
-    width allows: a third of the cost on rows of a few dozen flags."""
-    if flags.shape[1] % 8 or not flags.flags.c_contiguous:
-        return np.asarray(flags.any(axis=1), dtype=bool)
-    words = flags.view(np.uint64)
-    out: npt.NDArray[np.bool_] = words[:, 0] != 0
-    for column in range(1, words.shape[1]):
-        out |= words[:, column] != 0
-    return out
-
 
 def _pack(tgid: int, context: int, cgroup_id: int, cpu_node: int) -> bytes:
     return np.array([(tgid, context, cgroup_id, cpu_node, 0)], dtype=KEY_DTYPE).tobytes()
 
 
-def _comm(raw: bytes) -> bytes:
-    return bytes(raw).split(b"\0", 1)[0]
-
-
 @dataclass
 class PageAllocCollector:
-    tables: Any
+    tables: MapTables
     layout: PageAllocLayout
     settle_seconds: float = 0.002
-    _generation: int = 0
+    _generation: int = field(default=0, init=False)
     peak_entries: int = 0
-    _last_pending: set[OwnerKey] = field(default_factory=set)
+    _last_pending: set[OwnerKey] = field(default_factory=set, init=False)
 
     @property
     def _epoch(self) -> int:
@@ -253,7 +105,7 @@ class PageAllocCollector:
         self._renamed = np.zeros(0, dtype=bool)
         self._serials = np.zeros(0, dtype=np.int64)
         self._pending_rows: list[int] = []
-        self._readers: dict[int, BatchReader | None] = {}
+        self._drainer = OwnerDrain(self._values)
 
     # ---- rows ---------------------------------------------------------------
     def _grow(self, need: int) -> None:
@@ -289,7 +141,7 @@ class PageAllocCollector:
         else:
             n = len(self._keys)
             self._by_tgid.reindex(self._columns["tgid"][:n], self._live[:n])
-        self._serials[row] = next(_serials)
+        self._serials[row] = new_serials(1)[0]
         return row
 
     def _rows_for(self, keys: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
@@ -378,40 +230,9 @@ class PageAllocCollector:
         self._abs_comm[rows[named]] = names[named]
 
     def _drain(self, table: Any) -> int:
-        keys, values = self._read_and_delete(table)
+        keys, values = self._drainer.read_and_delete(table)
         self._absorb(keys, values)
         return len(keys)
-
-    def _read_and_delete(self, table: Any) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
-        """Every entry of an owners buffer, deleted from it, as structured arrays
-        (valid until the next call: they may be views of a reused buffer)."""
-        fd = getattr(table, "map_fd", None)
-        reader = self._readers.get(fd) if isinstance(fd, int) else None
-        if isinstance(fd, int) and fd not in self._readers:
-            reader = self._readers[fd] = BatchReader.for_table(table)
-            if reader is not None and (
-                reader.key_size != KEY_DTYPE.itemsize or reader.value_size != self._values.itemsize
-            ):
-                reader = self._readers[fd] = None  # not the layout this code knows
-        if reader is not None:
-            try:
-                raw_keys, raw_values, count = reader.drain()
-            except BatchUnsupportedError:
-                self._readers[reader.fd] = None
-            else:
-                # Views of the reader's buffers, not copies (1.7 MB at 10,000
-                # owners): absorbed before the next read overwrites them.
-                return (
-                    np.frombuffer(raw_keys, dtype=KEY_DTYPE, count=count),
-                    np.frombuffer(raw_values, dtype=self._values, count=count),
-                )
-        items = list(_drain_items(table))
-        keys = np.zeros(len(items), dtype=KEY_DTYPE)
-        values = np.zeros(len(items), dtype=self._values)
-        for i, (k, v) in enumerate(items):
-            keys[i] = (k.tgid, k.context, k.cgroup_id, k.cpu_node, 0)
-            values[i] = (_comm(v.comm), list(v.events), list(v.pages))
-        return keys, values
 
     def _drain_overflow(self, epoch: int) -> None:
         table = self.tables["overflow"]
@@ -451,7 +272,7 @@ class PageAllocCollector:
                 row = self._new_row(packed, OwnerKey(o.tgid, o.context, o.cgroup_id, o.cpu_node))
             rows.append(row)
             counts.append([*state.counts.events, *state.counts.pages])
-            names.append(_comm(state.counts.comm))
+            names.append(trim_comm(state.counts.comm))
         width = 2 * self.layout.count_slots
         return rows, np.array(counts, dtype=np.int64).reshape(-1, width), names
 
@@ -542,19 +363,3 @@ class PageAllocCollector:
         self._live[src] = False
         self._abs_comm[src] = self._rep_comm[src] = b""
         self._free.extend(rows)
-
-
-def _drain_items(table: Any) -> Iterator[tuple[Any, Any]]:
-    """Read and delete every entry; batched where the kernel and bcc allow."""
-    try:
-        yield from table.items_lookup_and_delete_batch()
-        return
-    except (AttributeError, NotImplementedError):
-        pass
-    except Exception as exc:  # bcc raises bare Exception when the kernel lacks batch ops
-        if "batch" not in str(exc).lower():
-            raise
-    items = list(table.items())
-    for k, _ in items:
-        table.pop(k, None)
-    yield from items

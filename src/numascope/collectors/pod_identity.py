@@ -23,7 +23,7 @@ import functools
 import re
 from collections.abc import Sequence
 
-from numascope.snapshot import PodIdentity, Snapshot, Workload
+from numascope.snapshot.model import PodIdentity, Snapshot, Workload
 
 QOS_CLASSES = ("guaranteed", "burstable", "besteffort")
 

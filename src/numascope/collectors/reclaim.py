@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from numascope.collectors.counts import CountTracker
 from numascope.collectors.expiring import Expiring
 from numascope.collectors.histogram import add_slots, log2_histogram
+from numascope.collectors.maps import MapTables
 from numascope.collectors.names import decode_comm
 from numascope.collectors.node_memory import (
     read_node_memory,
@@ -37,7 +38,7 @@ from numascope.probes.reclaim import (
     KINDS,
     ReclaimLayout,
 )
-from numascope.snapshot import DirectReclaim, ReclaimNode
+from numascope.snapshot.sections import DirectReclaim, ReclaimNode
 
 STALL_UNIT_SECONDS = 1e-6  # the probe's histogram counts microseconds
 OVERFLOW_TGID = -1
@@ -113,15 +114,16 @@ def sum_node_slot(per_cpu: Any, since_ns: int, now_ns: int) -> NodeTotals:
 
 @dataclass
 class ReclaimCollector:
-    tables: Any
+    tables: MapTables
     layout: ReclaimLayout
     node_ids: tuple[int, ...]
+    _: KW_ONLY
     sysfs: Path = Path("/sys")
     proc: Path = Path("/proc")
     settle_seconds: float = 0.002
-    _epoch: int = 0
-    _stallers: dict[StallerKey, StallerTotals] = field(default_factory=dict)
-    _counts: CountTracker = field(default_factory=CountTracker)
+    _epoch: int = field(default=0, init=False)
+    _stallers: dict[StallerKey, StallerTotals] = field(default_factory=dict, init=False)
+    _counts: CountTracker = field(default_factory=CountTracker, init=False)
     watermark_seconds: float = WATERMARK_SECONDS
     clock: Callable[[], float] = time.monotonic
     # zoneinfo's watermarks are in pages of the running kernel (16 or 64 KiB on some).
@@ -137,7 +139,11 @@ class ReclaimCollector:
         self._drain_stallers()
         watermarks = self._watermarks.get(self.clock(), lambda: read_watermarks(self.proc))
         memory = read_node_memory(
-            self.node_ids, self.sysfs, self.proc, self.page_size, watermarks=watermarks
+            self.node_ids,
+            sysfs=self.sysfs,
+            proc=self.proc,
+            page_size=self.page_size,
+            watermarks=watermarks,
         )
         nodes = []
         for node in self.node_ids:

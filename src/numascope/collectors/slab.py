@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from numascope.collectors.counts import CountTracker
-from numascope.snapshot import SlabCache
+from numascope.collectors.maps import MapTables
+from numascope.snapshot.sections import SlabCache
 
 TOP_CACHES = 20
 KIND_KMALLOC = 0
@@ -28,11 +29,11 @@ def cache_name(kind: int, size: int, raw_name: bytes) -> str:
 
 @dataclass
 class SlabCollector:
-    tables: Any
+    tables: MapTables
     node_ids: tuple[int, ...]
     cpu_node: Mapping[int, int]
     top: int = TOP_CACHES
-    _counts: CountTracker = field(default_factory=CountTracker)
+    _counts: CountTracker = field(default_factory=CountTracker, init=False)
 
     def read(self) -> tuple[SlabCache, ...]:
         # (cache, cpu node) -> [objects, any, local, remote]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from numascope.snapshot import Locality
+from numascope.snapshot.model import Locality
 
 
 @dataclass

@@ -17,24 +17,26 @@ from types import FrameType
 from typing import Any
 
 from numascope import __version__
-from numascope.collectors.capture_file import CaptureWriter
-from numascope.collectors.capture_model import CaptureHeader, CaptureTrailer
-from numascope.collectors.capture_redact import Redactor
-from numascope.collectors.families import FAMILY_NAMES
-from numascope.collectors.kernel_counters import read_numastat, read_vmstat
-from numascope.collectors.system_facts import (
+from numascope.capture.facts import (
     read_irqs,
     read_kernel_cmdline,
     read_pci_devices,
     read_sysctls,
 )
-from numascope.collectors.top_workloads import TopWorkloadFacts
+from numascope.capture.file import CaptureWriter
+from numascope.capture.model import CaptureHeader, CaptureTrailer
+from numascope.capture.redact import Redactor
+from numascope.capture.workload_facts import TopWorkloadFacts
+from numascope.collectors.kernel_counters import read_numastat, read_vmstat
+from numascope.collectors.probe_families import FAMILY_NAMES
 from numascope.commands.capture_progress import Progress
-from numascope.commands.policy_options import add_config_option, judge, open_policy
-from numascope.commands.snapshot import add_source_options, open_source
+from numascope.commands.policy_options import add_config_option, open_policy, say_notes
+from numascope.commands.source_options import add_source_options, open_source
 from numascope.errors import NumascopeError
-from numascope.policy import PolicyEngine
-from numascope.snapshot import Snapshot
+from numascope.pipeline.pacer import Pacer
+from numascope.pipeline.policy_step import PolicyStep
+from numascope.pipeline.poller import PacedPoller
+from numascope.snapshot.model import Snapshot
 from numascope.topology import Topology, read_topology
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "": 1.0}
@@ -126,9 +128,9 @@ def _numastat(topology: Topology) -> dict[int, dict[str, int]]:
 class CaptureRun:
     """One capture: poll, judge, spool; then the header with facts from both ends."""
 
-    def __init__(self, args: argparse.Namespace, engine: PolicyEngine, writer: CaptureWriter):
+    def __init__(self, args: argparse.Namespace, step: PolicyStep, writer: CaptureWriter):
         self.args = args
-        self.engine = engine
+        self.step = step
         self.writer = writer
         self.redactor = Redactor() if args.redact else None
         self.proc = Path(args.proc)
@@ -140,7 +142,6 @@ class CaptureRun:
         self.reason = "duration"
 
     def record(self, snapshot: Snapshot) -> None:
-        snapshot = judge(self.engine, snapshot)
         self.facts.observe(snapshot)
         self.last = snapshot
         self.findings += len(snapshot.findings)
@@ -151,13 +152,13 @@ class CaptureRun:
         topology = read_topology()
         with self.stop.installed():
             # A bug report wants everything: every probe family unless --probes narrows it.
-            source = open_source(args, FAMILY_NAMES)
+            polls = PacedPoller(open_source(args, FAMILY_NAMES), Pacer(args.interval), self.step)
             # Read after the probes are in, so "before" lines up with the first interval.
             before = (_numastat(topology), read_vmstat(), time.time())
             try:
-                self._loop(source.poll)
+                self.loop(polls)
             finally:
-                source.close()
+                polls.close()
         header = self._header(topology, before)
         trailer = CaptureTrailer(self.writer.count, time.time(), self.reason)
         size = self.writer.finish(header, trailer)
@@ -167,28 +168,33 @@ class CaptureRun:
         )
         return 0
 
-    def _loop(self, poll: Any) -> None:
+    def loop(self, polls: PacedPoller) -> None:
+        """Record a judged snapshot at every tick of the pacer until the duration
+        is up or a signal stops it. A slow poll is counted as an overrun by the
+        pacer and the next waits a whole interval: no catching up in a burst."""
         args = self.args
-        start = time.monotonic()
+        clock = polls.pacer.clock
+        start = clock()
         deadline = start + args.duration
-        next_at = start + args.interval
         self.progress.say(f"recording for {args.duration:g} s into {args.output}")
         while True:
-            if self.stop.wait(max(0.0, min(next_at, deadline) - time.monotonic())):
+            delay = polls.pacer.delay()
+            now = clock()
+            tick = now + delay
+            if self.stop.wait(max(0.0, min(tick, deadline) - now)):
                 break
-            self.record(poll())
-            self.progress.update(time.monotonic() - start, self.writer.count, self.findings)
-            if next_at >= deadline:
+            self.record(say_notes(polls.poll()).snapshot)
+            self.progress.update(clock() - start, self.writer.count, self.findings)
+            if tick >= deadline:
                 return
-            next_at += args.interval
         # Stopped early by a signal: keep what the interrupted interval counted.
         self.reason = self.stop.name or "signal"
-        self.record(poll())
-        self.progress.say(f"stopped early after {time.monotonic() - start:.1f} s")
+        self.record(say_notes(polls.poll()).snapshot)
+        self.progress.say(f"stopped early after {clock() - start:.1f} s")
 
     def _header(self, topology: Topology, before: tuple[Any, ...]) -> CaptureHeader:
         numastat_before, vmstat_before, created = before
-        holder = self.engine.holder
+        holder = self.step.holder
         uname = platform.uname()
         header = CaptureHeader(
             numascope_version=__version__,
@@ -225,9 +231,9 @@ def run(args: argparse.Namespace) -> int:
     args.output = Path(args.output) if args.output else default_output(args.redact)
     if args.output.is_dir():
         raise NumascopeError(f"cannot write {args.output}: it is a directory")
-    engine = open_policy(args)  # a bad config fails before anything is written
+    step = open_policy(args)  # a bad config fails before anything is written
     writer = CaptureWriter(args.output)  # an unwritable place fails before the probes load
     try:
-        return CaptureRun(args, engine, writer).run()
+        return CaptureRun(args, step, writer).run()
     finally:
         writer.abort()

@@ -8,7 +8,7 @@ from typing import Any
 
 from numascope.collectors.freebsd.snapshots import snapshots_from_dtrace
 from numascope.errors import NumascopeError
-from numascope.snapshot_codec import snapshot_to_json
+from numascope.snapshot.codec import snapshot_to_json
 from numascope.topology_freebsd import parse_sysctl_dump, read_freebsd_topology
 
 

@@ -11,10 +11,10 @@ import threading
 from types import FrameType
 from typing import Any
 
-from numascope.collectors.replay import open_replay
+from numascope.capture.replay import open_replay
 from numascope.commands.log_options import add_log_options
 from numascope.commands.privilege_options import add_privilege_options, drop_after_attach
-from numascope.commands.snapshot import add_source_options, open_source
+from numascope.commands.source_options import add_source_options, open_source
 from numascope.config import PolicyHolder
 from numascope.errors import NumascopeError
 from numascope.exporters.prometheus import (
@@ -28,10 +28,12 @@ from numascope.exporters.prometheus import (
     load_web_config,
     parse_listen_address,
 )
-from numascope.exporters.prometheus.poller import Judge, SnapshotSource
 from numascope.logs import configure_logging
-from numascope.policy import PolicyEngine
+from numascope.pipeline.pacer import Pacer
+from numascope.pipeline.policy_step import PolicyStep
+from numascope.pipeline.poller import PacedPoller
 from numascope.revision import revision
+from numascope.snapshot.source import SnapshotSource
 
 LOG = logging.getLogger("numascope.export")
 
@@ -93,13 +95,13 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _judge_for(args: argparse.Namespace, holder: PolicyHolder) -> Judge | None:
-    # A replayed capture already carries the findings of its day; judge it again
-    # only when a policy is named, and then without reading this host's /proc.
-    if args.replay and not args.config:
-        return None
-    engine = PolicyEngine(holder, proc=None if args.replay else "/proc")
-    return engine.judge
+def policy_step_for(args: argparse.Namespace, holder: PolicyHolder) -> PolicyStep:
+    """The policy step for `args`: a replayed capture already carries the findings
+    of its day; it is judged again only when a policy is named, and then without
+    reading this host's /proc."""
+    if args.replay:
+        return PolicyStep(holder, proc=None, rejudge=bool(args.config))
+    return PolicyStep(holder, proc="/proc")
 
 
 def _reload_web_config(path: str, server: MetricsServer) -> None:
@@ -109,14 +111,6 @@ def _reload_web_config(path: str, server: MetricsServer) -> None:
         LOG.error("kept the old web config: %s", exc)
     else:
         LOG.info("web config reloaded")
-
-
-def _reload(holder: PolicyHolder) -> None:
-    ran, error = holder.reload_if_requested()
-    if ran and error:
-        LOG.error("policy reload failed: %s", error)
-    elif ran:
-        LOG.info("policy reloaded from %s", holder.path or "the built-in default")
 
 
 # glibc's mallopt() parameter for the most malloc arenas a process may have.
@@ -168,10 +162,7 @@ def serve(args: argparse.Namespace) -> int:
     )
     counters = BudgetedCounters()
     poller = Poller(
-        source,
-        args.interval,
-        judge=_judge_for(args, holder),
-        before_poll=lambda: _reload(holder),
+        PacedPoller(source, Pacer(args.interval), policy_step_for(args, holder)),
         after_poll=lambda snap: counters.advance(snap, holder.config.prometheus.workload_limit),
     )
 

@@ -6,8 +6,7 @@ import argparse
 import sys
 
 from numascope.config import DEFAULT_CONFIG_PATH, PolicyHolder
-from numascope.policy import PolicyEngine
-from numascope.snapshot import Snapshot
+from numascope.pipeline.policy_step import Judged, PolicyStep
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:
@@ -23,21 +22,18 @@ def add_config_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def open_policy(args: argparse.Namespace, *, live: bool = True) -> PolicyEngine:
-    """The engine for `args.config`; a bad file raises ConfigError (one located line).
+def open_policy(args: argparse.Namespace, *, replay: bool = False) -> PolicyStep:
+    """The policy step for `args.config`; a bad file raises ConfigError (one located line).
 
-    `live=False` (replaying a capture) skips procfs: the recorded pids are gone.
+    `replay=True` (judging a capture) skips procfs: the recorded pids are gone.
     """
-    engine = PolicyEngine(PolicyHolder.open(args.config), proc=args.proc if live else None)
-    engine.holder.install_sighup()
-    return engine
+    step = PolicyStep(PolicyHolder.open(args.config), proc=None if replay else args.proc)
+    step.holder.install_sighup()
+    return step
 
 
-def judge(engine: PolicyEngine, snapshot: Snapshot) -> Snapshot:
-    """Apply a pending SIGHUP reload (saying how it went on stderr), then judge."""
-    reloaded, error = engine.holder.reload_if_requested()
-    if error is not None:
-        print(f"numascope: {error}", file=sys.stderr)
-    elif reloaded:
-        print(f"numascope: reloaded {engine.holder.path}", file=sys.stderr)
-    return engine.judge(snapshot)
+def say_notes(judged: Judged) -> Judged:
+    """Print the policy step's notes (how a reload went) on stderr; return `judged`."""
+    for note in judged.notes:
+        print(f"numascope: {note}", file=sys.stderr, flush=True)
+    return judged

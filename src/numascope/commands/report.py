@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from numascope.collectors.replay import read_recording
+from numascope.capture.replay import read_recording
 from numascope.errors import NumascopeError
-from numascope.exporters.report_build import build_report
-from numascope.exporters.report_html import render_html
-from numascope.exporters.report_markdown import render_markdown
+from numascope.exporters.report.build import build_report
+from numascope.exporters.report.html import render_html
+from numascope.exporters.report.markdown import render_markdown
 
 
 def register(subparsers: Any) -> None:

@@ -6,13 +6,17 @@ import argparse
 import functools
 from typing import Any
 
-from numascope.collectors.live import KernelCounterSource, SnapshotSource
+from numascope.capture.replay import open_replay
+from numascope.collectors.kernel_source import KernelCounterSource
 from numascope.collectors.mempolicy import read_process_policy
-from numascope.collectors.replay import open_replay
 from numascope.commands.privilege_options import add_privilege_options, drop_after_attach
-from numascope.commands.snapshot import add_source_options, open_source
+from numascope.commands.source_options import add_source_options, open_source
 from numascope.config import PolicyHolder
 from numascope.errors import NumascopeError
+from numascope.pipeline.pacer import Pacer
+from numascope.pipeline.policy_step import PolicyStep
+from numascope.pipeline.poller import PacedPoller
+from numascope.snapshot.source import SnapshotSource
 
 
 def register(subparsers: Any) -> None:
@@ -46,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     # command, --help, the man page) must not pay for it (about 0.2 s and 20 MB).
     from numascope.tui.app import TopApp
     from numascope.tui.detail import PolicyReader
-    from numascope.tui.feed import Judge, ThreadFeed
+    from numascope.tui.feed import ThreadFeed
 
     if args.interval is not None and args.interval <= 0:
         raise NumascopeError("--interval: must be more than 0 seconds")
@@ -58,11 +62,11 @@ def run(args: argparse.Namespace) -> int:
     if args.replay:
         source = open_replay(args.replay)
         # A capture keeps the findings judged when it was recorded, unless a policy is given.
-        judge = Judge(holder, proc=None, rejudge=args.config is not None)
+        step = PolicyStep(holder, proc=None, rejudge=args.config is not None)
         mode = "replay"
     else:
         source = open_source(args, holder.config.probes)
-        judge = Judge(holder, proc="/proc")
+        step = PolicyStep(holder, proc="/proc")
         reader = functools.partial(read_process_policy, proc="/proc")
         mode = "live"
         if isinstance(source, KernelCounterSource):
@@ -73,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
             )
         drop_after_attach(args, "top")  # before the feed and screen threads start
     app = TopApp(
-        ThreadFeed(source, judge, interval),
+        ThreadFeed(PacedPoller(source, Pacer(interval), step)),
         interval=interval,
         mode=mode,
         policy=str(holder.path) if holder.path else "built-in default",

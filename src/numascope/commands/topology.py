@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from numascope.snapshot_codec import encode
+from numascope.snapshot.codec import encode
 from numascope.topology import Topology, read_topology
 
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from numascope.snapshot import Severity
+from numascope.snapshot.model import Severity
 
 PLACEMENT_KINDS = ("local", "bind", "preferred", "preferred-many", "interleave")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from numascope.collectors.mempolicy import ProcessPolicy, format_list
 from numascope.config import Placement
 from numascope.policy.judge import DRIFT, Verdict
-from numascope.snapshot import Severity
+from numascope.snapshot.model import Severity
 
 _PREFER_MODES = ("prefer", "prefer (many)")
 _INTERLEAVE_MODES = ("interleave", "weighted interleave")

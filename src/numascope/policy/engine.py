@@ -17,8 +17,8 @@ from numascope.policy.judge import DRIFT, Verdict, judge
 from numascope.policy.matching import RuleMemo
 from numascope.policy.reclaim_context import nodes_under_reclaim, with_reclaim_context
 from numascope.policy.window import RollingWindow
-from numascope.snapshot import Finding, Locality, Severity, Snapshot, Workload, WorkloadKind
-from numascope.workload_columns import WorkloadColumns
+from numascope.snapshot.columns import WorkloadColumns
+from numascope.snapshot.model import Finding, Locality, Severity, Snapshot, Workload, WorkloadKind
 
 # Interrupts are not placed by process rules, and `other` is many owners at once.
 JUDGED_KINDS = (WorkloadKind.PROCESS, WorkloadKind.KTHREAD)
@@ -209,7 +209,7 @@ class PolicyEngine:
         for count, pid in enumerate((unread + old)[: self.reads_per_poll]):
             if count and self._clock() - now >= self.read_seconds:
                 break  # the rest wait for the next poll, first in line
-            fresh[pid] = (now, read_process_policy(pid, self.proc))
+            fresh[pid] = (now, read_process_policy(pid, proc=self.proc))
         self._policies = fresh
         return {pid: policy for pid, (_, policy) in fresh.items() if policy is not None}
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from numascope.collectors.mempolicy import format_list
 from numascope.config.model import IrqThresholds
-from numascope.snapshot import Finding, IrqStats, Severity, Snapshot
+from numascope.snapshot.model import Finding, Severity, Snapshot
+from numascope.snapshot.sections import IrqStats
 
 REMOTE_IRQ = "remote-irq"
 RULE = "irq-placement"

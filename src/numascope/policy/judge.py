@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from numascope.collectors.mempolicy import format_list
 from numascope.config import Placement, Thresholds
-from numascope.snapshot import Locality, Severity
+from numascope.snapshot.model import Locality, Severity
 
 REMOTE_ALLOCATION = "remote-allocation"
 OUTSIDE_BIND = "outside-bind"

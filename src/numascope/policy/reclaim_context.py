@@ -13,7 +13,7 @@ import dataclasses
 from numascope.collectors.mempolicy import format_list
 from numascope.config import Placement
 from numascope.policy.judge import OUTSIDE_BIND, PREFERRED_FALLBACK, REMOTE_ALLOCATION, Verdict
-from numascope.snapshot import Locality, Snapshot
+from numascope.snapshot.model import Locality, Snapshot
 
 EVIDENCE_KEY = "node_under_reclaim"
 AFFECTED_KINDS = (REMOTE_ALLOCATION, OUTSIDE_BIND, PREFERRED_FALLBACK)

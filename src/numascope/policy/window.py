@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from numascope.snapshot import Locality, Snapshot
-from numascope.workload_columns import WorkloadColumns, counts_width, locality_of
+from numascope.snapshot.columns import WorkloadColumns, counts_width, locality_of
+from numascope.snapshot.model import Locality, Snapshot
 
 Counts = npt.NDArray[np.int64]
 

@@ -19,8 +19,8 @@ Maps (read by numascope.collectors.page_alloc):
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,15 @@ from typing import Any
 from numascope.errors import NumascopeError
 from numascope.probes import bcc_loader
 from numascope.probes.page_pfn import PageMap, calibrate, write_page_map
-from numascope.probes.tracepoints import Tracepoint, c_struct, read_format
+from numascope.probes.programs import (
+    FamilySource,
+    LoadedFamily,
+    Program,
+    attach_programs,
+    build_family_source,
+    compile_family,
+)
+from numascope.probes.tracepoints import Tracepoint
 from numascope.topology import PfnRange, Topology
 
 DEFAULT_MAX_OWNERS = 16384
@@ -43,22 +51,59 @@ PAGE_ALLOC = Tracepoint("kmem", "mm_page_alloc")
 RAW_PAGE_ALLOC = "raw_tracepoint:mm_page_alloc"
 RAW_ENTRY = "on_page_alloc"
 RECORD_ENTRY = "on_page_alloc_record"
-CONTEXT_TRACEPOINTS = {
-    "on_irq_entry": (Tracepoint("irq", "irq_handler_entry"), "irq_entry_args", ["irq"]),
-    "on_irq_exit": (Tracepoint("irq", "irq_handler_exit"), "irq_exit_args", ["irq"]),
-    "on_softirq_entry": (Tracepoint("irq", "softirq_entry"), "softirq_args", ["vec"]),
-    "on_softirq_exit": (Tracepoint("irq", "softirq_exit"), None, ["vec"]),
-    "on_exec": (Tracepoint("sched", "sched_process_exec"), None, ["pid"]),
-}
+_HARD_IRQ = "allocations in hard IRQs count as the interrupted task's"
+_SOFT_IRQ = "allocations in softirqs count as the interrupted task's"
 
-# What numascope loses without each optional tracepoint, said when it is missing.
-CONSEQUENCE = {
-    "irq:irq_handler_entry": "allocations in hard IRQs count as the interrupted task's",
-    "irq:irq_handler_exit": "allocations in hard IRQs count as the interrupted task's",
-    "irq:softirq_entry": "allocations in softirqs count as the interrupted task's",
-    "irq:softirq_exit": "allocations in softirqs count as the interrupted task's",
-    "sched:sched_process_exec": "a process keeps its pre-exec name and cgroup until its next flush",
-}
+# The entry (on the raw tracepoint when the page pointer translates, see
+# attach_page_alloc) and the optional context programs. Each entry/exit pair is
+# one group: an entry whose exit is missing would leave its mark set for good.
+PROGRAMS = (
+    Program(
+        RECORD_ENTRY,
+        PAGE_ALLOC,
+        "page_alloc_args",
+        ("pfn", "order"),
+        group="entry",
+        raw_function=RAW_ENTRY,
+    ),
+    Program(
+        "on_irq_entry",
+        Tracepoint("irq", "irq_handler_entry"),
+        "irq_entry_args",
+        ("irq",),
+        group="irq",
+        consequence=_HARD_IRQ,
+    ),
+    Program(
+        "on_irq_exit",
+        Tracepoint("irq", "irq_handler_exit"),
+        "irq_exit_args",
+        ("irq",),
+        group="irq",
+        consequence=_HARD_IRQ,
+    ),
+    Program(
+        "on_softirq_entry",
+        Tracepoint("irq", "softirq_entry"),
+        "softirq_args",
+        ("vec",),
+        group="softirq",
+        consequence=_SOFT_IRQ,
+    ),
+    Program(
+        "on_softirq_exit",
+        Tracepoint("irq", "softirq_exit"),
+        None,
+        group="softirq",
+        consequence=_SOFT_IRQ,
+    ),
+    Program(
+        "on_exec",
+        Tracepoint("sched", "sched_process_exec"),
+        None,
+        consequence="a process keeps its pre-exec name and cgroup until its next flush",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -131,56 +176,33 @@ def build_source(
     topology: Topology,
     max_owners: int = DEFAULT_MAX_OWNERS,
     tracefs: Path = bcc_loader.TRACEFS,
-    with_context: bool = True,
-) -> tuple[str, dict[str, Tracepoint], dict[str, str]]:
-    """The program text, the context functions to attach, and tracepoints left out (why)."""
+    absent: Collection[str] = (),
+) -> FamilySource:
+    """The program text, with the programs of the tracepoints this kernel has."""
     template = resources.files("numascope.probes").joinpath("page_alloc.bpf.c").read_text()
-    structs = [c_struct("page_alloc_args", read_format(PAGE_ALLOC, tracefs), ["pfn", "order"])]
-    attach: dict[str, Tracepoint] = {}
-    missing: dict[str, str] = {}
-    for fn, (tp, struct_name, wanted) in CONTEXT_TRACEPOINTS.items():
-        if not with_context:
-            break
-        try:
-            fmt = read_format(tp, tracefs)
-        except NumascopeError as exc:
-            missing[tp.name] = str(exc)
-            continue
-        if struct_name:
-            structs.append(c_struct(struct_name, fmt, wanted))
-        attach[fn] = tp
-    # Functions for tracepoints we cannot attach are compiled out.
-    for fn in CONTEXT_TRACEPOINTS:
-        if fn not in attach:
-            template = _drop_function(template, fn)
+    template = template.replace("PAGE_NODE_SLOT_FUNCTION", page_node_function(topology))
     layout = PageAllocLayout(topology.node_ids)
-    text = (
-        f"#define NODE_SLOTS {layout.node_slots}\n#define MAX_OWNERS {max_owners}\n"
-        f"#define HIGH_ORDER {HIGH_ORDER}\n#define MAX_SITES {MAX_SITES}\n"
-        + template.replace("TRACEPOINT_STRUCTS", "\n\n".join(structs)).replace(
-            "PAGE_NODE_SLOT_FUNCTION", page_node_function(topology)
+    defines = {
+        "NODE_SLOTS": layout.node_slots,
+        "MAX_OWNERS": max_owners,
+        "HIGH_ORDER": HIGH_ORDER,
+        "MAX_SITES": MAX_SITES,
+    }
+    source = build_family_source(template, PROGRAMS, defines, tracefs, absent)
+    if RECORD_ENTRY not in source.attach:
+        raise NumascopeError(
+            f"{PAGE_ALLOC.name} unavailable: {source.missing.get(PAGE_ALLOC.name, 'not found')}"
         )
-    )
-    return text, attach, missing
-
-
-def _drop_function(text: str, fn: str) -> str:
-    start = text.find(f"int {fn}(")
-    if start < 0:
-        return text
-    end = text.find("\n}\n", start)
-    return text[:start] + text[end + 3 :]
+    return source
 
 
 @dataclass
 class PageAllocProbe:
-    """The loaded, attached page-allocation program and its maps."""
+    """The loaded, attached page-allocation family and its maps."""
 
-    bpf: Any
+    family: LoadedFamily
     layout: PageAllocLayout
     max_owners: int
-    attached: dict[str, str] = field(default_factory=dict)  # function -> tracepoint
-    missing: dict[str, str] = field(default_factory=dict)  # tracepoint -> why
     # The raw entry's translation; None when the record entry runs (see why_record).
     page_map: PageMap | None = None
     why_record: str = ""
@@ -188,83 +210,52 @@ class PageAllocProbe:
     @property
     def entry(self) -> str:
         """The function counting page allocations: RAW_ENTRY or RECORD_ENTRY."""
-        return RAW_ENTRY if RAW_ENTRY in self.attached else RECORD_ENTRY
+        return RAW_ENTRY if RAW_ENTRY in self.family.attached else RECORD_ENTRY
 
     @property
     def tables(self) -> Any:
-        return self.bpf
-
-    def program_fds(self) -> dict[str, int]:
-        return {fn: self.bpf.funcs[fn.encode()].fd for fn in self.attached}
-
-    def detachers(self) -> list[Callable[[], None]]:
-        return bcc_loader.tracepoint_detachers(self.bpf)
-
-    def close(self) -> None:
-        self.bpf.cleanup()
+        """The family's maps, as the collectors read them."""
+        return self.family.bpf
 
 
 def attach_page_alloc(
     topology: Topology,
     max_owners: int = DEFAULT_MAX_OWNERS,
     headers: str | None = None,
-    with_context: bool = True,
-    absent: frozenset[str] = frozenset(),
+    tracefs: Path = bcc_loader.TRACEFS,
+    absent: Collection[str] = (),
 ) -> PageAllocProbe:
     """Compile, load and attach the page-allocation probe.
 
-    `absent` naming RAW_PAGE_ALLOC plays a kernel where the raw tracepoint entry
-    cannot be used (the perf tracepoint's record entry counts instead)."""
-    bcc = bcc_loader.import_bcc()
+    The entry runs on the raw tracepoint when the page pointer -> pfn
+    translation calibrates, else on the perf tracepoint's record (said on
+    stderr). `absent` naming RAW_PAGE_ALLOC plays a kernel where the raw entry
+    cannot be used; naming tracepoints, a kernel without them."""
+    bcc_loader.import_bcc()
     bcc_loader.check_privileges()
     bcc_loader.ensure_tracefs()
-    text, attach, missing = build_source(topology, max_owners, with_context=with_context)
-    bpf = bcc_loader.load_program(text, headers)
-    probe = PageAllocProbe(bpf, PageAllocLayout(topology.node_ids), max_owners, missing=missing)
-    try:
-        _attach_entry(probe, absent)
-    except NumascopeError:
-        bpf.cleanup()
-        raise
-    for fn, tp in attach.items():
-        try:
-            bpf.load_func(fn.encode(), bcc.BPF.TRACEPOINT)
-            bpf.attach_tracepoint(tp=tp.name.encode(), fn_name=fn.encode())
-        except Exception as exc:  # bcc raises bare Exception on attach failure
-            probe.missing[tp.name] = str(exc)
-            continue
-        probe.attached[fn] = tp.name
-    for tracepoint in sorted(probe.missing):
-        print(
-            f"numascope: {tracepoint} unavailable; {CONSEQUENCE.get(tracepoint, '')}".rstrip(),
-            file=sys.stderr,
-        )
-    return probe
-
-
-def _attach_entry(probe: PageAllocProbe, absent: frozenset[str]) -> None:
-    """The raw tracepoint entry when the page pointer -> pfn translation
-    calibrates, else the perf tracepoint's record entry (said on stderr)."""
-    bpf = probe.bpf
+    source = build_source(topology, max_owners, tracefs, absent)
+    family = compile_family(NAME, source, headers)
+    probe = PageAllocProbe(family, PageAllocLayout(topology.node_ids), max_owners)
+    bpf = family.bpf
     found = f"{RAW_PAGE_ALLOC} treated as absent" if RAW_PAGE_ALLOC in absent else calibrate(bpf)
     if isinstance(found, PageMap):
         write_page_map(bpf, found)
-        try:
-            bpf.attach_raw_tracepoint(tp=b"mm_page_alloc", fn_name=RAW_ENTRY.encode())
-        except Exception as exc:  # bcc raises bare Exception on attach failure
-            found = f"attaching to the raw tracepoint failed: {str(exc).strip()}"
-        else:
-            probe.page_map = found
-            probe.attached[RAW_ENTRY] = RAW_PAGE_ALLOC
-            return
-    probe.why_record = found
+    try:
+        attach_programs(family, source, PROGRAMS, raw=isinstance(found, PageMap))
+    except NumascopeError:
+        raise NumascopeError(f"attaching to {PAGE_ALLOC.name} failed") from None
+    if probe.entry == RAW_ENTRY:
+        probe.page_map = found if isinstance(found, PageMap) else None
+        return probe
+    if RECORD_ENTRY not in family.attached:
+        why = family.missing.get(PAGE_ALLOC.name, "failed")
+        bpf.cleanup()
+        raise NumascopeError(f"attaching to {PAGE_ALLOC.name} failed: {why}")
+    probe.why_record = found if isinstance(found, str) else "attaching to the raw tracepoint failed"
     print(
         f"numascope: counting page allocations through {PAGE_ALLOC.name}'s record, "
-        f"which costs each allocation more than the raw tracepoint: {found}",
+        f"which costs each allocation more than the raw tracepoint: {probe.why_record}",
         file=sys.stderr,
     )
-    try:
-        bpf.attach_tracepoint(tp=PAGE_ALLOC.name.encode(), fn_name=RECORD_ENTRY.encode())
-    except Exception as exc:  # bcc raises bare Exception on attach failure
-        raise NumascopeError(f"attaching to {PAGE_ALLOC.name} failed: {exc}") from exc
-    probe.attached[RECORD_ENTRY] = PAGE_ALLOC.name
+    return probe

@@ -133,14 +133,29 @@ def load_family(
     (the perf tracepoint's if the raw one fails). Raises NumascopeError when not
     one program could be attached.
     """
+    family = compile_family(name, source, headers)
+    attach_programs(family, source, programs, raw)
+    return family
+
+
+def compile_family(name: str, source: FamilySource, headers: str | None = None) -> LoadedFamily:
+    """Compile `source` into a family with nothing attached yet (a family that must
+    prepare its maps before its programs run attaches them itself, after)."""
     if not source.attach:
         raise NumascopeError(
             f"{name}: none of its tracepoints is available "
             f"({', '.join(sorted(source.missing)) or 'none listed'})"
         )
-    bcc = bcc_loader.import_bcc()
     bpf = bcc_loader.load_program(source.text, headers)
-    family = LoadedFamily(name, bpf, missing=dict(source.missing))
+    return LoadedFamily(name, bpf, missing=dict(source.missing))
+
+
+def attach_programs(
+    family: LoadedFamily, source: FamilySource, programs: tuple[Program, ...], raw: bool = False
+) -> None:
+    """Attach the programs `source` holds to the compiled `family` (see load_family)."""
+    bcc = bcc_loader.import_bcc()
+    bpf = family.bpf
     raw_of = {p.function: p.raw_function for p in programs if p.raw_function}
     for fn, tp in source.attach.items():
         if raw and fn in raw_of and _attach_raw(bpf, raw_of[fn], tp):
@@ -155,9 +170,8 @@ def load_family(
         family.attached[fn] = tp.name
     if not family.attached:
         bpf.cleanup()
-        raise NumascopeError(f"{name}: attaching its programs failed")
+        raise NumascopeError(f"{family.name}: attaching its programs failed")
     consequence = {p.tracepoint.name: p.consequence for p in programs}
     for tracepoint in sorted(family.missing):
         what = consequence.get(tracepoint, "")
         print(f"numascope: {tracepoint} unavailable; {what}".rstrip("; "), file=sys.stderr)
-    return family

@@ -6,7 +6,7 @@ rather than a number.
 
 from __future__ import annotations
 
-from numascope.snapshot import Snapshot
+from numascope.snapshot.model import Snapshot
 from numascope.tui.rows import Row
 
 _BY_KIND = {

@@ -10,7 +10,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from numascope.snapshot import ORDER_CLASSES, AllocatorSection, Snapshot
+from numascope.snapshot.model import ORDER_CLASSES, Snapshot
+from numascope.snapshot.sections import AllocatorSection
 from numascope.tui.format import human, percent, rate
 
 # A zone-lock share from here on means the per-CPU lists barely help (marked `*`).

@@ -22,7 +22,8 @@ from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 from numascope.config import Thresholds
 from numascope.tui.allocator import allocator_panel
 from numascope.tui.detail import DetailScreen, PolicyReader
-from numascope.tui.feed import Feed, Frame
+from numascope.tui.feed import Feed
+from numascope.tui.frame import Frame
 from numascope.tui.header import HeaderBar, Status, header_text
 from numascope.tui.help import HelpScreen
 from numascope.tui.history import History

@@ -1,81 +1,20 @@
 """From a snapshot source to frames the screen can show, off the UI thread.
 
-`Feed` is the abstract poller (start, pause, stop); `ThreadFeed` runs a
-source's `poll()` on a worker thread and posts each result as a message, so a
-poll that blocks on the kernel never blocks a key press. The policy engine runs
-on the same thread: reading every process's numa_maps is kernel work too.
+`Feed` is the abstract poller (start, pause, stop); `ThreadFeed` runs the
+pipeline's paced poller on a worker thread and posts each result as a message,
+so a poll that blocks on the kernel never blocks a key press. The policy step
+runs on the same thread: reading every process's numa_maps is kernel work too.
 """
 
 from __future__ import annotations
 
 import abc
 import threading
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Callable
 
-from numascope.collectors.mempolicy import ProcessPolicy
-from numascope.config import PolicyHolder
-from numascope.policy import JUDGED_KINDS, PolicyEngine
-from numascope.snapshot import Snapshot
+from numascope.pipeline.poller import PacedPoller
+from numascope.tui.frame import frame_of
 from numascope.tui.messages import FeedFailed, FrameReady
-from numascope.tui.rows import Placements
-
-
-class SnapshotSource(Protocol):
-    """Anything that yields snapshots: the live kernel, kernel counters, a replay."""
-
-    def poll(self) -> Snapshot: ...
-
-    def close(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class Frame:
-    """One snapshot with what the policy side says about its workloads."""
-
-    snapshot: Snapshot
-    placements: Placements
-    notes: tuple[str, ...] = ()
-
-
-class Judge:
-    """Adds findings, configured rules and actual memory policies to a snapshot.
-
-    `proc` None means the processes are not on this host (a replay): policies
-    are not read, and the findings recorded in the stream are kept unless the
-    user gave a config to judge it by (`rejudge`).
-    """
-
-    def __init__(self, holder: PolicyHolder, proc: str | None = "/proc", rejudge: bool = True):
-        self.holder = holder
-        self.proc = proc
-        self.rejudge = rejudge
-        self.engine = PolicyEngine(holder, proc=proc)
-
-    def frame(self, snapshot: Snapshot) -> Frame:
-        notes: list[str] = []
-        reloaded, error = self.holder.reload_if_requested()
-        if error:
-            notes.append(error)
-        elif reloaded:
-            notes.append(f"policy reloaded from {self.holder.path}")
-        policies: Mapping[int, ProcessPolicy] = {}
-        if self.proc is not None and snapshot.processes:
-            # Read within the engine's budget per poll: reading every process's
-            # numa_maps each frame took seconds on a host with 10,000 of them.
-            policies = self.engine.kernel_policies(snapshot)
-        if self.rejudge:
-            snapshot = self.engine.judge(snapshot, policies)
-        rules = {}
-        for w in snapshot.processes:
-            if w.kind in JUDGED_KINDS:
-                kernel = policies.get(w.pid) if w.pid is not None else None
-                rule = self.engine.rule_for(w, kernel)
-                rules[w.key] = f"{rule.name}: {rule.placement.describe()}"
-        mempolicies = {pid: str(p.dominant) for pid, p in policies.items()}
-        return Frame(snapshot, Placements(rules, mempolicies), tuple(notes))
 
 
 class Feed(abc.ABC):
@@ -103,17 +42,16 @@ class Feed(abc.ABC):
 
 
 class ThreadFeed(Feed):
-    """Polls `source` every `interval` seconds on a daemon thread.
+    """Runs `polls` on a daemon thread: the first poll at once, then at its pacer's ticks.
 
     Once the source is finished (the end of a replay) the thread sleeps until it
     is woken (`refresh`, resume, stop): polling the same last snapshot again would
     only cost CPU while nothing changes.
     """
 
-    def __init__(self, source: SnapshotSource, judge: Judge | None, interval: float) -> None:
-        self.source = source
-        self.judge = judge
-        self.interval = interval
+    def __init__(self, polls: PacedPoller) -> None:
+        self.polls = polls
+        self.polls.pacer.start_now()
         self._stop = threading.Event()
         self._running = threading.Event()  # set: polling; clear: paused
         self._running.set()
@@ -122,7 +60,7 @@ class ThreadFeed(Feed):
 
     @property
     def finished(self) -> bool:
-        return bool(getattr(self.source, "finished", False))
+        return self.polls.finished
 
     def start(self, post: Callable[[FrameReady | FeedFailed], object]) -> None:
         self._thread = threading.Thread(
@@ -135,18 +73,17 @@ class ThreadFeed(Feed):
             self._running.wait()
             if self._stop.is_set():
                 break
-            started = time.monotonic()
             try:
-                snapshot = self.source.poll()
-                frame = self.judge.frame(snapshot) if self.judge else Frame(snapshot, Placements())
+                frame = frame_of(self.polls.poll(), self.polls.step)
             except Exception as exc:  # a failed poll is shown on screen, not a crash
                 post(FeedFailed(f"{type(exc).__name__}: {exc}"))
             else:
                 post(FrameReady(frame))
-            # Sleep out the rest of the interval; `_wake` cuts it short on stop, resume or
-            # refresh, and is the only way on from a finished source.
-            rest = max(0.0, self.interval - (time.monotonic() - started))
-            self._wake.wait(None if self.finished else rest)
+            # Sleep to the next tick; `_wake` cuts it short on stop, resume or refresh
+            # (the grid starts again from there), and is the only way on from a
+            # finished source.
+            if self._wake.wait(None if self.finished else self.polls.pacer.delay()):
+                self.polls.pacer.restart()
             self._wake.clear()
 
     def set_paused(self, paused: bool) -> None:
@@ -157,7 +94,7 @@ class ThreadFeed(Feed):
             self._wake.set()
 
     def set_interval(self, seconds: float) -> None:
-        self.interval = seconds
+        self.polls.pacer.interval = seconds
 
     def refresh(self) -> None:
         self._wake.set()
@@ -169,4 +106,4 @@ class ThreadFeed(Feed):
         self._wake.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5.0)
-        self.source.close()
+        self.polls.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from numascope.snapshot import Finding, Severity
+from numascope.snapshot.model import Finding, Severity
 
 # Eight heights from the Unicode block elements: they survive monochrome terminals.
 _BARS = "▁▂▃▄▅▆▇█"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
-from numascope.snapshot import Health, Snapshot
+from numascope.snapshot.model import Health, Snapshot
 from numascope.topology import format_list
 
 

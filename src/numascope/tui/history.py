@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from numascope.snapshot import Snapshot
+from numascope.snapshot.model import Snapshot
 
 # At the default one-second refresh this is the last five minutes.
 DEFAULT_DEPTH = 300
@@ -20,10 +20,10 @@ DEFAULT_DEPTH = 300
 @dataclass
 class History:
     depth: int = DEFAULT_DEPTH
-    _seen: tuple[str, int] | None = None
-    _times: deque[float] = field(default_factory=deque)
-    _node_rates: deque[Mapping[int, float]] = field(default_factory=deque)
-    _workloads: deque[Mapping[str, Mapping[int, int]]] = field(default_factory=deque)
+    _seen: tuple[str, int] | None = field(default=None, init=False)
+    _times: deque[float] = field(default_factory=deque, init=False)
+    _node_rates: deque[Mapping[int, float]] = field(default_factory=deque, init=False)
+    _workloads: deque[Mapping[str, Mapping[int, int]]] = field(default_factory=deque, init=False)
 
     def record(self, snapshot: Snapshot) -> bool:
         """Add a snapshot; False when it was already recorded."""

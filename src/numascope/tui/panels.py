@@ -14,7 +14,8 @@ from rich.table import Table
 from rich.text import Text
 
 from numascope.config import Thresholds
-from numascope.snapshot import Count, ReclaimNode, Snapshot
+from numascope.snapshot.model import Snapshot
+from numascope.snapshot.sections import Count, ReclaimNode
 from numascope.tui.format import finding_cell, human, percent, rate, size, sparkline
 from numascope.tui.history import History
 

@@ -12,7 +12,14 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from numascope.snapshot import Finding, Locality, PodIdentity, Snapshot, Workload, WorkloadKind
+from numascope.snapshot.model import (
+    Finding,
+    Locality,
+    PodIdentity,
+    Snapshot,
+    Workload,
+    WorkloadKind,
+)
 from numascope.tui.format import SEVERITY_RANK, finding_cell, human, percent, worst
 
 

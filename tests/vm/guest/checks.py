@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from numascope.snapshot import Workload
+from numascope.snapshot.model import Workload
 from tests.vm.guest.window import Window
 from tests.vm.guest.workloads import Finished
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from numascope.collectors.live import LiveSource, open_live_source
+from numascope.collectors.probe_families import PageAllocFamily
 from numascope.probes.page_alloc import RAW_ENTRY
 from tests.conftest import require, require_root
 from tests.vm.topologies import RESULTS_ENV, GuestTopology, current_topology, topologies_of
@@ -114,9 +115,9 @@ def live(guest: GuestTopology) -> Iterator[LiveSource]:
     try:
         # Every guest check then holds the raw tracepoint entry, whose pfns come
         # through the calibrated translation, against the guest's numastat.
-        assert source.probe is not None and source.probe.entry == RAW_ENTRY, (
-            source.probe and source.probe.why_record
-        )
+        family = source.family("page_alloc")
+        assert isinstance(family, PageAllocFamily), source.failed
+        assert family.probe.entry == RAW_ENTRY, family.probe.why_record
         yield source
     finally:
         source.close()

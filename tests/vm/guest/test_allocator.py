@@ -21,7 +21,8 @@ import pytest
 
 from numascope.collectors.kernel_counters import read_vmstat
 from numascope.collectors.live import LiveSource
-from numascope.snapshot import HighOrderSite, Snapshot
+from numascope.snapshot.model import Snapshot
+from numascope.snapshot.sections import HighOrderSite
 from tests.conftest import require
 from tests.vm.guest.checks import RecordProperty, report, workload_row
 from tests.vm.guest.window import Window, agree, agree_on_node_totals, measure

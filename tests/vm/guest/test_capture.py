@@ -13,15 +13,18 @@ from pathlib import Path
 
 import pytest
 
-from numascope.collectors.capture_file import read_capture
+from numascope.capture.file import read_capture
+from numascope.capture.replay import open_replay
 from numascope.collectors.live import LiveSource
-from numascope.collectors.replay import open_replay
 from numascope.config import Config, PolicyHolder
-from numascope.exporters.report_build import build_report
-from numascope.exporters.report_markdown import render_markdown
+from numascope.exporters.report.build import build_report
+from numascope.exporters.report.markdown import render_markdown
+from numascope.pipeline.pacer import Pacer
+from numascope.pipeline.policy_step import PolicyStep
+from numascope.pipeline.poller import PacedPoller
 from numascope.policy import REMOTE_ALLOCATION
 from numascope.tui.app import TopApp
-from numascope.tui.feed import Judge, ThreadFeed
+from numascope.tui.feed import ThreadFeed
 from numascope.tui.workloads import WorkloadTable
 from tests.conftest import require_root
 from tests.tui.conftest import FAST, played, screen_text
@@ -54,8 +57,9 @@ def _line_with(proc: subprocess.Popen[str], marker: str) -> None:
 
 
 async def _replayed_row_line(path: Path, pid: int) -> tuple[bool, str]:
-    judge = Judge(PolicyHolder(Config()), proc=None, rejudge=False)
-    app = TopApp(ThreadFeed(open_replay(path), judge, FAST), interval=FAST, mode="replay")
+    step = PolicyStep(PolicyHolder(Config()), proc=None, rejudge=False)
+    feed = ThreadFeed(PacedPoller(open_replay(path), Pacer(FAST), step))
+    app = TopApp(feed, interval=FAST, mode="replay")
     async with app.run_test(size=(160, 40)) as pilot:
         await played(pilot)
         # The guest has a hundred processes and dd exited before the last

@@ -22,7 +22,7 @@ from numascope.collectors.live import LiveSource
 from numascope.config import Config
 from numascope.policy import evaluate
 from numascope.policy.irq import REMOTE_IRQ
-from numascope.snapshot import Snapshot
+from numascope.snapshot.model import Snapshot
 from tests.conftest import require
 from tests.vm.guest.window import measure
 from tests.vm.guest.workloads import dd_touch, holding, pages

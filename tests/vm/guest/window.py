@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from numascope.collectors.live import LiveSource
-from numascope.snapshot import Snapshot, Workload
+from numascope.snapshot.model import Snapshot, Workload
 
 T = TypeVar("T")
 

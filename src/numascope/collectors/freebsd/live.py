@@ -18,7 +18,7 @@ from numascope.collectors.freebsd.dtrace_output import parse_intervals
 from numascope.collectors.freebsd.snapshots import FreebsdSnapshotBuilder
 from numascope.errors import NumascopeError
 from numascope.probes import dtrace
-from numascope.snapshot import Snapshot
+from numascope.snapshot.model import Snapshot
 from numascope.topology_freebsd import (
     FreebsdTopology,
     parse_sysctl_dump,
@@ -46,8 +46,8 @@ class DtraceSource:
     process: subprocess.Popen[str]
     probes_attached: tuple[str, ...] = ()
     probes_missing: dict[str, str] = field(default_factory=dict)
-    _snapshots: Iterator[Snapshot] | None = None
-    _last: Snapshot | None = None
+    _snapshots: Iterator[Snapshot] | None = field(default=None, init=False)
+    _last: Snapshot | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         stdout: IO[str] | None = self.process.stdout

@@ -10,27 +10,24 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from numascope.collectors.attribution import subtract
 from numascope.collectors.freebsd.domainset import policy_word
 from numascope.collectors.freebsd.dtrace_output import Interval, parse_intervals
 from numascope.collectors.freebsd.uma import UmaZones
+from numascope.collectors.group_sums import subtract
 from numascope.collectors.tally import LocalityTally
-from numascope.snapshot import (
+from numascope.snapshot.model import (
     ORDER_CLASSES,
-    AllocatorSection,
-    Count,
     Health,
     HostInfo,
-    IrqStats,
     Locality,
     MatrixCell,
     NodeStats,
-    ReclaimNode,
     Snapshot,
     Workload,
     WorkloadKind,
     order_class,
 )
+from numascope.snapshot.sections import AllocatorSection, Count, IrqStats, ReclaimNode
 from numascope.topology_freebsd import FreebsdTopology
 
 # `irq120: nvme0:io0` -> device nvme0; software interrupts (swi) have no device.
@@ -50,18 +47,18 @@ class FreebsdSnapshotBuilder:
     host: HostInfo = field(default_factory=lambda: HostInfo(platform="freebsd"))
     probes_attached: tuple[str, ...] = ()
     probes_missing: dict[str, str] = field(default_factory=dict)
-    _seq: int = 0
-    _last_ns: int | None = None
-    _workloads: dict[str, LocalityTally] = field(default_factory=dict)
-    _names: dict[str, tuple[str, int]] = field(default_factory=dict)
-    _nodes: dict[int, LocalityTally] = field(default_factory=dict)
-    _orders: dict[int, list[int]] = field(default_factory=dict)
-    _matrix: dict[tuple[int, int], list[int]] = field(default_factory=dict)
-    _previous: dict[str, Locality] = field(default_factory=dict)
-    _counts: dict[object, float] = field(default_factory=dict)
+    _seq: int = field(default=0, init=False)
+    _last_ns: int | None = field(default=None, init=False)
+    _workloads: dict[str, LocalityTally] = field(default_factory=dict, init=False)
+    _names: dict[str, tuple[str, int]] = field(default_factory=dict, init=False)
+    _nodes: dict[int, LocalityTally] = field(default_factory=dict, init=False)
+    _orders: dict[int, list[int]] = field(default_factory=dict, init=False)
+    _matrix: dict[tuple[int, int], list[int]] = field(default_factory=dict, init=False)
+    _previous: dict[str, Locality] = field(default_factory=dict, init=False)
+    _counts: dict[object, float] = field(default_factory=dict, init=False)
     # pages per (workload, domainset policy): a workload shows the policy most of its pages had
-    _policy_pages: dict[str, dict[int, int]] = field(default_factory=dict)
-    _uma: UmaZones = field(default_factory=UmaZones)
+    _policy_pages: dict[str, dict[int, int]] = field(default_factory=dict, init=False)
+    _uma: UmaZones = field(default_factory=UmaZones, init=False)
 
     def page_domain(self, segind: int) -> int:
         return self.topo.seg_domain.get(segind, -1)

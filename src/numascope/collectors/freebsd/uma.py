@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from numascope.snapshot import Count, SlabCache
+from numascope.snapshot.sections import Count, SlabCache
 
 BUSIEST_ZONES = 20
 
@@ -24,7 +24,7 @@ class UmaZones:
     """Running totals of UMA allocations; `update` returns the busiest zones."""
 
     limit: int = BUSIEST_ZONES
-    _totals: _Totals = field(default_factory=dict)
+    _totals: _Totals = field(default_factory=dict, init=False)
 
     def update(self, rows: Mapping[tuple[int | str, ...], int]) -> tuple[SlabCache, ...]:
         deltas: _Totals = {}

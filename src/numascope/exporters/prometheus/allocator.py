@@ -25,7 +25,7 @@ from numascope.exporters.prometheus.budgeted import (
 )
 from numascope.exporters.prometheus.catalogue import METRICS
 from numascope.exporters.prometheus.labels import label_value, node_label
-from numascope.snapshot import AllocatorSection, HighOrderSite, SlabCache
+from numascope.snapshot.sections import AllocatorSection, HighOrderSite, SlabCache
 
 if TYPE_CHECKING:
     from numascope.exporters.prometheus.families import Samples

@@ -20,8 +20,8 @@ from collections import deque
 import numpy as np
 import numpy.typing as npt
 
-from numascope.snapshot import WorkloadKind
-from numascope.workload_columns import WorkloadColumns
+from numascope.snapshot.columns import WorkloadColumns
+from numascope.snapshot.model import WorkloadKind
 
 PREEMPT_FACTOR = 2.0
 OTHER = "other"

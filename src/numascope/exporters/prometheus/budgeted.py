@@ -22,15 +22,9 @@ from numascope.exporters.call_sites import call_site
 from numascope.exporters.prometheus.budget import OTHER, LabelBudget
 from numascope.exporters.prometheus.labels import label_value, node_label
 from numascope.exporters.prometheus.ledger import CounterLedger, LedgerView, Values
-from numascope.snapshot import (
-    HighOrderSite,
-    PodIdentity,
-    SlabCache,
-    Snapshot,
-    Workload,
-    WorkloadKind,
-)
-from numascope.workload_columns import WorkloadColumns
+from numascope.snapshot.columns import WorkloadColumns
+from numascope.snapshot.model import PodIdentity, Snapshot, Workload, WorkloadKind
+from numascope.snapshot.sections import HighOrderSite, SlabCache
 
 # Series of their own for this many call sites (site, workload) and slab caches.
 SITE_LIMIT = 10

@@ -33,14 +33,9 @@ from numascope.exporters.prometheus.catalogue import (
 from numascope.exporters.prometheus.labels import label_value, node_label
 from numascope.exporters.prometheus.self_samples import build_info_samples, health_samples
 from numascope.revision import UNKNOWN
-from numascope.snapshot import (
-    DirectReclaim,
-    Finding,
-    Locality,
-    Snapshot,
-    Workload,
-)
-from numascope.workload_columns import WorkloadColumns
+from numascope.snapshot.columns import WorkloadColumns
+from numascope.snapshot.model import Finding, Locality, Snapshot, Workload
+from numascope.snapshot.sections import DirectReclaim
 
 Labels = tuple[str, ...]
 # BudgetedCounters.advance (a step) or .read (the poller's step), per snapshot.

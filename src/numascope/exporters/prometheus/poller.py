@@ -1,59 +1,39 @@
-"""The poller thread: polls the source, applies the policy, keeps the latest snapshot.
+"""The exporter's poller thread: keeps the latest judged snapshot for scrapes.
 
 Scrapes never touch the kernel: they read whatever the poller last stored, so
 a slow or frequent scraper cannot change what numascope measures or costs.
+Polling, judging and pacing are the pipeline's `PacedPoller`; this thread adds
+only what serving needs: the latest snapshot, and counts of polls and failures.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
-import time
 from collections.abc import Callable
-from typing import Protocol
 
-from numascope.snapshot import Snapshot
+from numascope.pipeline.poller import PacedPoller
+from numascope.snapshot.model import Snapshot
 
 # The export command's logger: a failed poll is an error line in its log.
 LOG = logging.getLogger("numascope.export")
 
-Judge = Callable[[Snapshot], Snapshot]
 # Called with each new snapshot before scrapes can read it (the exporter steps
 # its budgeted counters there: once per poll, whoever scrapes and how often).
 AfterPoll = Callable[[Snapshot], object]
 
 
-class SnapshotSource(Protocol):
-    # The same shape as the collectors' sources, restated so that serving a
-    # replayed capture does not import the probe loaders.
-    def poll(self) -> Snapshot: ...
-
-    def close(self) -> None: ...
-
-
 class Poller:
-    """Polls `source` every `interval` seconds on a daemon thread."""
+    """Runs `polls` on a daemon thread, the first poll at once."""
 
-    def __init__(
-        self,
-        source: SnapshotSource,
-        interval: float,
-        judge: Judge | None = None,
-        before_poll: Callable[[], None] | None = None,
-        after_poll: AfterPoll | None = None,
-    ) -> None:
-        self.source = source
-        self.interval = interval
-        self._judge = judge
-        self._before_poll = before_poll
+    def __init__(self, polls: PacedPoller, after_poll: AfterPoll | None = None) -> None:
+        self.polls = polls
         self._after_poll = after_poll
         self._lock = threading.Lock()
         self._latest: Snapshot | None = None
         self._polls = 0
         self._errors = 0
         self._last_error = ""
-        self._overruns = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="numascope-poller", daemon=True)
 
@@ -70,22 +50,8 @@ class Poller:
 
     def poll_once(self) -> None:
         """One poll; a failure is counted and logged, the last good snapshot kept."""
-        if self._before_poll is not None:
-            self._before_poll()
-        started = time.monotonic()
         try:
-            snapshot = self.source.poll()
-            if self._judge is not None:
-                snapshot = self._judge(snapshot)
-            # A poll longer than the interval is counted; the next one still
-            # waits a whole interval after it, so polls never bunch up.
-            if time.monotonic() - started > self.interval:
-                self._overruns += 1
-            if self._overruns:
-                health = dataclasses.replace(snapshot.health, poll_overruns=self._overruns)
-                snapshot = dataclasses.replace(snapshot, health=health)
-            if self._after_poll is not None:
-                self._after_poll(snapshot)
+            judged = self.polls.poll()
         except Exception as exc:  # a bad poll must not take the exporter down
             message = f"{type(exc).__name__}: {exc}"
             with self._lock:
@@ -95,20 +61,29 @@ class Poller:
             if not repeated:
                 LOG.error("poll failed: %s", message)
             return
+        if judged.reload_error:
+            LOG.error("policy reload failed: %s", judged.reload_error)
+        else:
+            for note in judged.notes:
+                LOG.info("%s", note)
+        if self._after_poll is not None:
+            self._after_poll(judged.snapshot)
         with self._lock:
             self._polls += 1
-            self._latest = snapshot
+            self._latest = judged.snapshot
             self._last_error = ""
 
     def start(self) -> None:
-        self.poll_once()  # the first scrape already has data
+        self.polls.pacer.start_now()
+        self.polls.pacer.delay()  # the first tick is now: the first scrape already has data
+        self.poll_once()
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join(timeout=self.interval + 5)
+            self._thread.join(timeout=self.polls.pacer.interval + 5)
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        while not self._stop.wait(self.polls.pacer.delay()):
             self.poll_once()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from numascope import __version__
 from numascope.exporters.prometheus.labels import label_value
-from numascope.snapshot import Health, Snapshot
+from numascope.snapshot.model import Health, Snapshot
 
 if TYPE_CHECKING:
     from numascope.exporters.prometheus.families import Samples
