@@ -280,7 +280,7 @@ def test_a_process_and_its_cgroup_in_a_pod_carry_the_pod(tmp_path: Path) -> None
         OwnerKey(1, 0, ids[0], 0): totals({0: (2, 2)}, b"app"),
         OwnerKey(2, 0, ids[1], 0): totals({0: (3, 3)}, b"sshd"),
     }
-    a = attributor(tmp_path).attribute(owners, {1, 2}, 1.0)
+    a = attribute(attributor(tmp_path), owners, {1, 2}, 1.0)
     expected = PodIdentity(uid, cid, "burstable")
     assert {w.pid: w.pod for w in a.processes} == {1: expected, 2: None}
     assert {c.name: c.pod for c in a.cgroups} == {

@@ -45,7 +45,8 @@ def unit_fits(expr: str, unit: str) -> bool:
     if "_bytes" in expr:
         return unit == "bytes"
     if " / " in expr:  # a share of like things, or seconds per BPF run
-        return unit == ("s" if "bpf_run_seconds" in expr else "percentunit")
+        per_run = "bpf_run_seconds" in expr and "bpf_runs_total" in expr
+        return unit == ("s" if per_run else "percentunit")
     if counters and all(c.endswith("_seconds_total") for c in counters):
         return unit == "percentunit"  # seconds per second: a share of one CPU
     if counters and all(c.endswith("_pages_total") for c in counters):

@@ -8,8 +8,8 @@ import json
 import re
 from pathlib import Path
 
-from numascope.exporters.report_build import build_report
-from numascope.exporters.report_markdown import render_markdown
+from numascope.exporters.report.build import build_report
+from numascope.exporters.report.markdown import render_markdown
 
 from numascope.capture.file import read_capture
 from numascope.capture.redact import Redactor

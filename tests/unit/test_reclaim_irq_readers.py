@@ -138,12 +138,12 @@ def test_watermarks_are_in_the_running_kernels_pages(
     monkeypatch.setattr(
         os, "sysconf", lambda name: page_size if name == "SC_PAGE_SIZE" else real(name)
     )
-    mem = read_node_memory((0, 1), SYS, PROC)
+    mem = read_node_memory((0, 1), sysfs=SYS, proc=PROC)
     assert mem[1].watermark_low_bytes == 1250 * page_size
     assert mem[0].watermark_min_bytes == (45 + 7731) * page_size
     assert mem[1].free_bytes == 400 * 1024, "meminfo is in kB whatever the page size"
 
 
 def test_a_fixture_of_another_kernel_gives_its_page_size() -> None:
-    mem = read_node_memory((1,), SYS, PROC, page_size=65536)
+    mem = read_node_memory((1,), sysfs=SYS, proc=PROC, page_size=65536)
     assert mem[1].watermark_high_bytes == 1500 * 65536

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from numascope.exporters.text import render
+from numascope.exporters.text.render import render
 from numascope.topology import format_list, parse_list
 from tests.fixtures import export_streams
 

@@ -32,17 +32,17 @@ KERNEL_TIMED = "kernel-timed, reads high in VMs"
 
 
 def overhead(health: Health) -> str:
-    """`probes 96 ns/run, 0.48% of a CPU (kernel-timed, ...) · poll 12 ms`.
+    """`BPF 96 ns/run, 0.48% CPU (kernel-timed, reads high in VMs) · poll 12 ms`.
 
     Statistics are sampled (on a few seconds a minute), so the CPU share is the
     programs' run time over the time statistics were on, not over the interval.
     """
     parts = []
     if health.bpf_run_count:
-        probes = f"probes {health.bpf_run_ns / health.bpf_run_count:.0f} ns/run"
+        probes = f"BPF {health.bpf_run_ns / health.bpf_run_count:.0f} ns/run"
         if health.bpf_stats_seconds > 0:
             share = health.bpf_run_ns / (health.bpf_stats_seconds * 1e9)
-            probes += f", {100 * share:.2f}% of a CPU"
+            probes += f", {100 * share:.2f}% CPU"
         parts.append(f"{probes} ({KERNEL_TIMED})")
     parts.append(f"poll {1000 * health.poll_seconds:.0f} ms")
     return " · ".join(parts)
