@@ -28,17 +28,9 @@ RUNBOOK = ROOT / "docs" / "runbook.md"
 INHIBIT = ROOT / "deploy" / "prometheus" / "alertmanager-inhibit.yml"
 RUNBOOK_BASE = "https://github.com/numascope/numascope/blob/main/docs/runbook.md"
 
-# Metrics the rules and the dashboard read before the exporter emits them: the
-# exporter's self-metrics are being added alongside (names agreed beforehand).
-# A query reading one is held to return data as soon as the exporter scraped
-# in the test exposes the metric (see tests/kernel/test_export_prometheus.py).
-PENDING_METRICS = {
-    "numascope_source_fallback": "1 when the source fell back to the kernel's counters",
-    "numascope_family_poll_duration_seconds": "per probe family, the last poll's duration",
-    "numascope_family_poll_success": "per probe family, 1 when its last poll worked",
-    "process_cpu_seconds_total": "prometheus_client's standard process collector",
-    "process_resident_memory_bytes": "prometheus_client's standard process collector",
-}
+# prometheus_client's standard process collector, which the exporter's registry
+# serves beside numascope's own families (the dashboard's cost panels read them).
+STANDARD_METRICS = {"process_cpu_seconds_total", "process_resident_memory_bytes"}
 
 # Grafana's variables, as a test substitutes them: every job and instance, and a
 # rate window that holds several 1 s scrapes.
@@ -92,11 +84,6 @@ _NAME = re.compile(r"\b(numascope_[a-z0-9_]+|numascope:[a-z0-9_:]+|process_[a-z0
 def metric_names(expr: str) -> set[str]:
     """numascope (and standard process_*) metric and recording-rule names a query reads."""
     return set(_NAME.findall(expr))
-
-
-def pending_names(expr: str) -> set[str]:
-    """The names `expr` reads that the exporter does not emit yet."""
-    return metric_names(expr) & PENDING_METRICS.keys()
 
 
 def alert_rules() -> list[dict[str, Any]]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import subprocess
 import time
-import warnings
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,6 @@ from tests.promtools import (
     dashboard_queries,
     exporter,
     free_port,
-    pending_names,
     prometheus,
     rule_queries,
 )
@@ -54,35 +52,6 @@ REPLAY_MAY_BE_EMPTY = {
 }
 
 
-def exposed(server: PrometheusServer, name: str) -> bool:
-    """Whether the scraped exporter emits `name` (a metric other work adds)."""
-    return bool(server.query(f'count({{__name__="{name}", job="numascope"}})'))
-
-
-def awaiting(server: PrometheusServer, expr: str) -> set[str]:
-    """Pending metrics `expr` reads that this exporter does not emit yet.
-
-    A query reading only metrics the exporter emits must return data; one that
-    reads a metric still to come is checked as soon as the exporter emits it.
-    """
-    return {name for name in pending_names(expr) if not exposed(server, name)}
-
-
-def report_awaiting(server: PrometheusServer) -> None:
-    waiting = sorted(
-        {
-            name
-            for _, expr in [*dashboard_queries(), *rule_queries()]
-            for name in awaiting(server, expr)
-        }
-    )
-    if waiting:
-        # A warning, not a skip: every other query was checked.
-        warnings.warn(
-            "queries not checked until the exporter emits " + ", ".join(waiting), stacklevel=2
-        )
-
-
 def rules_health(server: PrometheusServer) -> dict[str, str]:
     groups = server.api("rules")["groups"]
     return {r["name"]: r.get("lastError", "") for g in groups for r in g["rules"]}
@@ -107,11 +76,8 @@ def test_replayed_capture_answers_every_dashboard_and_rule_query(tmp_path: Path)
         empty = [
             f"{where}: {expr}"
             for where, expr in [*dashboard_queries(), *rule_queries()]
-            if where not in REPLAY_MAY_BE_EMPTY
-            and not awaiting(server, expr)
-            and not server.query(expr)
+            if where not in REPLAY_MAY_BE_EMPTY and not server.query(expr)
         ]
-        report_awaiting(server)
         assert not empty, "no data for:\n" + "\n".join(empty)
         assert not {k: v for k, v in rules_health(server).items() if v}
 
@@ -138,10 +104,7 @@ def test_live_kernel_answers_every_dashboard_query(tmp_path: Path) -> None:
             alert = not where.startswith("numascope:") and where in dict(rule_queries())
             if result or alert or any(k in expr for k in LIVE_MAY_BE_EMPTY):
                 continue
-            if awaiting(server, expr):
-                continue
             missing.append(f"{where}: {expr}")
-        report_awaiting(server)
         assert not missing, "no data from the live kernel for:\n" + "\n".join(missing)
         assert not {k: v for k, v in rules_health(server).items() if v}
         ours = server.query("sum(rate(numascope_node_allocation_events_total[1m]))")

@@ -40,8 +40,7 @@ async def test_remote_heavy_workload_tops_the_table(tmp_path: Path) -> None:
         assert "2[no cpus]" in text
         assert "2 (no cpus)" in text  # the nodes panel marks it too
         assert (
-            "self: BPF 96 ns/run, 0.48% CPU (kernel-timed, reads high in VMs) · poll 4 ms"
-            in text
+            "self: BPF 96 ns/run, 0.48% CPU (kernel-timed, reads high in VMs) · poll 4 ms" in text
         )
         assert "replay ended" in text
         assert "sort REM/s▼" in text

@@ -8,13 +8,12 @@ import json
 import re
 from pathlib import Path
 
-from numascope.exporters.report.build import build_report
-from numascope.exporters.report.markdown import render_markdown
-
 from numascope.capture.file import read_capture
 from numascope.capture.redact import Redactor
 from numascope.capture.replay import read_recording, read_stream
 from numascope.config import Config
+from numascope.exporters.report.build import build_report
+from numascope.exporters.report.markdown import render_markdown
 from numascope.snapshot.columns import as_new_columns
 from numascope.snapshot.model import PodIdentity, Snapshot
 from tests.fixtures import streams
