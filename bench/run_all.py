@@ -49,6 +49,10 @@ STEPS: dict[str, tuple[str, list[str]]] = {
         "Page-fault workload slowdown (interleaved pairs)",
         [PY, "bench/slowdown.py", "--pairs", "10"],
     ),
+    "as_run": (
+        "What a workload pays for each command as run, next to bpftrace and perf (one run)",
+        [PY, "bench/as_run.py", "--rounds-of-tools", "12", "--pairs-per-start", "2"],
+    ),
     "collector": (
         "Collector cost per poll at 1 s, real kernel maps filled with N owners",
         [PY, "bench/collector.py", "--polls", "15"],

@@ -48,10 +48,14 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 
 # A host process with a name of its own: maps and touches TOUCHED bytes, says so,
 # and holds them until its stdin closes.
+# Named first, then told to touch: an exported series counts from the poll that
+# named it (docs/prometheus-counters.md), so the pages come after that.
 TOUCHER = f"""
 import ctypes, mmap, sys
 ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)  # PR_SET_NAME
 m = mmap.mmap(-1, {TOUCHED})
+print("named", flush=True)
+sys.stdin.readline()
 for offset in range(0, {TOUCHED}, {PAGE}):
     m[offset] = 1
 print("touched", flush=True)
@@ -151,7 +155,15 @@ def test_container_attributes_a_host_process_pages(container: Container) -> None
         text=True,
     )
     try:
-        assert toucher.stdout is not None and toucher.stdout.readline() == "touched\n"
+        assert toucher.stdout is not None and toucher.stdout.readline() == "named\n"
+        assert toucher.stdin is not None
+        deadline = time.monotonic() + 30
+        while f'workload="{name}"' not in (scrape(container.address) or ""):
+            assert time.monotonic() < deadline, f"{name} never got a series of its own"
+            time.sleep(0.5)
+        toucher.stdin.write("go\n")
+        toucher.stdin.flush()
+        assert toucher.stdout.readline() == "touched\n"
         want = TOUCHED // PAGE
         pages = 0.0
         deadline = time.monotonic() + 30
