@@ -11,8 +11,8 @@ its spread says how far apart two identical runs fall here.
 Workloads (both run pinned to the last CPU, `taskset -c N-1`; the tools are not
 pinned, as users run them):
 - `fault`: bench/fault.c, 64 MiB mapped, touched a page at a time and unmapped,
-  `--rounds` times: the page allocator's hot path, the worst case for a probe on it.
-- `compile`: `cc -O1 -c` of a generated C file, ten times: a build is how many
+  `--rounds` times (32: about 1.3 s here): the page allocator's hot path, the worst case for a probe on it.
+- `compile`: `cc -O1 -c` of a generated C file of 400 functions, three times: a build is how many
   hosts spend their allocations (short-lived processes, page cache, anonymous
   memory in small and large runs, process births and exits that exercise
   numascope's owner bookkeeping, which the fault loop never does).
@@ -227,7 +227,7 @@ def make_workloads(tmp: Path, rounds: int) -> dict[str, Callable[[], float]]:
         "".join(
             f"int f{i}(int *a, int n) {{ int s = 0; for (int j = 0; j < n; j++) "
             f"s += a[j] * {i} ^ (s >> 3); return s; }}\n"
-            for i in range(1500)
+            for i in range(400)
         )
     )
     pin = ["taskset", "-c", WORKLOAD_CPU]
@@ -243,7 +243,7 @@ def make_workloads(tmp: Path, rounds: int) -> dict[str, Callable[[], float]]:
 
     def compile_run() -> float:
         start = time.perf_counter()
-        for _ in range(10):
+        for _ in range(3):
             subprocess.run(
                 [*pin, "cc", "-O1", "-c", "-o", str(tmp / "unit.o"), str(source)], check=True
             )
@@ -262,7 +262,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds-of-tools", type=int, default=12)
     parser.add_argument("--pairs-per-start", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=8, help="fault loop rounds per run")
+    parser.add_argument("--rounds", type=int, default=32, help="fault loop rounds per run")
     parser.add_argument("--workloads", default="fault,compile")
     parser.add_argument("--only", default="", help="comma-separated parts of tool labels")
     args = parser.parse_args()
