@@ -11,9 +11,10 @@ its spread says how far apart two identical runs fall here.
 Workloads (both run pinned to the last CPU, `taskset -c N-1`; the tools are not
 pinned, as users run them):
 - `fault`: bench/fault.c, 64 MiB mapped, touched a page at a time and unmapped,
-  `--rounds` times (32: about 1.3 s here): the page allocator's hot path, the worst case for a probe on it.
-- `compile`: `cc -O1 -c` of a generated C file of 400 functions, three times: a build is how many
-  hosts spend their allocations (short-lived processes, page cache, anonymous
+  `--rounds` times (32: about 1.3 s here): the page allocator's hot path, the
+  worst case for a probe on it.
+- `compile`: `cc -O1 -c` of a generated C file of 400 functions, three times: a
+  build is how many hosts spend their allocations (short-lived processes, page cache, anonymous
   memory in small and large runs, process births and exits that exercise
   numascope's owner bookkeeping, which the fault loop never does).
 
