@@ -1,12 +1,13 @@
 """What a workload pays for numascope as users run it, next to other tools, in one run.
 
 Every row is measured the same way, in the same run, interleaved: a round visits
-every tool in a fresh random order; for each it starts the tool, waits until its
-BPF programs are attached (or a fixed settling time for perf), runs the workload
-`--pairs-per-start` times traced and as many times bare, in alternating order,
-then stops the tool. The slowdown of a pair is (traced / bare - 1). A row with
-nothing attached ("nothing") is the noise floor: its slowdown should be 0, and
-its spread says how far apart two identical runs fall here.
+every tool in a fresh random order, `--pairs-per-round` pairs each. A pair is one
+run of the workloads with nothing attached and one with the tool started, waited
+for until its BPF programs are attached (a fixed settling time for perf), and
+stopped after the run, the two in alternating order. The slowdown of a pair is
+(traced / bare - 1). The row with nothing attached ("nothing") is the noise
+floor: its slowdown should be 0, and its spread says how far apart two runs
+fall here.
 
 Workloads (both run pinned to the last CPU, `taskset -c N-1`; the tools are not
 pinned, as users run them):
@@ -18,7 +19,7 @@ pinned, as users run them):
   memory in small and large runs, process births and exits that exercise
   numascope's owner bookkeeping, which the fault loop never does).
 
-    sudo .venv/bin/python bench/as_run.py [--rounds-of-tools 12] [--pairs-per-start 2]
+    sudo .venv/bin/python bench/as_run.py [--rounds-of-tools 12] [--pairs-per-round 2]
         [--workloads fault,compile] [--only export,top]
 
 Prints, per workload, a Markdown table: median slowdown over the pairs, its 95%
@@ -262,7 +263,7 @@ def bootstrap_median_interval(values: list[float], draws: int = 2000) -> tuple[f
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds-of-tools", type=int, default=12)
-    parser.add_argument("--pairs-per-start", type=int, default=2)
+    parser.add_argument("--pairs-per-round", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=32, help="fault loop rounds per run")
     parser.add_argument("--workloads", default="fault,compile")
     parser.add_argument("--only", default="", help="comma-separated parts of tool labels")
@@ -284,36 +285,40 @@ def main() -> int:
     rng = random.Random(11)
     print(
         f"kernel {os.uname().release}, {CPUS} CPUs, workload pinned to CPU {WORKLOAD_CPU}, "
-        f"tools unpinned; {args.rounds_of_tools} rounds x {args.pairs_per_start} pairs per "
+        f"tools unpinned; {args.rounds_of_tools} rounds x {args.pairs_per_round} pairs per "
         f"tool and workload; load before {os.getloadavg()[0]:.2f}"
     )
+
+    def run_all() -> dict[str, float]:
+        return {name: workloads[name]() for name in names}
+
     for round_no in range(args.rounds_of_tools):
         order = [t for t in chosen if t.label not in failed]
         rng.shuffle(order)
         for tool in order:
-            try:
-                proc = tool.start(tmp)
-            except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-                failed[tool.label] = str(exc)
-                continue
-            try:
+            for pair in range(args.pairs_per_round):
+                # A pair is one run with nothing attached and one with the tool started,
+                # attached and stopped around it, in alternating order.
+                bare_first = (round_no + pair) % 2 == 0
+                bare = run_all() if bare_first else None
+                try:
+                    proc = tool.start(tmp)
+                except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+                    failed[tool.label] = str(exc)
+                    break
+                try:
+                    traced = run_all()
+                    if proc is not None:
+                        tool.record_rss(proc)
+                finally:
+                    tool.stop(proc)
+                if bare is None:
+                    bare = run_all()
                 for name in names:
-                    run = workloads[name]
-                    for pair in range(args.pairs_per_start):
-                        first_bare = (round_no + pair) % 2 == 0
-                        a = run()
-                        b = run()
-                        bare, traced = (a, b) if first_bare else (b, a)
-                        if tool.argv is None:
-                            # Nothing attached: both runs are bare; the "traced" one is
-                            # whichever came second, so the floor has the same order effect.
-                            bare, traced = a, b
-                        ratios.setdefault((tool.label, name), []).append((traced / bare - 1) * 100)
-                        bare_values.setdefault((tool.label, name), []).append(bare)
-                if proc is not None:
-                    tool.record_rss(proc)
-            finally:
-                tool.stop(proc)
+                    ratios.setdefault((tool.label, name), []).append(
+                        (traced[name] / bare[name] - 1) * 100
+                    )
+                    bare_values.setdefault((tool.label, name), []).append(bare[name])
         print(f"round {round_no + 1}/{args.rounds_of_tools} done", file=sys.stderr)
     for name in names:
         unit = "ns/page" if name == "fault" else "s/run"
