@@ -8,7 +8,7 @@ gives a pfn but no node, and memory blocks say which node owns which pfns.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,10 +94,10 @@ def parse_list(text: str) -> tuple[int, ...]:
     return tuple(out)
 
 
-def format_list(ids: Sequence[int]) -> str:
+def format_list(ids: Iterable[int]) -> str:
     """The kernel's cpu/node list syntax, parse_list's inverse: (0, 1, 2, 5) -> "0-2,5"."""
     runs: list[list[int]] = []
-    for i in sorted(ids):
+    for i in sorted(set(ids)):
         if runs and i == runs[-1][1] + 1:
             runs[-1][1] = i
         else:

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from numascope.topology import parse_list
+from numascope.topology import format_list, parse_list
 
 MODES = ("default", "local", "prefer", "bind", "interleave", "weighted interleave", "prefer (many)")
 
@@ -63,17 +63,6 @@ class MemPolicy:
 
 
 DEFAULT_POLICY = MemPolicy("default")
-
-
-def format_list(values: Iterable[int]) -> str:
-    """The kernel's list syntax, as numa_maps prints it: (0, 1, 2, 5) -> "0-2,5"."""
-    runs: list[list[int]] = []
-    for v in sorted(set(values)):
-        if runs and v == runs[-1][1] + 1:
-            runs[-1][1] = v
-        else:
-            runs.append([v, v])
-    return ",".join(f"{a}-{b}" if a != b else f"{a}" for a, b in runs)
 
 
 @dataclass(frozen=True)

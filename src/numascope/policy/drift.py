@@ -8,10 +8,11 @@ nodes counts as honouring the placement, since the kernel enforces it as well.
 
 from __future__ import annotations
 
-from numascope.collectors.mempolicy import ProcessPolicy, format_list
+from numascope.collectors.mempolicy import ProcessPolicy
 from numascope.config import Placement
 from numascope.policy.judge import DRIFT, Verdict
 from numascope.snapshot.model import Severity
+from numascope.topology import format_list
 
 _PREFER_MODES = ("prefer", "prefer (many)")
 _INTERLEAVE_MODES = ("interleave", "weighted interleave")

@@ -8,10 +8,10 @@ a known device node and at least `min-events` handlings in the interval.
 
 from __future__ import annotations
 
-from numascope.collectors.mempolicy import format_list
 from numascope.config.model import IrqThresholds
 from numascope.snapshot.model import Finding, Severity, Snapshot
 from numascope.snapshot.sections import IrqStats
+from numascope.topology import format_list
 
 REMOTE_IRQ = "remote-irq"
 RULE = "irq-placement"

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from numascope.collectors.mempolicy import format_list
 from numascope.config import Placement, Thresholds
 from numascope.snapshot.model import Locality, Severity
+from numascope.topology import format_list
 
 REMOTE_ALLOCATION = "remote-allocation"
 OUTSIDE_BIND = "outside-bind"

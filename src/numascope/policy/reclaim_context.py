@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from numascope.collectors.mempolicy import format_list
 from numascope.config import Placement
 from numascope.policy.judge import OUTSIDE_BIND, PREFERRED_FALLBACK, REMOTE_ALLOCATION, Verdict
 from numascope.snapshot.model import Locality, Snapshot
+from numascope.topology import format_list
 
 EVIDENCE_KEY = "node_under_reclaim"
 AFFECTED_KINDS = (REMOTE_ALLOCATION, OUTSIDE_BIND, PREFERRED_FALLBACK)

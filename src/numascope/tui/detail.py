@@ -15,8 +15,9 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from numascope.collectors.mempolicy import ProcessPolicy, format_list
+from numascope.collectors.mempolicy import ProcessPolicy
 from numascope.snapshot.model import Snapshot
+from numascope.topology import format_list
 from numascope.tui.advice import what_next
 from numascope.tui.format import SEVERITY_MARK, finding_reason, human, percent, sparkline
 from numascope.tui.history import History

@@ -10,6 +10,7 @@ from numascope.capture.model import Capture, ProcessFacts
 from numascope.exporters.report.model import Section, SeenFinding, Table, ratio, who
 from numascope.exporters.report.pods import any_pods, pod_cell, pods_table
 from numascope.snapshot.model import Snapshot, Workload
+from numascope.topology import format_list
 
 TOP = 10
 # /proc/vmstat counters that tell a NUMA story (migration, balancing, reclaim).
@@ -32,13 +33,8 @@ def pct(value: float | None) -> str:
 
 
 def nodelist(values: Iterable[int]) -> str:
-    runs: list[list[int]] = []
-    for v in sorted(set(values)):
-        if runs and v == runs[-1][1] + 1:
-            runs[-1][1] = v
-        else:
-            runs.append([v, v])
-    return ",".join(f"{a}-{b}" if a != b else str(a) for a, b in runs) or "-"
+    """A cpu or node list in the kernel's syntax, "-" when empty."""
+    return format_list(values) or "-"
 
 
 def _by_node(values: Mapping[int, int], nodes: Iterable[int]) -> tuple[str, ...]:
