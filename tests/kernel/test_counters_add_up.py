@@ -146,3 +146,15 @@ def test_live_short_lived_processes_add_up(tmp_path: Path) -> None:
         time.sleep(8)
         last = time.time()
         assert_add_up(server, LIVE, window_ends(server, first, last))
+        # Adding up is not enough: everything under "other" would too. The processes'
+        # own series must hold a fair part of what they touched (each is named a poll
+        # or so after it starts: what came before is under "other"; 24% here).
+        touched = sum(8 * ((8 << k) << 17) for k in range(7)) // 4096
+        span = int(last - first) + 5
+        named = server.api(
+            "query",
+            query=f'sum(increase(numascope_workload_pages_total{{workload!="other"}}[{span}s]))',
+            time=f"{last:.3f}",
+        )["result"]
+        named_pages = float(named[0]["value"][1]) if named else 0.0
+        assert named_pages >= 0.15 * touched, (named_pages, touched)
