@@ -19,6 +19,7 @@ import pytest
 
 from tests.conftest import require, require_root
 from tests.promtools import ROOT, free_port, promtool, tool, wait_http
+from tests.unit.test_export_metrics import samples
 
 pytestmark = pytest.mark.kernel
 
@@ -49,16 +50,6 @@ def export(tmp_path: Path, *options: str, user: int | None = None) -> Iterator[t
 def scrape(url: str) -> str:
     with urllib.request.urlopen(url, timeout=10) as r:
         return str(r.read().decode())
-
-
-def series(text: str, name: str) -> dict[str, float]:
-    """label text -> value for the samples of one metric name."""
-    out = {}
-    for line in text.splitlines():
-        m = re.match(rf"^{name}(\{{.*\}})? (\S+)$", line)
-        if m:
-            out[m.group(1) or ""] = float(m.group(2))
-    return out
 
 
 def label(key: str, name: str) -> str:
@@ -122,10 +113,10 @@ def test_config_probes_attach_only_their_family_and_the_exporter_reports_on_itse
     promtool("check", "metrics", stdin=text)
 
     # Only the page-allocation family: per the exporter and per the kernel.
-    success = series(text, "numascope_family_poll_success")
+    success = samples(text, "numascope_family_poll_success")
     assert {label(k, "family") for k in success} == {"page_alloc"}, success
     assert set(success.values()) == {1.0}
-    programs = series(text, "numascope_bpf_runs_total")
+    programs = samples(text, "numascope_bpf_runs_total")
     names = {label(k, "program") for k in programs}
     assert names and all(n.startswith("page_alloc.") for n in names), names
     # The kernel's view: every program the exporter holds is one of page_alloc.bpf.c
@@ -137,15 +128,15 @@ def test_config_probes_attach_only_their_family_and_the_exporter_reports_on_itse
     assert {n.removeprefix("page_alloc.") for n in names} <= held
 
     # The exporter's own figures.
-    assert series(text, "process_resident_memory_bytes")[""] > 10e6
-    assert series(text, "process_cpu_seconds_total")[""] > 0
-    assert series(text, "python_gc_collections_total")
-    assert series(text, "numascope_family_poll_duration_seconds")['{family="page_alloc"}'] > 0
-    assert series(text, "numascope_probe_failures_total") == {'{family="page_alloc"}': 0.0}
+    assert samples(text, "process_resident_memory_bytes")[""] > 10e6
+    assert samples(text, "process_cpu_seconds_total")[""] > 0
+    assert samples(text, "python_gc_collections_total")
+    assert samples(text, "numascope_family_poll_duration_seconds")['{family="page_alloc"}'] > 0
+    assert samples(text, "numascope_probe_failures_total") == {'{family="page_alloc"}': 0.0}
     assert sum(programs.values()) > 0, "bpf_stats counted the programs' runs"
-    assert sum(series(text, "numascope_bpf_run_seconds_total").values()) > 0
-    assert series(text, "numascope_source_fallback") == {'{reason=""}': 0.0}
-    (build,) = series(text, "numascope_build_info")
+    assert sum(samples(text, "numascope_bpf_run_seconds_total").values()) > 0
+    assert samples(text, "numascope_source_fallback") == {'{reason=""}': 0.0}
+    (build,) = samples(text, "numascope_build_info")
     assert label(build, "revision") == git_head()
 
 
@@ -155,6 +146,6 @@ def test_a_source_that_falls_back_says_why(tmp_path: Path) -> None:
     with export(tmp_path, "--interval", "0.5", user=NOBODY) as (url, _pid):
         text = scrape(url)
     promtool("check", "metrics", stdin=text)
-    assert series(text, "numascope_source_fallback") == {'{reason="no_privilege"}': 1.0}
-    assert series(text, "numascope_source_info") == {'{source="kernel-counters"}': 1.0}
-    assert not series(text, "numascope_family_poll_success"), "no probe family runs"
+    assert samples(text, "numascope_source_fallback") == {'{reason="no_privilege"}': 1.0}
+    assert samples(text, "numascope_source_info") == {'{source="kernel-counters"}': 1.0}
+    assert not samples(text, "numascope_family_poll_success"), "no probe family runs"
