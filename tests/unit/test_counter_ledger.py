@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from numascope.exporters.prometheus.budgeted import BudgetedCounters
 from numascope.exporters.prometheus.ledger import CounterLedger, LedgerView
 from tests.fixtures import export_streams
+from tests.unit.per_row_ledger import PerRowLedger
 
 EXITED = "exited"
 COLUMNS = ("a", "b")
@@ -149,3 +150,37 @@ def test_each_snapshot_is_stepped_once_whoever_asks() -> None:
     # A source that starts again (lower sequence numbers) is stepped, not frozen.
     again = counters.advance(dataclasses.replace(first, seq=1), 50)
     assert again.seq == 1 and (again.processes.view.other >= after.processes.view.other).all()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(events, min_size=1, max_size=16),
+    st.lists(st.lists(st.booleans(), min_size=1, max_size=8), min_size=16, max_size=16),
+    st.lists(st.sampled_from([0.0, 1.0, 2.5, 4.0]), min_size=16, max_size=16),
+)
+def test_the_array_ledger_steps_as_the_per_series_one(
+    steps: list[list[Event]], named_draws: list[list[bool]], gaps: list[float]
+) -> None:
+    """Same rows, same names, same clock: every view equal, series for series.
+    Rows rename (new labels), columns arrive late, series linger, expire and
+    come back, and more linger than the cap allows."""
+    rows: dict[Hashable, np.ndarray] = {}
+    fast, slow = CounterLedger(linger=3, max_lingering=2), PerRowLedger(linger=3, max_lingering=2)
+    now = 0.0
+    for n, (events_now, draws) in enumerate(zip(steps, named_draws, strict=False)):
+        now += gaps[n]
+        for row, a, b, what in events_now:
+            total = rows.setdefault(f"pid:{row}", np.zeros(3, dtype=np.int64))
+            total += (a, b, a ^ b)
+            if what == "retire":
+                rows.pop(f"pid:{row}")
+        keys = list(rows)
+        width = 2 if n < 3 else 3  # a third column seen late
+        columns = ("a", "b", "c")[:width]
+        totals = np.array([rows[k][:width] for k in keys], dtype=np.int64).reshape(len(keys), width)
+        named = [i for i, k in enumerate(keys) if draws[i % len(draws)]]
+        labels = [f"{keys[i]}/{n // 5}" for i in named]  # renamed every fifth step
+        a = fast.step(keys, totals, columns, named, labels, now)
+        b = slow.step(keys, totals, columns, named, labels, now)
+        assert a.columns == b.columns and a.labels == b.labels
+        assert a.values.tolist() == b.values.tolist() and a.other.tolist() == b.other.tolist()
