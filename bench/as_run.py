@@ -1,30 +1,36 @@
 """What a workload pays for numascope as users run it, next to other tools, in one run.
 
 Every row is measured the same way, in the same run, interleaved: a round visits
-every tool in a fresh random order, `--pairs-per-round` pairs each. A pair is one
-run of the workloads with nothing attached and one with the tool started, waited
-for until its BPF programs are attached (a fixed settling time for perf), and
-stopped after the run, the two in alternating order. The slowdown of a pair is
-(traced / bare - 1). The row with nothing attached ("nothing") is the noise
-floor: its slowdown should be 0, and its spread says how far apart two runs
-fall here.
+every tool in a fresh random order, `--pairs-per-round` pairs each. A pair is
+four runs of the workloads, symmetric in time so that a machine drifting
+faster or slower during the pair cancels out: one bare run, then the tool
+started as users start it, waited for until its BPF programs are attached (a
+fixed time for perf, which attaches none) and `--settle` seconds more, two
+runs with the tool on, the tool stopped and `--settle` seconds, one bare run.
+The slowdown of a pair is mean(traced) / mean(bare) - 1. The settling keeps the
+tool's start-up (compiling, the first polls, naming every process) out of the
+runs: start-up is measured on its own (bench/commands.py), and what a user who
+leaves the tool on pays is its steady state. The row with nothing attached
+("nothing") is the noise floor: its slowdown should be 0, and its interval says
+how finely this run can tell two rows apart.
 
-Workloads (both run pinned to the last CPU, `taskset -c N-1`; the tools are not
+Workloads (run pinned to the last CPU, `taskset -c N-1`; the tools are not
 pinned, as users run them):
 - `fault`: bench/fault.c, 64 MiB mapped, touched a page at a time and unmapped,
   `--rounds` times (32: about 1.3 s here): the page allocator's hot path, the
   worst case for a probe on it.
 - `compile`: `cc -O1 -c` of a generated C file of 400 functions, three times: a
-  build is how many hosts spend their allocations (short-lived processes, page cache, anonymous
-  memory in small and large runs, process births and exits that exercise
-  numascope's owner bookkeeping, which the fault loop never does).
+  build is how many hosts spend their allocations (short-lived processes, page
+  cache, anonymous memory in small and large runs, process births and exits that
+  exercise numascope's owner bookkeeping, which the fault loop never does).
 
     sudo .venv/bin/python bench/as_run.py [--rounds-of-tools 12] [--pairs-per-round 2]
-        [--workloads fault,compile] [--only export,top]
+        [--workloads fault,compile] [--only export,top] [--settle 3]
 
 Prints, per workload, a Markdown table: median slowdown over the pairs, its 95%
-interval (bootstrap of the median), the middle half and the whole spread, and
-the tool's resident memory at the end of its last run.
+interval (bootstrap of the median), the middle half and the whole spread, the
+tool's resident memory at the end of its last run and the CPU it used while
+the workload ran (share of one CPU).
 """
 
 from __future__ import annotations
@@ -74,6 +80,7 @@ class Tool:
     in_terminal: bool = False
     settle_seconds: float = 0.0  # for tools that attach no BPF program (perf)
     rss_kib: list[int] = field(default_factory=list)
+    cpu_shares: list[float] = field(default_factory=list)  # of one CPU, while traced runs ran
 
     def start(self, tmp: Path) -> subprocess.Popen[bytes] | None:
         if self.argv is None:
@@ -149,6 +156,15 @@ class Tool:
                     self.rss_kib.append(int(line.split()[1]))
         except OSError:
             pass
+
+    def cpu_seconds(self, proc: subprocess.Popen[bytes]) -> float:
+        """User and system CPU seconds the tool's main process has used so far."""
+        pid = self.main_pid(proc)
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self, proc: subprocess.Popen[bytes] | None) -> None:
         if proc is None:
@@ -267,6 +283,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=32, help="fault loop rounds per run")
     parser.add_argument("--workloads", default="fault,compile")
     parser.add_argument("--only", default="", help="comma-separated parts of tool labels")
+    parser.add_argument(
+        "--settle", type=float, default=3.0, help="seconds after attaching and after stopping"
+    )
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("as_run: run as root", file=sys.stderr)
@@ -286,7 +305,7 @@ def main() -> int:
     print(
         f"kernel {os.uname().release}, {CPUS} CPUs, workload pinned to CPU {WORKLOAD_CPU}, "
         f"tools unpinned; {args.rounds_of_tools} rounds x {args.pairs_per_round} pairs per "
-        f"tool and workload; load before {os.getloadavg()[0]:.2f}"
+        f"tool and workload, {args.settle:g} s settling; load before {os.getloadavg()[0]:.2f}"
     )
 
     def run_all() -> dict[str, float]:
@@ -296,29 +315,31 @@ def main() -> int:
         order = [t for t in chosen if t.label not in failed]
         rng.shuffle(order)
         for tool in order:
-            for pair in range(args.pairs_per_round):
-                # A pair is one run with nothing attached and one with the tool started,
-                # attached and stopped around it, in alternating order.
-                bare_first = (round_no + pair) % 2 == 0
-                bare = run_all() if bare_first else None
+            for _ in range(args.pairs_per_round):
+                # bare, tool on (two runs), bare: symmetric in time.
+                before = run_all()
                 try:
                     proc = tool.start(tmp)
                 except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
                     failed[tool.label] = str(exc)
                     break
                 try:
-                    traced = run_all()
+                    time.sleep(args.settle)
+                    cpu0, wall0 = (tool.cpu_seconds(proc), time.monotonic()) if proc else (0, 0)
+                    traced = [run_all(), run_all()]
                     if proc is not None:
+                        used = tool.cpu_seconds(proc) - cpu0
+                        tool.cpu_shares.append(used / (time.monotonic() - wall0))
                         tool.record_rss(proc)
                 finally:
                     tool.stop(proc)
-                if bare is None:
-                    bare = run_all()
+                time.sleep(args.settle)
+                after = run_all()
                 for name in names:
-                    ratios.setdefault((tool.label, name), []).append(
-                        (traced[name] / bare[name] - 1) * 100
-                    )
-                    bare_values.setdefault((tool.label, name), []).append(bare[name])
+                    bare = (before[name] + after[name]) / 2
+                    on = (traced[0][name] + traced[1][name]) / 2
+                    ratios.setdefault((tool.label, name), []).append((on / bare - 1) * 100)
+                    bare_values.setdefault((tool.label, name), []).append(bare)
         print(f"round {round_no + 1}/{args.rounds_of_tools} done", file=sys.stderr)
     for name in names:
         unit = "ns/page" if name == "fault" else "s/run"
@@ -327,24 +348,27 @@ def main() -> int:
         print()
         print(
             f"| tool | pairs | bare {unit} (median) | slowdown (median) | 95% interval "
-            "| middle half | min..max | tool RSS MiB |"
+            "| middle half | min..max | tool RSS MiB | tool CPU |"
         )
-        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for tool in chosen:
             values = ratios.get((tool.label, name))
             if not values:
                 print(
-                    f"| {tool.label} | 0 | | not measured: {failed.get(tool.label, '?')} | | | | |"
+                    f"| {tool.label} | 0 | | not measured: {failed.get(tool.label, '?')} "
+                    "| | | | | |"
                 )
                 continue
             low, high = bootstrap_median_interval(values)
             q1, _, q3 = statistics.quantiles(values, n=4) if len(values) > 1 else values * 3
             bare = statistics.median(bare_values[(tool.label, name)])
             rss = f"{max(tool.rss_kib) / 1024:.0f}" if tool.rss_kib else ""
+            cpu = f"{statistics.median(tool.cpu_shares):.1%}" if tool.cpu_shares else ""
             print(
                 f"| {tool.label} | {len(values)} | {bare:.3g} | "
                 f"{statistics.median(values):+.1f}% | {low:+.1f}%..{high:+.1f}% | "
-                f"{q1:+.1f}%..{q3:+.1f}% | {min(values):+.1f}%..{max(values):+.1f}% | {rss} |"
+                f"{q1:+.1f}%..{q3:+.1f}% | {min(values):+.1f}%..{max(values):+.1f}% "
+                f"| {rss} | {cpu} |"
             )
     shutil.rmtree(tmp, ignore_errors=True)
     return 0

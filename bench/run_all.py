@@ -51,7 +51,7 @@ STEPS: dict[str, tuple[str, list[str]]] = {
     ),
     "as_run": (
         "What a workload pays for each command as run, next to bpftrace and perf (one run)",
-        [PY, "bench/as_run.py", "--rounds-of-tools", "12", "--pairs-per-round", "2"],
+        [PY, "bench/as_run.py", "--rounds-of-tools", "12", "--pairs-per-round", "1"],
     ),
     "collector": (
         "Collector cost per poll at 1 s, real kernel maps filled with N owners",
