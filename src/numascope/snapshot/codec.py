@@ -24,15 +24,28 @@ T = TypeVar("T")
 
 def encode(value: Any) -> Any:
     """Turn a snapshot (or any part of it) into JSON-able data."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    names = _field_names(type(value))
+    if names is not None:
+        return {name: encode(getattr(value, name)) for name in names}
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value.value if isinstance(value, enum.Enum) else value
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, Mapping):
         return {str(k): encode(v) for k, v in value.items()}
-    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+    if isinstance(value, Sequence) and not isinstance(value, bytes):
         return [encode(v) for v in value]  # tuples, lists, WorkloadColumns
     return value
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """A dataclass's field names (None for any other type), looked up once per
+    class: `dataclasses.fields` on every object was most of a capture's
+    encoding time."""
+    if not dataclasses.is_dataclass(cls):
+        return None
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 def decode(cls: type[T], data: Any, where: str = "snapshot") -> T:
