@@ -39,14 +39,19 @@ def _cells(resident: ResidentBytes) -> dict[Cell, int]:
 
 
 def _residence(
-    workload: Workload | None, key: str, name: str, resident: ResidentBytes, read_at: float
+    workload: Workload | None,
+    key: str,
+    name: str,
+    resident: ResidentBytes,
+    read_at: float,
+    pid: int | None = None,
 ) -> WorkloadResidence:
     allocated = workload.total.pages_by_node if workload is not None else {}
     return WorkloadResidence(
         key=key,
         name=workload.name if workload is not None else name,
         resident=resident,
-        pid=workload.pid if workload is not None else None,
+        pid=workload.pid if workload is not None else pid,
         cgroup=workload.cgroup if workload is not None else None,
         read_at=read_at,
         moved_share=moved_share(resident.by_node(), allocated),
@@ -110,9 +115,8 @@ class ResidenceStep:
             if cached is not None:
                 self._add(cached[1].resident, -1)
             key = f"pid:{pid}"
-            row = _residence(
-                snapshot.process(key), key, policy.comm, policy.residence, snapshot.time
-            )
+            workload = snapshot.process(key)
+            row = _residence(workload, key, policy.comm, policy.residence, snapshot.time, pid)
             self._add(row.resident, 1)
             kept[pid] = (policy, row, row.resident.total)
         for _, gone, _ in self._processes.values():  # exited, or no longer judged
