@@ -26,8 +26,14 @@ from numascope.pipeline.residence_step import ResidenceStep
 from numascope.policy import evaluate
 from numascope.policy.judge import RESIDENT_OUTSIDE_BIND
 from numascope.snapshot.codec import snapshot_from_json, snapshot_to_json
+from numascope.snapshot.columns import as_new_columns
 from numascope.snapshot.model import HostInfo, Locality, Snapshot, Workload, WorkloadKind
-from numascope.snapshot.residence import RESIDENT_KINDS, ResidentBytes, moved_share
+from numascope.snapshot.residence import (
+    RESIDENT_KINDS,
+    ResidenceSection,
+    ResidentBytes,
+    moved_share,
+)
 
 # Lines as a 6.1 kernel prints them (file names escape a space as \040).
 NUMA_MAPS = """\
@@ -264,3 +270,34 @@ def test_resident_on_the_bind_nodes_is_no_finding() -> None:
     snap = _snapshot(1, _workload(7, "app", {1: 1000}))
     kernel = _policy(7, "app", ResidentBytes({1: 2**20}), bind=True)
     assert evaluate(snap, _bind_config(), {7: kernel}) == ()
+
+
+def _cgroup(path: str, pages: dict[int, int]) -> Workload:
+    loc = Locality(pages_by_node=pages, local_pages=sum(pages.values()))
+    return Workload(f"cgroup:{path}", WorkloadKind.CGROUP, path, loc, loc, cgroup=path)
+
+
+@pytest.mark.parametrize("columns", [False, True], ids=["tuple", "columns"])
+def test_cgroups_are_read_within_their_budget_longest_unread_first(
+    tmp_path: Path, columns: bool
+) -> None:
+    for name in ("a", "b", "c"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "memory.numa_stat").write_text(V2_NUMA_STAT)
+    rows = (_cgroup("/a", {1: 10}), _cgroup("/b", {0: 10}), _cgroup("/c", {0: 5}))
+    cgroups = as_new_columns(rows) if columns else rows
+    step = ResidenceStep(sysfs=tmp_path, cgroup_root=tmp_path, cgroup_reads_per_poll=2)
+
+    def section(seq: int) -> ResidenceSection:
+        snap = Snapshot(seq, float(seq), 1.0, "test", HostInfo(), (), cgroups=cgroups)
+        return step.section(snap, {})
+
+    first = section(1)
+    assert [r.cgroup for r in first.cgroups] == ["/a", "/b"]
+    # /a allocated on node 1 only; its numa_stat has 5 of its 15 MiB on node 0.
+    a = first.cgroups[0]
+    assert a.resident == parse_numa_stat(V2_NUMA_STAT, KIB4)
+    assert a.resident.by_node() == {0: 5 * 2**20, 1: 10 * 2**20}
+    assert a.moved_share == pytest.approx(1 / 3)
+    second = section(2)
+    assert {r.cgroup: r.read_at for r in second.cgroups} == {"/a": 2.0, "/b": 1.0, "/c": 2.0}

@@ -11,11 +11,12 @@ needs no page-table walk, but a host may have thousands: at most
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from numascope.collectors.mempolicy import ProcessPolicy
 from numascope.collectors.residence import read_cgroup_residence, read_node_residence
+from numascope.snapshot.columns import WorkloadColumns
 from numascope.snapshot.model import Snapshot, Workload
 from numascope.snapshot.residence import (
     RESIDENT_KINDS,
@@ -134,25 +135,38 @@ class ResidenceStep:
                 del self._sum[cell]
 
     def _cgroup_rows(self, snapshot: Snapshot) -> tuple[WorkloadResidence, ...]:
-        workloads = {w.key: w for w in snapshot.cgroups if w.cgroup is not None}
-        unread = [key for key in workloads if key not in self._cgroups]
+        paths = _cgroup_paths(snapshot.cgroups)
+        unread = [key for key in paths if key not in self._cgroups]
         known = sorted(
-            (key for key in workloads if self._cgroups.get(key) is not None),
+            (key for key in paths if self._cgroups.get(key) is not None),
             key=lambda key: self._read_at(key),
         )
-        fresh = {key: self._cgroups[key] for key in workloads if key in self._cgroups}
+        fresh = {key: self._cgroups[key] for key in paths if key in self._cgroups}
         for key in (unread + known)[: self.cgroup_reads_per_poll]:
-            workload = workloads[key]
-            assert workload.cgroup is not None
-            resident = read_cgroup_residence(workload.cgroup, cgroup_root=self.cgroup_root)
-            fresh[key] = (
-                None
-                if resident is None
-                else _residence(workload, key, workload.name, resident, snapshot.time)
-            )
+            resident = read_cgroup_residence(paths[key], cgroup_root=self.cgroup_root)
+            if resident is None:
+                fresh[key] = None  # no memory.numa_stat: not looked for again
+                continue
+            workload = _find(snapshot.cgroups, key)
+            fresh[key] = _residence(workload, key, paths[key], resident, snapshot.time)
         self._cgroups = fresh
         return tuple(row for row in fresh.values() if row is not None)
 
     def _read_at(self, key: str) -> float:
         row = self._cgroups.get(key)
         return row.read_at if row is not None else 0.0
+
+
+def _cgroup_paths(cgroups: Sequence[Workload]) -> dict[str, str]:
+    """key -> cgroup path of every cgroup row (a live collector's columns are read
+    as columns: no row is built for the thousands not read this poll)."""
+    if isinstance(cgroups, WorkloadColumns):
+        pairs = zip(cgroups.keys.tolist(), cgroups.cgroups.tolist(), strict=True)
+        return {key: path for key, path in pairs if path is not None}
+    return {w.key: w.cgroup for w in cgroups if w.cgroup is not None}
+
+
+def _find(workloads: Sequence[Workload], key: str) -> Workload | None:
+    if isinstance(workloads, WorkloadColumns):
+        return workloads.get(key)
+    return next((w for w in workloads if w.key == key), None)
