@@ -80,7 +80,8 @@ def fake_proc(root: Path, count: int) -> list[int]:
 
 
 def snapshot_of(pids: list[int], seq: int) -> Snapshot:
-    loc = Locality(pages_by_node={0: 100, 1: 20}, local_pages=100, remote_pages=20)
+    by_node = {0: 100, 1: 20}
+    loc = Locality(by_node, by_node, 100, 20, 100, 20)
     rows = [
         Workload(f"pid:{p}", WorkloadKind.PROCESS, f"worker{p % 97}", loc, Locality(), pid=p)
         for p in pids

@@ -273,7 +273,8 @@ def test_resident_on_the_bind_nodes_is_no_finding() -> None:
 
 
 def _cgroup(path: str, pages: dict[int, int]) -> Workload:
-    loc = Locality(pages_by_node=pages, local_pages=sum(pages.values()))
+    # One event per page, as order-0 allocations are counted.
+    loc = Locality(pages, pages, local_pages=sum(pages.values()), local_events=sum(pages.values()))
     return Workload(f"cgroup:{path}", WorkloadKind.CGROUP, path, loc, loc, cgroup=path)
 
 
