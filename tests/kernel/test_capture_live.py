@@ -80,6 +80,15 @@ def test_capture_holds_a_running_workloads_pages_and_facts(tmp_path: Path) -> No
     row = capture.snapshots[-1].process(f"pid:{workload.pid}")
     assert row is not None and row.name == "dd"
     assert row.total.pages >= PAGES_64_MIB
+    # The snapshots carry residence from the same numa_maps reads: dd's 64 MiB buffer.
+    resident = [
+        r
+        for s in capture.snapshots
+        if s.residence is not None
+        for r in s.residence.processes
+        if r.pid == workload.pid
+    ]
+    assert resident and resident[-1].resident.total >= PAGES_64_MIB * 4096, resident
     h = capture.header
     assert h.topology is not None and h.topology.node_ids
     assert "vm.numa_stat" in h.sysctls and "kernel.numa_balancing" in h.sysctls
@@ -93,7 +102,7 @@ def test_capture_holds_a_running_workloads_pages_and_facts(tmp_path: Path) -> No
     dd_facts = facts[workload.pid]
     assert dd_facts.cmdline == tuple(dd)
     assert dd_facts.cgroup is not None and dd_facts.dominant_policy == "default"
-    assert sum(dd_facts.resident_pages_by_node.values()) >= PAGES_64_MIB
+    assert sum(dd_facts.resident_bytes_by_node.values()) >= PAGES_64_MIB * 4096
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])

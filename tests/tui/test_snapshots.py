@@ -14,6 +14,7 @@ import pytest
 from textual.pilot import Pilot
 
 from tests.fixtures import streams
+from tests.fixtures.residence_stream import memory_moved
 from tests.tui.conftest import played, replay_app, until
 
 SIZES = [(80, 24), (160, 50)]
@@ -62,3 +63,9 @@ def test_help_screen(snap_compare: Any, tmp_path: Path) -> None:
 def test_allocator_tab(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) -> None:
     app = replay_app(tmp_path, streams.allocator_pressure())
     assert snap_compare(app, terminal_size=size, run_before=before("a"))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_memory_tab(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) -> None:
+    app = replay_app(tmp_path, memory_moved())
+    assert snap_compare(app, terminal_size=size, run_before=before("e"))

@@ -178,7 +178,7 @@ def test_read_process_policy_bound_process() -> None:
     assert policy.comm == "stress-ng"
     assert str(policy.dominant) == "bind:1"
     assert policy.regions_by_policy == {"bind:1": 7}
-    assert policy.pages_by_policy["bind:1"] == 120 + 12 + 40 + 65536 + 160 + 9
+    assert policy.bytes_by_policy["bind:1"] == (120 + 12 + 40 + 65536 + 160 + 9) * 4096
     assert policy.mems_allowed == (0, 1)
     assert policy.effective_nodes() == (1,)
     assert policy.exe == "/usr/bin/stress-ng"

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from numascope.capture.model import DeviceFacts, IrqFacts, ProcessFacts
-from numascope.collectors.mempolicy import parse_numa_maps, read_process_policy
+from numascope.collectors.mempolicy import read_process_policy
 from numascope.errors import NumascopeError
 from numascope.topology import parse_list
 
@@ -153,15 +153,12 @@ def read_process_facts(
     base = proc / str(pid)
     try:
         raw = (base / "cmdline").read_bytes()
-        # Both name the process (status) and its files (numa_maps): any byte.
-        maps = (base / "numa_maps").read_bytes().decode("utf-8", "backslashreplace")
+        # It names the process: any byte.
         status = (base / "status").read_bytes().decode("utf-8", "backslashreplace")
     except OSError:
         return None
-    resident: dict[int, int] = {}
-    for region in parse_numa_maps(maps):
-        for node, pages in region.pages_by_node.items():
-            resident[node] = resident.get(node, 0) + pages
+    # The policy read's residence: numa_maps is read (its page tables walked) once.
+    resident = policy.residence.by_node()
     cpus = ""
     for line in status.splitlines():
         if line.startswith("Cpus_allowed_list:"):
@@ -178,7 +175,7 @@ def read_process_facts(
         mems_allowed=policy.mems_allowed,
         dominant_policy=str(policy.dominant),
         regions_by_policy=dict(policy.regions_by_policy),
-        pages_by_policy=dict(policy.pages_by_policy),
-        resident_pages_by_node=dict(sorted(resident.items())),
+        bytes_by_policy=dict(policy.bytes_by_policy),
+        resident_bytes_by_node=dict(sorted(resident.items())),
         read_at_seq=seq,
     )

@@ -36,12 +36,14 @@ class ProcessFacts:
     cpuset: str | None = None
     cpus_allowed: tuple[int, ...] = ()
     mems_allowed: tuple[int, ...] = ()
-    # The numa_maps summary: the policy over most resident pages, and per policy
-    # how many mappings and resident pages it governs.
+    # The numa_maps summary: the policy over most resident bytes, and per policy
+    # how many mappings and resident bytes it governs (pages weighted by their
+    # size). Captures written before bytes carried pages_by_policy and
+    # resident_pages_by_node, counting a huge page as one: they are not read.
     dominant_policy: str = "default"
     regions_by_policy: Mapping[str, int] = field(default_factory=dict)
-    pages_by_policy: Mapping[str, int] = field(default_factory=dict)
-    resident_pages_by_node: Mapping[int, int] = field(default_factory=dict)
+    bytes_by_policy: Mapping[str, int] = field(default_factory=dict)
+    resident_bytes_by_node: Mapping[int, int] = field(default_factory=dict)
     read_at_seq: int = 0
 
 

@@ -22,6 +22,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from numascope.collectors.residence import resident_bytes
+from numascope.snapshot.residence import ResidentBytes
 from numascope.topology import format_list, parse_list
 
 MODES = ("default", "local", "prefer", "bind", "interleave", "weighted interleave", "prefer (many)")
@@ -77,7 +79,20 @@ class Region:
 
     @property
     def pages(self) -> int:
+        """Pages of the region's own size (a 1 GiB hugetlb page is one page)."""
         return sum(self.pages_by_node.values())
+
+    @property
+    def page_bytes(self) -> int:
+        """The size of the region's pages: numa_maps' kernelpagesize_kB (hugetlb
+        mappings print their huge page size), else the system's page size."""
+        size = self.attributes.get("kernelpagesize_kB", "")
+        return int(size) * 1024 if size.isdigit() else os.sysconf("SC_PAGE_SIZE")
+
+    @property
+    def bytes(self) -> int:
+        """Bytes resident in the region, every node."""
+        return self.pages * self.page_bytes
 
 
 def parse_policy(text: str) -> MemPolicy:
@@ -141,7 +156,10 @@ class ProcessPolicy:
     comm: str
     dominant: MemPolicy
     regions_by_policy: Mapping[str, int] = field(default_factory=dict)
-    pages_by_policy: Mapping[str, int] = field(default_factory=dict)
+    # Resident bytes per policy (pages weighted by their size: hugetlb counts in full).
+    bytes_by_policy: Mapping[str, int] = field(default_factory=dict)
+    # Where its memory lives now, from the same numa_maps read.
+    residence: ResidentBytes = field(default_factory=ResidentBytes)
     mems_allowed: tuple[int, ...] = ()
     cpuset: str | None = None
     cgroup: str | None = None
@@ -159,11 +177,11 @@ class ProcessPolicy:
 
 
 def dominant_policy(regions: Iterable[Region]) -> MemPolicy:
-    """The policy over most resident pages (most regions when none is resident)."""
+    """The policy over most resident bytes (most regions when none is resident)."""
     pages: Counter[MemPolicy] = Counter()
     count: Counter[MemPolicy] = Counter()
     for region in regions:
-        pages[region.policy] += region.pages
+        pages[region.policy] += region.bytes
         count[region.policy] += 1
     if not count:
         return DEFAULT_POLICY
@@ -225,10 +243,10 @@ def read_process_policy(pid: int, *, proc: str | Path = "/proc") -> ProcessPolic
         raise
     regions = parse_numa_maps(numa_maps)
     regions_by_policy: Counter[str] = Counter()
-    pages_by_policy: Counter[str] = Counter()
+    bytes_by_policy: Counter[str] = Counter()
     for region in regions:
         regions_by_policy[str(region.policy)] += 1
-        pages_by_policy[str(region.policy)] += region.pages
+        bytes_by_policy[str(region.policy)] += region.bytes
     uid_text = status.get("Uid", "").split()
     uid = int(uid_text[0]) if uid_text and uid_text[0].isdigit() else None
     try:
@@ -242,7 +260,8 @@ def read_process_policy(pid: int, *, proc: str | Path = "/proc") -> ProcessPolic
         comm=status.get("Name", ""),
         dominant=dominant_policy(regions),
         regions_by_policy=dict(regions_by_policy),
-        pages_by_policy=dict(pages_by_policy),
+        bytes_by_policy=dict(bytes_by_policy),
+        residence=resident_bytes(regions),
         mems_allowed=parse_list(status.get("Mems_allowed_list", "")),
         cpuset=cpuset.strip() if cpuset is not None else None,
         cgroup=_cgroup_path(cgroup) if cgroup is not None else None,

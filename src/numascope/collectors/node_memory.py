@@ -1,6 +1,10 @@
-"""Per-node memory state: free, file and anon pages, and the reclaim watermarks.
+"""Per-node memory state: free, file, anon and shmem memory, hugetlb pools, and the
+reclaim watermarks.
 
-`nodeN/meminfo` gives the node's free, file-backed and anonymous memory;
+`nodeN/meminfo` gives the node's free, file-backed (FilePages, which includes
+Shmem), anonymous and shmem memory; `nodeN/hugepages/hugepages-SIZEkB` the
+node's hugetlb pools of each page size (meminfo's HugePages_* count only the
+default size);
 `/proc/zoneinfo` gives each zone's min/low/high watermarks (in pages), summed
 here per node. kswapd wakes when a zone's free pages fall below low and sleeps
 again above high; allocations below min stall in direct reclaim.
@@ -30,6 +34,10 @@ class NodeMemory:
     free_bytes: int = 0
     file_bytes: int = 0
     anon_bytes: int = 0
+    shmem_bytes: int = 0
+    # Every hugetlb page size's pool on the node: pages times their size.
+    hugetlb_bytes: int = 0
+    hugetlb_free_bytes: int = 0
     watermark_min_bytes: int = 0
     watermark_low_bytes: int = 0
     watermark_high_bytes: int = 0
@@ -68,6 +76,28 @@ def parse_zoneinfo_watermarks(text: str) -> dict[int, tuple[int, int, int]]:
     return {n: (v[0], v[1], v[2]) for n, v in out.items()}
 
 
+def read_hugetlb_pools(node_dir: Path) -> tuple[int, int]:
+    """(total, free) bytes of a node's hugetlb pools over every page size; (0, 0)
+    when the kernel has no hugetlb or the folder is unreadable."""
+    total = free = 0
+    try:
+        pools = list((node_dir / "hugepages").iterdir())
+    except OSError:
+        return 0, 0
+    for pool in pools:
+        size = pool.name.removeprefix("hugepages-").removesuffix("kB")
+        if not size.isdigit():
+            continue
+        try:
+            count = int((pool / "nr_hugepages").read_text())
+            unused = int((pool / "free_hugepages").read_text())
+        except (OSError, ValueError):
+            continue
+        total += count * int(size) * 1024
+        free += unused * int(size) * 1024
+    return total, free
+
+
 def read_watermarks(proc: Path = Path("/proc")) -> dict[int, tuple[int, int, int]]:
     """Per node, (min, low, high) watermarks in pages; none if unreadable."""
     try:
@@ -93,17 +123,20 @@ def read_node_memory(
         watermarks = read_watermarks(proc)
     out = {}
     for node in node_ids:
+        node_dir = sysfs / "devices/system/node" / f"node{node}"
         try:
-            info = parse_node_meminfo(
-                (sysfs / "devices/system/node" / f"node{node}" / "meminfo").read_text()
-            )
+            info = parse_node_meminfo((node_dir / "meminfo").read_text())
         except OSError:
             info = {}
+        huge_total, huge_free = read_hugetlb_pools(node_dir)
         wmin, wlow, whigh = watermarks.get(node, (0, 0, 0))
         out[node] = NodeMemory(
             free_bytes=info.get("MemFree", 0),
             file_bytes=info.get("FilePages", 0),
             anon_bytes=info.get("AnonPages", 0),
+            shmem_bytes=info.get("Shmem", 0),
+            hugetlb_bytes=huge_total,
+            hugetlb_free_bytes=huge_free,
             watermark_min_bytes=wmin * page_size,
             watermark_low_bytes=wlow * page_size,
             watermark_high_bytes=whigh * page_size,

@@ -4,16 +4,19 @@ Every long-running command runs each snapshot through it: a pending SIGHUP
 reload is applied first (its outcome is a note for the view to show), then the
 kernel policies of the live processes are read within the engine's budget
 (reading every process's numa_maps each poll took seconds on a host with
-10,000 of them), then the snapshot is judged against the config.
+10,000 of them), then the snapshot is judged against the config. The same numa_maps reads give
+the snapshot its residence section (pipeline/residence_step.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from numascope.collectors.mempolicy import ProcessPolicy
 from numascope.config import PolicyHolder, Rule
+from numascope.pipeline.residence_step import ResidenceStep
 from numascope.policy import PolicyEngine
 from numascope.snapshot.model import Snapshot, Workload
 
@@ -44,6 +47,8 @@ class PolicyStep:
         self.proc = proc
         self.rejudge = rejudge
         self.engine = PolicyEngine(holder, proc=proc)
+        # Residence is read on this host only; a replay keeps the captured one.
+        self.residence = ResidenceStep() if proc is not None else None
 
     def apply(self, snapshot: Snapshot) -> Judged:
         """The snapshot judged by the current policy (reloaded first if asked)."""
@@ -51,6 +56,9 @@ class PolicyStep:
         policies: Mapping[int, ProcessPolicy] = {}
         if self.proc is not None and snapshot.processes:
             policies = self.engine.kernel_policies(snapshot)
+        if self.residence is not None:
+            section = self.residence.section(snapshot, policies)
+            snapshot = dataclasses.replace(snapshot, residence=section)
         if self.rejudge:
             snapshot = self.engine.judge(snapshot, policies)
         return Judged(snapshot, policies, notes, error)

@@ -13,9 +13,10 @@ from numascope.collectors.mempolicy import (
 )
 from numascope.config import Config, PolicyHolder, Rule
 from numascope.policy.irq import judge_irqs
-from numascope.policy.judge import DRIFT, Verdict, judge
+from numascope.policy.judge import DRIFT, RESIDENT_OUTSIDE_BIND, Verdict, judge
 from numascope.policy.matching import RuleMemo
 from numascope.policy.reclaim_context import nodes_under_reclaim, with_reclaim_context
+from numascope.policy.residence import judge_residence
 from numascope.policy.window import RollingWindow
 from numascope.snapshot.columns import WorkloadColumns
 from numascope.snapshot.model import Finding, Locality, Severity, Snapshot, Workload, WorkloadKind
@@ -30,8 +31,8 @@ def _finding(
     workload: Workload, rule: Rule, verdict: Verdict, locality: Locality, seconds: float
 ) -> Finding:
     who = f"{workload.name} (pid {workload.pid})" if workload.pid is not None else workload.name
-    # Drift is a state, not traffic over the window.
-    span = "" if verdict.kind == DRIFT else f" over {seconds:.0f} s"
+    # Drift and residence are states, not traffic over the window.
+    span = "" if verdict.kind in (DRIFT, RESIDENT_OUTSIDE_BIND) else f" over {seconds:.0f} s"
     evidence: dict[str, object] = {
         "pages_by_node": {str(n): p for n, p in sorted(locality.pages_by_node.items())},
         "pages": locality.pages,
@@ -125,10 +126,11 @@ def evaluate(
                 findings.append(_finding(processes[i], rule, verdict, locality, seconds))
         if drift_kernel is not None:
             drift = memo.drift(key, rule.placement, drift_kernel)
-            if drift is not None:
+            resident = judge_residence(rule.placement, drift_kernel, thresholds)
+            for state in (v for v in (drift, resident) if v is not None):
                 # Summed only now, for the finding, when the traffic was not judged.
-                spanned = locality if locality is not None else span(i)
-                findings.append(_finding(processes[i], rule, drift, spanned, seconds))
+                locality = locality if locality is not None else span(i)
+                findings.append(_finding(processes[i], rule, state, locality, seconds))
     findings.extend(judge_irqs(snapshot, thresholds.irq))
     findings.sort(key=lambda f: (_SEVERITY_ORDER[f.severity], f.workload_key, f.kind))
     return tuple(findings)

@@ -19,8 +19,17 @@ OUTSIDE_BIND = "outside-bind"
 PREFERRED_FALLBACK = "preferred-fallback"
 INTERLEAVE_IMBALANCE = "interleave-imbalance"
 DRIFT = "policy-drift"
+# Memory resident off a bind rule's nodes, whatever its allocations did (residence.py).
+RESIDENT_OUTSIDE_BIND = "resident-outside-bind"
 
-FINDING_KINDS = (REMOTE_ALLOCATION, OUTSIDE_BIND, PREFERRED_FALLBACK, INTERLEAVE_IMBALANCE, DRIFT)
+FINDING_KINDS = (
+    REMOTE_ALLOCATION,
+    OUTSIDE_BIND,
+    PREFERRED_FALLBACK,
+    INTERLEAVE_IMBALANCE,
+    DRIFT,
+    RESIDENT_OUTSIDE_BIND,
+)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from numascope.snapshot.residence import ResidenceSection
 from numascope.snapshot.sections import (
     AllocatorSection,
     DirectReclaim,
@@ -285,6 +286,8 @@ class Snapshot:
     irqs: tuple[IrqStats, ...] = ()
     softirqs: tuple[SoftirqStats, ...] = ()
     allocator: AllocatorSection | None = None
+    # Where memory lives now (None: not read, e.g. an older capture).
+    residence: ResidenceSection | None = None
     health: Health = field(default_factory=Health)
     findings: tuple[Finding, ...] = ()
     schema: int = SCHEMA_VERSION

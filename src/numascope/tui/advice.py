@@ -30,6 +30,13 @@ _BY_KIND = {
         "The kernel's policy differs from the configured one: was it started without numactl, "
         "or did it call set_mempolicy itself? Compare `/proc/{pid}/numa_maps` with the rule."
     ),
+    "resident-outside-bind": (
+        "Its memory lives off the bound nodes now, whatever its allocations did: see where "
+        "with `numastat -p {pid}`. Pages placed before the bind, or moved since (NUMA "
+        "balancing: `sysctl kernel.numa_balancing`; demotion: "
+        "`cat /sys/kernel/mm/numa/demotion_enabled`), stay there: move them with "
+        "`migratepages {pid} FROM TO`, or restart it under `numactl --membind`."
+    ),
 }
 
 

@@ -29,6 +29,7 @@ from numascope.tui.help import HelpScreen
 from numascope.tui.history import History
 from numascope.tui.messages import FeedFailed, FrameReady
 from numascope.tui.panels import irq_panel, matrix_panel, nodes_panel, reclaim_panel
+from numascope.tui.residence import memory_panel
 from numascope.tui.rows import (
     Column,
     Grouping,
@@ -58,6 +59,7 @@ TABS = {
     "irqs": "IRQs",
     "reclaim": "Reclaim",
     "allocator": "Allocator",
+    "memory": "Memory",
 }
 
 
@@ -107,6 +109,7 @@ class TopApp(App[int]):
         Binding("i", "tab('irqs')", "IRQs", show=False),
         Binding("r", "tab('reclaim')", "Reclaim", show=False),
         Binding("a", "tab('allocator')", "Alloc"),
+        Binding("e", "tab('memory')", "Memory", show=False),
     ]
 
     def __init__(
@@ -157,6 +160,8 @@ class TopApp(App[int]):
                 yield Static(id="reclaim-view", classes="panel")
             with TabPane(f"{TABS['allocator']} (a)", id="allocator"), VerticalScroll():
                 yield Static(id="allocator-view", classes="panel")
+            with TabPane(f"{TABS['memory']} (e)", id="memory"), VerticalScroll():
+                yield Static(id="memory-view", classes="panel")
         yield Static(id="status")
         yield Input(
             placeholder="filter: name, pid, cgroup, rule, finding (Enter keeps, Esc clears)",
@@ -250,6 +255,7 @@ class TopApp(App[int]):
         show_in_place(self.query_one("#irq-view", Static), irq_panel(snapshot, self.thresholds))
         show_in_place(self.query_one("#reclaim-view", Static), reclaim_panel(snapshot))
         show_in_place(self.query_one("#allocator-view", Static), allocator_panel(snapshot))
+        show_in_place(self.query_one("#memory-view", Static), memory_panel(snapshot))
         if isinstance(self.screen, DetailScreen) and self.screen.ready:
             row = next((r for r in self.rows if r.key == self.screen.row.key), None)
             if row is not None:

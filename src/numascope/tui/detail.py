@@ -19,7 +19,7 @@ from numascope.collectors.mempolicy import ProcessPolicy
 from numascope.snapshot.model import Snapshot
 from numascope.topology import format_list
 from numascope.tui.advice import what_next
-from numascope.tui.format import SEVERITY_MARK, finding_reason, human, percent, sparkline
+from numascope.tui.format import SEVERITY_MARK, finding_reason, human, percent, size, sparkline
 from numascope.tui.history import History
 from numascope.tui.rows import Row
 
@@ -75,9 +75,9 @@ def policy_summary(policy: ProcessPolicy | None, why_missing: str) -> Renderable
     table = Table(box=None, padding=(0, 1), header_style="bold")
     table.add_column("POLICY")
     table.add_column("REGIONS", justify="right")
-    table.add_column("RESIDENT PAGES", justify="right")
+    table.add_column("RESIDENT", justify="right")
     for name, regions in sorted(policy.regions_by_policy.items(), key=lambda kv: -kv[1]):
-        table.add_row(name, str(regions), human(policy.pages_by_policy.get(name, 0)))
+        table.add_row(name, str(regions), size(policy.bytes_by_policy.get(name, 0)))
     allowed = format_list(policy.mems_allowed) or "?"
     facts = Text(
         f"dominant {policy.dominant}   mems_allowed {allowed}   cpuset {policy.cpuset or '-'}"

@@ -23,6 +23,8 @@ Keys
   w m i r  tabs: workloads, node matrix, IRQs, reclaim
   a        allocator tab: per-CPU page lists, failed and high-order
            allocations with their call sites, slab caches per node
+  e        memory tab: where memory lives now per node, process and
+           cgroup (anon/file/shared, MOVED from where it was allocated)
   ?        this help (Esc closes)
   q        quit
 

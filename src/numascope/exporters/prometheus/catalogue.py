@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from numascope.exporters.prometheus.catalogue_self import SELF_METRICS
 from numascope.exporters.prometheus.metric import Metric
+from numascope.exporters.prometheus.residence import RESIDENCE_METRICS
 
 __all__ = [
     "METRICS",
@@ -305,6 +306,7 @@ _METRICS = (
         Metric(f"numascope_kernel_{key}", "counter", (), f"The kernel's /proc/vmstat {key}.")
         for key in ("compact_stall", "compact_fail", "compact_success", "compact_daemon_wake")
     ),
+    *RESIDENCE_METRICS,  # where memory lives now (residence.py)
     # numascope's own health (catalogue_self.py).
     *SELF_METRICS,
 )

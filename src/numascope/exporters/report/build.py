@@ -15,6 +15,7 @@ from numascope.exporters.report.model import (
     verdict,
     who,
 )
+from numascope.exporters.report.residence import residence_section
 from numascope.exporters.report.sections import (
     findings_section,
     health_section,
@@ -86,7 +87,7 @@ def build_report(capture: Capture) -> Report:
         matrix_section(last, capture),
         workloads_section(last, capture),
         reclaim_section(last, capture),
-        *filter(None, (allocator_section(capture),)),
+        *filter(None, (allocator_section(capture), residence_section(capture))),
         irq_section(last, capture),
         system_section(capture),
         health_section(capture),

@@ -158,15 +158,15 @@ def workloads_section(last: Snapshot, capture: Capture) -> Section:
     )
     table = Table("Top workloads by remote pages, whole capture", headers, tuple(rows))
     resident = Table(
-        "Resident pages per node (numa_maps) of the top workloads",
+        "Resident bytes per node (numa_maps) of the top workloads",
         ("pid", "comm", "read at snapshot", *(f"node {n}" for n in nodes), "policies"),
         tuple(
             (
                 str(f.pid),
                 f.comm,
                 str(f.read_at_seq),
-                *_by_node(f.resident_pages_by_node, nodes),
-                ", ".join(f"{k}: {v:,} pages" for k, v in f.pages_by_policy.items()),
+                *_by_node(f.resident_bytes_by_node, nodes),
+                ", ".join(f"{k}: {v:,} bytes" for k, v in f.bytes_by_policy.items()),
             )
             for f in capture.header.workloads
         ),
