@@ -7,7 +7,14 @@ faster or slower during the pair cancels out: one bare run, then the tool
 started as users start it, waited for until its BPF programs are attached (a
 fixed time for perf, which attaches none) and `--settle` seconds more, two
 runs with the tool on, the tool stopped and `--settle` seconds, one bare run.
-The slowdown of a pair is mean(traced) / mean(bare) - 1. The settling keeps the
+The slowdown of a pair is mean(traced) / mean(bare) - 1, in the workload's CPU
+time (user + system, its own and its children's, from wait4's rusage): a probe
+runs in the context of the task that allocates, so every nanosecond it costs is
+in that task's system time, and the tool's reading on another CPU slows the
+workload's memory accesses, which its CPU time shows too; what CPU time leaves
+out is time the workload waited for a CPU, which on this 2-CPU machine mostly
+measures whatever else ran (elapsed time is printed beside it, and the tool's
+own CPU share says how much it could have taken). The settling keeps the
 tool's start-up (compiling, the first polls, naming every process) out of the
 runs: start-up is measured on its own (bench/commands.py), and what a user who
 leaves the tool on pays is its steady state. The row with nothing attached
@@ -38,6 +45,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import shlex
 import shutil
 import signal
@@ -237,7 +245,27 @@ def tools(tmp: Path) -> list[Tool]:
     ]
 
 
-def make_workloads(tmp: Path, rounds: int) -> dict[str, Callable[[], float]]:
+@dataclass(frozen=True)
+class Run:
+    """One run of a workload: its CPU time (user + system, the workload's own and
+    its children's) and its elapsed time, both per unit of work."""
+
+    cpu: float
+    wall: float
+
+
+def timed(argv: list[str], units: float) -> Run:
+    """Run `argv` to completion; its CPU and elapsed seconds per unit of work."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(argv, capture_output=True, check=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Run(cpu / units, wall / units)
+
+
+def make_workloads(tmp: Path, rounds: int) -> dict[str, Callable[[], Run]]:
     fault = tmp / "fault"
     subprocess.run(["cc", "-O2", "-o", str(fault), str(ROOT / "bench" / "fault.c")], check=True)
     source = tmp / "unit.c"
@@ -249,25 +277,28 @@ def make_workloads(tmp: Path, rounds: int) -> dict[str, Callable[[], float]]:
         )
     )
     pin = ["taskset", "-c", WORKLOAD_CPU]
+    pages = rounds * (64 << 20) // 4096
 
-    def fault_run() -> float:
+    def fault_run() -> Run:
         # An untimed warm-up round first: attaching a tool frees a compiler's worth
         # of cache-warm pages, which would flatter the run right after it.
         subprocess.run([*pin, str(fault), "64", "1"], capture_output=True, check=True)
-        out = subprocess.run(
-            [*pin, str(fault), "64", str(rounds)], capture_output=True, text=True, check=True
-        )
-        return float(out.stdout)
+        run = timed([*pin, str(fault), "64", str(rounds)], pages)
+        return Run(run.cpu * 1e9, run.wall * 1e9)  # ns per page
 
-    def compile_run() -> float:
-        start = time.perf_counter()
-        for _ in range(3):
-            subprocess.run(
-                [*pin, "cc", "-O1", "-c", "-o", str(tmp / "unit.o"), str(source)], check=True
-            )
-        return time.perf_counter() - start
+    def compile_run() -> Run:
+        argv = [*pin, "sh", "-c", 'for i in 1 2 3; do cc -O1 -c -o "$0" "$1"; done']
+        return timed([*argv, str(tmp / "unit.o"), str(source)], 3)  # s per compile
 
     return {"fault": fault_run, "compile": compile_run}
+
+
+def quartiles(values: list[float]) -> tuple[float, float, float]:
+    """First quartile, median, third quartile (all three the value when alone)."""
+    if len(values) < 2:
+        return values[0], values[0], values[0]
+    q1, q2, q3 = statistics.quantiles(values, n=4)
+    return q1, q2, q3
 
 
 def bootstrap_median_interval(values: list[float], draws: int = 2000) -> tuple[float, float]:
@@ -298,7 +329,9 @@ def main() -> int:
     ]
     workloads = make_workloads(tmp, args.rounds)
     names = [w for w in args.workloads.split(",") if w]
+    # By (tool, workload): each pair's slowdown in CPU time and in elapsed time, in %.
     ratios: dict[tuple[str, str], list[float]] = {}
+    wall_ratios: dict[tuple[str, str], list[float]] = {}
     bare_values: dict[tuple[str, str], list[float]] = {}
     failed: dict[str, str] = {}
     rng = random.Random(11)
@@ -308,7 +341,7 @@ def main() -> int:
         f"tool and workload, {args.settle:g} s settling; load before {os.getloadavg()[0]:.2f}"
     )
 
-    def run_all() -> dict[str, float]:
+    def run_all() -> dict[str, Run]:
         return {name: workloads[name]() for name in names}
 
     for round_no in range(args.rounds_of_tools):
@@ -336,31 +369,38 @@ def main() -> int:
                 time.sleep(args.settle)
                 after = run_all()
                 for name in names:
-                    bare = (before[name] + after[name]) / 2
-                    on = (traced[0][name] + traced[1][name]) / 2
-                    ratios.setdefault((tool.label, name), []).append((on / bare - 1) * 100)
-                    bare_values.setdefault((tool.label, name), []).append(bare)
+                    key = (tool.label, name)
+                    bare = (before[name].cpu + after[name].cpu) / 2
+                    on = (traced[0][name].cpu + traced[1][name].cpu) / 2
+                    ratios.setdefault(key, []).append((on / bare - 1) * 100)
+                    bare_values.setdefault(key, []).append(bare)
+                    bare_wall = (before[name].wall + after[name].wall) / 2
+                    on_wall = (traced[0][name].wall + traced[1][name].wall) / 2
+                    wall_ratios.setdefault(key, []).append((on_wall / bare_wall - 1) * 100)
         print(f"round {round_no + 1}/{args.rounds_of_tools} done", file=sys.stderr)
     for name in names:
-        unit = "ns/page" if name == "fault" else "s/run"
+        unit = "CPU ns/page" if name == "fault" else "CPU s/compile"
         print()
-        print(f"Workload `{name}`:")
+        print(f"Workload `{name}` (slowdown in the workload's CPU time; elapsed time beside it):")
         print()
         print(
             f"| tool | pairs | bare {unit} (median) | slowdown (median) | 95% interval "
-            "| middle half | min..max | tool RSS MiB | tool CPU |"
+            "| middle half | min..max | elapsed: median (middle half) | tool RSS MiB "
+            "| tool CPU |"
         )
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for tool in chosen:
             values = ratios.get((tool.label, name))
             if not values:
                 print(
                     f"| {tool.label} | 0 | | not measured: {failed.get(tool.label, '?')} "
-                    "| | | | | |"
+                    "| | | | | | |"
                 )
                 continue
             low, high = bootstrap_median_interval(values)
-            q1, _, q3 = statistics.quantiles(values, n=4) if len(values) > 1 else values * 3
+            q1, _, q3 = quartiles(values)
+            walls = wall_ratios[(tool.label, name)]
+            w1, wmid, w3 = quartiles(walls)
             bare = statistics.median(bare_values[(tool.label, name)])
             rss = f"{max(tool.rss_kib) / 1024:.0f}" if tool.rss_kib else ""
             cpu = f"{statistics.median(tool.cpu_shares):.1%}" if tool.cpu_shares else ""
@@ -368,7 +408,7 @@ def main() -> int:
                 f"| {tool.label} | {len(values)} | {bare:.3g} | "
                 f"{statistics.median(values):+.1f}% | {low:+.1f}%..{high:+.1f}% | "
                 f"{q1:+.1f}%..{q3:+.1f}% | {min(values):+.1f}%..{max(values):+.1f}% "
-                f"| {rss} | {cpu} |"
+                f"| {wmid:+.1f}% ({w1:+.1f}%..{w3:+.1f}%) | {rss} | {cpu} |"
             )
     shutil.rmtree(tmp, ignore_errors=True)
     return 0
