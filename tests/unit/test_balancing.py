@@ -227,3 +227,20 @@ def test_host_counter_keys_follow_vmstat() -> None:
     assert "numa_hint_faults_local" in mt.HOST_KEYS
     assert mt.deltas({"a": 5}, {"a": 2}) == {"a": 3}
     assert mt.deltas({"a": 5}, None) == {"a": 0}
+
+
+def test_a_churning_process_is_a_finding_and_others_are_not() -> None:
+    from numascope.policy.balancing import BALANCING_CHURNS, judge_balancing
+    from numascope.snapshot.balancing import ProcessBalancing
+
+    def row(pid: int, verdict: Verdict) -> ProcessBalancing:
+        return ProcessBalancing(pid, "w", 0, 1, 9000, 8000, 100, verdict=verdict, locality=0.3)
+
+    section = BalancingSection(
+        processes=(row(1, Verdict.CHURNING), row(2, Verdict.IMPROVING), row(3, Verdict.STUCK))
+    )
+    snap = Snapshot(1, 0.0, 1.0, "test", HostInfo(), (), balancing=section)
+    (finding,) = judge_balancing(snap)
+    assert (finding.kind, finding.pid, finding.workload_key) == (BALANCING_CHURNS, 1, "pid:1")
+    assert "migrated 8000 pages" in finding.message and "30% local" in finding.message
+    assert judge_balancing(Snapshot(1, 0.0, 1.0, "test", HostInfo(), ())) == []

@@ -30,6 +30,12 @@ _BY_KIND = {
         "The kernel's policy differs from the configured one: was it started without numactl, "
         "or did it call set_mempolicy itself? Compare `/proc/{pid}/numa_maps` with the rule."
     ),
+    "balancing-churns": (
+        "NUMA balancing keeps moving its pages without making them local: its threads likely "
+        "share memory across nodes or keep changing node. Pin it (`numactl --cpunodebind=N "
+        "--membind=N`, or a cpuset), or turn balancing off for the host "
+        "(`sysctl kernel.numa_balancing=0`); compare `grep numa /proc/{pid}/sched` over time."
+    ),
 }
 
 
