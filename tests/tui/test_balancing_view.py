@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from numascope.capture.replay import ReplaySource
 from numascope.config import Config, PolicyHolder
 from numascope.pipeline.pacer import Pacer
 from numascope.pipeline.policy_step import PolicyStep
@@ -17,7 +18,6 @@ from numascope.snapshot.balancing import (
     Verdict,
 )
 from numascope.snapshot.model import Snapshot
-from numascope.capture.replay import ReplaySource
 from numascope.tui.app import TopApp
 from numascope.tui.detail import DetailScreen
 from numascope.tui.feed import ThreadFeed

@@ -1,0 +1,77 @@
+"""The balancing and memory-tier metrics (docs/balancing.md), declared like the rest."""
+
+from __future__ import annotations
+
+from numascope.exporters.prometheus.metric import Metric
+
+_HOST = "The kernel's /proc/vmstat {key}: NUMA balancing's running total for the host."
+
+BALANCING_METRICS = (
+    Metric(
+        "numascope_numa_balancing_mode",
+        "gauge",
+        (),
+        "kernel.numa_balancing: 0 off, 1 normal (move memory toward CPUs), 2 memory "
+        "tiering, 3 both; absent when the kernel has no NUMA balancing.",
+    ),
+    *(
+        Metric(f"numascope_numa_balancing_{key}", "counter", (), _HOST.format(key=f"numa_{key}"))
+        for key in (
+            "pte_updates",
+            "huge_pte_updates",
+            "hint_faults",
+            "hint_faults_local",
+            "pages_migrated",
+        )
+    ),
+    Metric(
+        "numascope_numa_balancing_processes",
+        "gauge",
+        ("verdict",),
+        "Processes by NUMA balancing verdict (off, quiet, local, improving, churning, stuck) "
+        "at their latest reading; processes balancing never touched are not counted.",
+    ),
+    Metric(
+        "numascope_numa_balancing_process_pages_migrated",
+        "counter",
+        ("workload", "pid"),
+        "Pages NUMA balancing migrated for a process's main thread since it started "
+        "(/proc/PID/sched numa_pages_migrated); the processes that migrated most, up to "
+        "the workload budget. Not a share of the host counter: exited processes and other "
+        "threads are not in it.",
+    ),
+    Metric(
+        "numascope_numa_balancing_process_locality_ratio",
+        "gauge",
+        ("workload", "pid", "verdict"),
+        "Share (0..1) of a process's NUMA hinting faults on memory of the node it runs on, "
+        "with its balancing verdict; the processes that migrated most, up to the budget.",
+    ),
+    Metric(
+        "numascope_memory_tier",
+        "gauge",
+        ("node", "tier"),
+        "1 for each node, labelled with its memory tier (memory_tierN: lower is faster); "
+        "absent when the kernel has no memory-tiering sysfs.",
+    ),
+    Metric(
+        "numascope_memory_tier_demotion_enabled",
+        "gauge",
+        (),
+        "/sys/kernel/mm/numa/demotion_enabled: 1 when reclaim may demote pages to a lower "
+        "tier; absent when the kernel has no such file.",
+    ),
+    Metric(
+        "numascope_memory_tier_promoted_pages",
+        "counter",
+        ("node",),
+        "Pages promoted to this node from a lower tier (nodeN/vmstat pgpromote_success).",
+    ),
+    Metric(
+        "numascope_memory_tier_demoted_pages",
+        "counter",
+        ("node", "reason"),
+        "Pages demoted from this node to a lower tier, by who demoted them (nodeN/vmstat "
+        "pgdemote_kswapd, _direct, _khugepaged, _proactive where the kernel has it).",
+    ),
+)
