@@ -244,3 +244,28 @@ def test_a_churning_process_is_a_finding_and_others_are_not() -> None:
     assert (finding.kind, finding.pid, finding.workload_key) == (BALANCING_CHURNS, 1, "pid:1")
     assert "migrated 8000 pages" in finding.message and "30% local" in finding.message
     assert judge_balancing(Snapshot(1, 0.0, 1.0, "test", HostInfo(), ())) == []
+
+
+def _rendered(renderable: object) -> str:
+    from rich.console import Console
+
+    console = Console(width=200, record=True)
+    console.print(renderable)
+    return console.export_text()
+
+
+def test_cgroup_rows_show_memory_stat_or_say_why_not() -> None:
+    from numascope.snapshot.balancing import CgroupBalancing
+    from numascope.tui.balancing import balancing_detail
+
+    section = BalancingSection(
+        cgroups=(
+            CgroupBalancing("/new", numa_pages_migrated=12, numa_hint_faults=33),
+            CgroupBalancing("/old"),
+        )
+    )
+    snap = Snapshot(1, 0.0, 1.0, "test", HostInfo(), (), balancing=section)
+    assert "pages migrated 12 · hint faults 33 · PTE updates n/a" in _rendered(
+        balancing_detail(None, snap, "/new")
+    )
+    assert "no NUMA balancing fields" in _rendered(balancing_detail(None, snap, "/old"))

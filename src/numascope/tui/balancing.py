@@ -83,11 +83,36 @@ def _row_table(row: ProcessBalancing) -> Table:
     return table
 
 
-def balancing_detail(pid: int | None, snapshot: Snapshot) -> RenderableType:
-    """The detail screen's section: the verdict, its numbers, and faults per node."""
+def _cgroup_text(section: BalancingSection, path: str) -> Text:
+    """A cgroup's memory.stat balancing fields, or why there are none."""
+    found = next((c for c in section.cgroups if c.path == path), None)
+    fields = {
+        "pages migrated": found.numa_pages_migrated if found else None,
+        "hint faults": found.numa_hint_faults if found else None,
+        "PTE updates": found.numa_pte_updates if found else None,
+        "promoted": found.pgpromote_success if found else None,
+    }
+    if all(v is None for v in fields.values()):
+        return Text(
+            "Not available: this kernel's cgroup v2 memory.stat has no NUMA balancing "
+            "fields (they came after 6.1), or the cgroup is not on the v2 hierarchy."
+        )
+    return Text(
+        " · ".join(f"{k} {'n/a' if v is None else human(v)}" for k, v in fields.items())
+        + " (memory.stat, since the cgroup was made)"
+    )
+
+
+def balancing_detail(
+    pid: int | None, snapshot: Snapshot, cgroup: str | None = None
+) -> RenderableType:
+    """The detail screen's section: the verdict, its numbers, and faults per node
+    (for a cgroup row: its memory.stat figures)."""
     section = snapshot.balancing
     if section is None:
         return Text("Not available: this snapshot has no balancing section (an older capture).")
+    if pid is None and cgroup:
+        return _cgroup_text(section, cgroup)
     if pid is None:
         return Text("Not available: NUMA balancing is kept per process, and this row is not one.")
     row = section.process(pid)

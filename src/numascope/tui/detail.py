@@ -179,7 +179,9 @@ class DetailScreen(Screen[None]):
         self.query_one("#identity", Static).update(identity(row))
         self.query_one("#pages", Static).update(pages_history(row, snapshot, self.history, width))
         self.query_one("#policy", Static).update(policy_summary(self.policy, self.policy_note))
-        self.query_one("#balancing", Static).update(balancing_detail(row.pid, snapshot))
+        self.query_one("#balancing", Static).update(
+            balancing_detail(row.pid, snapshot, row.cgroup if row.kind == "cgroup" else None)
+        )
         self.query_one("#findings", Static).update(findings_text(row))
         tips = Text("\n".join(f"• {tip}" for tip in what_next(row, snapshot)))
         self.query_one("#next", Static).update(tips)
