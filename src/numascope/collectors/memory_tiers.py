@@ -24,7 +24,8 @@ HOST_KEYS = (
     "numa_hint_faults_local",
     "numa_pages_migrated",
 )
-# The per-node promotion and demotion counters in nodeN/vmstat.
+# The per-node promotion and demotion counters in nodeN/vmstat (6.1 has only the
+# promotion ones there; its demotion counters are host-wide, in /proc/vmstat).
 TIER_KEYS = (
     "pgpromote_success",
     "pgpromote_candidate",
@@ -53,9 +54,9 @@ def read_balancing_mode(proc: Path = Path("/proc")) -> int | None:
 
 
 def read_host_counters(proc: Path = Path("/proc")) -> dict[str, int]:
-    """NUMA balancing's /proc/vmstat counters; empty without CONFIG_NUMA_BALANCING."""
+    """NUMA balancing's and tiering's /proc/vmstat counters (only those the kernel has)."""
     values = parse_key_values(_read(proc / "vmstat") or "")
-    return {k: values[k] for k in HOST_KEYS if k in values}
+    return {k: values[k] for k in (*HOST_KEYS, *TIER_KEYS) if k in values}
 
 
 def read_demotion_enabled(sysfs: Path = Path("/sys")) -> bool | None:

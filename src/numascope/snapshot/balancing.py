@@ -98,7 +98,8 @@ class HostBalancing:
     # kernel.numa_balancing: 0 off, 1 normal, 2 memory tiering, 3 both; None: no such sysctl.
     mode: int | None = None
     # numa_pte_updates, numa_huge_pte_updates, numa_hint_faults, numa_hint_faults_local,
-    # numa_pages_migrated: absent keys mean a kernel without CONFIG_NUMA_BALANCING.
+    # numa_pages_migrated (absent: a kernel without CONFIG_NUMA_BALANCING), and the
+    # host's pgpromote_* / pgdemote_* (on 6.1 demotions are counted only here).
     total: Mapping[str, int] = field(default_factory=dict)
     delta: Mapping[str, int] = field(default_factory=dict)
 

@@ -57,8 +57,9 @@ def host_line(snapshot: Snapshot) -> Text | None:
     line = f"NUMA balancing {mode_text(section)}"
     if moved is not None:
         line += f" ({human(moved)} pages migrated last interval)"
-    promoted = sum(t.delta.get("pgpromote_success", 0) for t in section.tiers)
-    demoted = sum(v for t in section.tiers for k, v in t.delta.items() if k.startswith("pgdemote"))
+    # The host's counters: 6.1 counts demotions only there, not per node.
+    promoted = delta.get("pgpromote_success", 0)
+    demoted = sum(v for k, v in delta.items() if k.startswith("pgdemote"))
     line += f" · demotion {demotion} · tiers {tier_text}"
     if promoted or demoted:
         line += f" · promoted {human(promoted)}, demoted {human(demoted)} pages"

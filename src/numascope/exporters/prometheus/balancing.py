@@ -27,7 +27,14 @@ def balancing_samples(s: Samples, section: BalancingSection | None, limit: int) 
     if host.mode is not None:
         s.set("numascope_numa_balancing_mode", (), host.mode)
     for key, value in host.total.items():
-        s.set(f"numascope_numa_balancing_{key.removeprefix('numa_')}", (), value)
+        if key.startswith("numa_"):
+            s.set(f"numascope_numa_balancing_{key.removeprefix('numa_')}", (), value)
+    if "pgpromote_success" in host.total:
+        s.set("numascope_memory_tier_host_promoted_pages", (), host.total["pgpromote_success"])
+    for reason in _DEMOTED:
+        if f"pgdemote_{reason}" in host.total:
+            demoted = host.total[f"pgdemote_{reason}"]
+            s.set("numascope_memory_tier_host_demoted_pages", (reason,), demoted)
     for verdict, count in Counter(p.verdict.value for p in section.processes).items():
         s.set("numascope_numa_balancing_processes", (verdict,), count)
     ranked = sorted(section.processes, key=lambda p: (-p.pages_migrated, p.pid))[:limit]
@@ -46,6 +53,6 @@ def balancing_samples(s: Samples, section: BalancingSection | None, limit: int) 
         if "pgpromote_success" in t.total:
             s.set("numascope_memory_tier_promoted_pages", (node,), t.total["pgpromote_success"])
         for reason in _DEMOTED:
-            demoted = t.total.get(f"pgdemote_{reason}")
-            if demoted is not None:
-                s.set("numascope_memory_tier_demoted_pages", (node, reason), demoted)
+            on_node = t.total.get(f"pgdemote_{reason}")
+            if on_node is not None:
+                s.set("numascope_memory_tier_demoted_pages", (node, reason), on_node)

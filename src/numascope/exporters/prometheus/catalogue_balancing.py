@@ -68,6 +68,19 @@ BALANCING_METRICS = (
         "Pages promoted to this node from a lower tier (nodeN/vmstat pgpromote_success).",
     ),
     Metric(
+        "numascope_memory_tier_host_promoted_pages",
+        "counter",
+        (),
+        "Pages promoted to a faster tier, whole host (/proc/vmstat pgpromote_success).",
+    ),
+    Metric(
+        "numascope_memory_tier_host_demoted_pages",
+        "counter",
+        ("reason",),
+        "Pages demoted to a slower tier, whole host, by who demoted them (/proc/vmstat "
+        "pgdemote_*; on 6.1 kernels the only demotion counts, nodeN/vmstat has none).",
+    ),
+    Metric(
         "numascope_memory_tier_demoted_pages",
         "counter",
         ("node", "reason"),

@@ -98,7 +98,14 @@ def balancing_section(capture: Capture) -> Section | None:
     mode = last.host.mode
     host = ", ".join(
         f"{key} {_moved(last.host.total, first.host.total, key)}"
-        for key in ("numa_hint_faults", "numa_hint_faults_local", "numa_pages_migrated")
+        for key in (
+            "numa_hint_faults",
+            "numa_hint_faults_local",
+            "numa_pages_migrated",
+            "pgpromote_success",
+            "pgdemote_kswapd",
+            "pgdemote_direct",
+        )
     )
     demotion = {None: "not available", True: "on", False: "off"}[last.demotion_enabled]
     churned = {p.pid for s in recorded for p in s.processes if p.verdict is Verdict.CHURNING}
