@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -107,6 +108,18 @@ def _free_bytes(node: int) -> int:
     return _meminfo_kib(node)["MemFree"] * 1024
 
 
+def _settle(seconds: float = 30) -> None:
+    """Wait until kswapd stops demoting (it goes on after the filler is done)."""
+    deadline = time.monotonic() + seconds
+    last = _demoted()
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        now = _demoted()
+        if now == last:
+            return
+        last = now
+
+
 @pytest.fixture
 def demotion_on() -> Iterator[None]:
     before = DEMOTION.read_text().strip()
@@ -139,6 +152,7 @@ def test_reclaim_demotes_to_the_lower_tier(
     assert child.stdin is not None and child.stdout is not None
     try:
         assert child.stdout.readline().strip() == "done", "the filler did not finish"
+        _settle()
         section = source.poll().balancing
         kernel = _demoted() - demoted_before
         arrived = _used_pages(lower_tier) - used_before
