@@ -243,6 +243,7 @@ def test_a_churning_process_is_a_finding_and_others_are_not() -> None:
     (finding,) = judge_balancing(snap)
     assert (finding.kind, finding.pid, finding.workload_key) == (BALANCING_CHURNS, 1, "pid:1")
     assert "migrated 8000 pages" in finding.message and "30% local" in finding.message
+    assert finding.evidence["ratio"] == 0.7  # the remote share of its faults
     assert judge_balancing(Snapshot(1, 0.0, 1.0, "test", HostInfo(), ())) == []
 
 

@@ -33,6 +33,8 @@ def _finding(row: ProcessBalancing) -> Finding:
         message=message,
         pid=row.pid,
         evidence={
+            # The remote share of its faults: numascope_finding_ratio and the table show it.
+            "ratio": None if row.locality is None else round(1 - row.locality, 4),
             "pages_migrated": row.pages_migrated_delta,
             "locality": None if row.locality is None else round(row.locality, 4),
             "previous_locality": (
