@@ -270,3 +270,14 @@ def test_cgroup_rows_show_memory_stat_or_say_why_not() -> None:
         balancing_detail(None, snap, "/new")
     )
     assert "no NUMA balancing fields" in _rendered(balancing_detail(None, snap, "/old"))
+
+
+def test_snapshot_text_names_the_mode_the_tiers_and_the_churning_process() -> None:
+    from numascope.exporters.text.render import render
+    from tests.fixtures.balancing_section import balancing
+
+    snap = Snapshot(1, 0.0, 1.0, "test", HostInfo(), (), balancing=balancing(2, 0.0))
+    text = render(snap)
+    assert "numa balancing: on  demotion: on  tiers: node 0: 4, node 1: 4" in text
+    line = next(x for x in text.splitlines() if "membound" in x)
+    assert line.split() == ["4242", "membound", "churning", "30", "5000", "0", "0"]
