@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from numascope.exporters.prometheus.catalogue_balancing import HOST_COUNTERS
 from numascope.exporters.prometheus.labels import label_value, node_label
 from numascope.snapshot.balancing import BalancingSection
 
@@ -27,8 +28,8 @@ def balancing_samples(s: Samples, section: BalancingSection | None, limit: int) 
     if host.mode is not None:
         s.set("numascope_numa_balancing_mode", (), host.mode)
     for key, value in host.total.items():
-        if key.startswith("numa_"):
-            s.set(f"numascope_numa_balancing_{key.removeprefix('numa_')}", (), value)
+        if key in HOST_COUNTERS:
+            s.set(HOST_COUNTERS[key], (), value)
     if "pgpromote_success" in host.total:
         s.set("numascope_memory_tier_host_promoted_pages", (), host.total["pgpromote_success"])
     for reason in _DEMOTED:
@@ -40,7 +41,7 @@ def balancing_samples(s: Samples, section: BalancingSection | None, limit: int) 
     ranked = sorted(section.processes, key=lambda p: (-p.pages_migrated, p.pid))[:limit]
     for p in ranked:
         who = (label_value(p.name), str(p.pid))
-        s.set("numascope_numa_balancing_process_pages_migrated", who, p.pages_migrated)
+        s.set("numascope_numa_balancing_process_migrated_pages", who, p.pages_migrated)
         if p.locality is not None:
             labels = (*who, p.verdict.value)
             s.set("numascope_numa_balancing_process_locality_ratio", labels, p.locality)

@@ -5,6 +5,14 @@ from __future__ import annotations
 from numascope.exporters.prometheus.metric import Metric
 
 _HOST = "The kernel's /proc/vmstat {key}: NUMA balancing's running total for the host."
+# /proc/vmstat key -> metric (counters name their unit last: pages migrated are pages).
+HOST_COUNTERS = {
+    "numa_pte_updates": "numascope_numa_balancing_pte_updates",
+    "numa_huge_pte_updates": "numascope_numa_balancing_huge_pte_updates",
+    "numa_hint_faults": "numascope_numa_balancing_hint_faults",
+    "numa_hint_faults_local": "numascope_numa_balancing_hint_faults_local",
+    "numa_pages_migrated": "numascope_numa_balancing_migrated_pages",
+}
 
 BALANCING_METRICS = (
     Metric(
@@ -14,16 +22,7 @@ BALANCING_METRICS = (
         "kernel.numa_balancing: 0 off, 1 normal (move memory toward CPUs), 2 memory "
         "tiering, 3 both; absent when the kernel has no NUMA balancing.",
     ),
-    *(
-        Metric(f"numascope_numa_balancing_{key}", "counter", (), _HOST.format(key=f"numa_{key}"))
-        for key in (
-            "pte_updates",
-            "huge_pte_updates",
-            "hint_faults",
-            "hint_faults_local",
-            "pages_migrated",
-        )
-    ),
+    *(Metric(name, "counter", (), _HOST.format(key=key)) for key, name in HOST_COUNTERS.items()),
     Metric(
         "numascope_numa_balancing_processes",
         "gauge",
@@ -32,7 +31,7 @@ BALANCING_METRICS = (
         "at their latest reading; processes balancing never touched are not counted.",
     ),
     Metric(
-        "numascope_numa_balancing_process_pages_migrated",
+        "numascope_numa_balancing_process_migrated_pages",
         "counter",
         ("workload", "pid"),
         "Pages NUMA balancing migrated for a process's main thread since it started "
