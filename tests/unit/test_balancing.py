@@ -281,3 +281,19 @@ def test_snapshot_text_names_the_mode_the_tiers_and_the_churning_process() -> No
     assert "numa balancing: on  demotion: on  tiers: node 0: 4, node 1: 4" in text
     line = next(x for x in text.splitlines() if "membound" in x)
     assert line.split() == ["4242", "membound", "churning", "30", "5000", "0", "0"]
+
+
+def test_a_snapshot_carries_at_most_max_rows_churning_first_and_counts_all(
+    tmp_path: Path,
+) -> None:
+    proc, sysfs = _tree(tmp_path)
+    for pid in range(100, 110):
+        _write(proc, pid, _sched("w", 10, 0, {0: 20}, 0))
+    collector = BalancingCollector([0, 1], proc=proc, sysfs=sysfs, cgroup_root=tmp_path, max_rows=3)
+    collector.read()
+    _write(proc, 105, _sched("w", 9000, 1, {0: 10, 1: 30}, 0))
+    section = collector.read()
+    assert section.processes[0].pid == 105
+    assert section.processes[0].verdict is Verdict.CHURNING
+    assert (len(section.processes), section.left_out) == (3, 7)
+    assert section.verdicts == {"local": 9, "churning": 1}

@@ -4,16 +4,19 @@
 so a poll reads at most `budget` processes, round-robin over the pids in /proc:
 on a host with more processes than the budget each row is as old as its
 `read_at` says, at most `rotation_polls` polls. Rows are kept only for
-processes where balancing did something (faults or migrated pages); the rest
-are counted but not carried, so a snapshot stays small on a big host.
+processes where balancing did something (faults or migrated pages), and a
+snapshot carries at most `max_rows` of them (churning ones first, then those
+that migrated most); every one is counted in `verdicts`, so a snapshot stays
+small on a big host and the counts stay whole.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 import os
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +32,12 @@ from numascope.snapshot.balancing import (
     HostBalancing,
     NodeTier,
     ProcessBalancing,
+    Verdict,
 )
 
+# Rows carried per snapshot: at 10,000 balanced processes all rows made 4.9 MB of
+# JSON a poll. The churning ones come first, then those that migrated most.
+DEFAULT_MAX_ROWS = 512
 DEFAULT_BUDGET = 256  # /proc/PID/sched reads per poll (about 25 us each here)
 PREFERRED_HISTORY = 8  # readings of the preferred node kept per process, for flips
 
@@ -45,6 +52,12 @@ class _Seen:
     row: ProcessBalancing | None = None
 
 
+def _rank(row: ProcessBalancing) -> tuple[bool, int, int, int]:
+    """Which rows a snapshot carries first: churning, then most migrated lately, then ever."""
+    churning = row.verdict is Verdict.CHURNING
+    return (not churning, -row.pages_migrated_delta, -row.pages_migrated, row.pid)
+
+
 class BalancingCollector:
     """Reads the balancing section once per poll, within a budget of processes."""
 
@@ -57,6 +70,7 @@ class BalancingCollector:
         sysfs: Path = Path("/sys"),
         cgroup_root: Path | None = None,
         budget: int = DEFAULT_BUDGET,
+        max_rows: int = DEFAULT_MAX_ROWS,
     ) -> None:
         self.node_ids = tuple(node_ids)
         self.cpuless = frozenset(cpuless)
@@ -64,6 +78,7 @@ class BalancingCollector:
         self.sysfs = sysfs
         self.cgroup_root = cgroup_root if cgroup_root is not None else cgroup2_mount(proc)
         self.budget = max(1, budget)
+        self.max_rows = max(1, max_rows)
         self._cursor = 0
         self._seen: dict[int, _Seen] = {}
         self._host_before: dict[str, int] | None = None
@@ -87,19 +102,25 @@ class BalancingCollector:
         alive = set(pids)
         for gone in [p for p in self._seen if p not in alive]:
             del self._seen[gone]
-        rows = tuple(s.row for s in self._seen.values() if s.row is not None)
+        rows = [s.row for s in self._seen.values() if s.row is not None]
+        verdicts = Counter(r.verdict.value for r in rows)
+        left_out = max(0, len(rows) - self.max_rows)
+        if left_out:
+            rows = heapq.nsmallest(self.max_rows, rows, key=_rank)
         notes = []
         if host_now == {} and mode is None:
             notes.append("this kernel has no NUMA balancing (CONFIG_NUMA_BALANCING off)")
         return BalancingSection(
             host=host,
-            processes=rows,
+            processes=tuple(rows),
             cgroups=tuple(self._cgroup(path) for path in cgroups),
             tiers=self._tiers(),
             demotion_enabled=mt.read_demotion_enabled(self.sysfs),
             read_this_poll=len(chosen),
             rotation_polls=math.ceil(len(pids) / self.budget) if pids else 0,
             notes=tuple(notes),
+            verdicts=dict(verdicts),
+            left_out=left_out,
         )
 
     def _pids(self) -> list[int]:

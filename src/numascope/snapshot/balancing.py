@@ -137,6 +137,10 @@ class BalancingSection:
     read_this_poll: int = 0
     rotation_polls: int = 0
     notes: tuple[str, ...] = ()
+    # Processes by verdict, every one balancing touched, carried in `processes` or not.
+    verdicts: Mapping[str, int] = field(default_factory=dict)
+    # Processes balancing touched but not carried (past the collector's row limit).
+    left_out: int = 0
 
     def process(self, pid: int) -> ProcessBalancing | None:
         """The balancing row of process `pid`, if it was read."""

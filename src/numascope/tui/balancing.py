@@ -117,6 +117,12 @@ def balancing_detail(
     if pid is None:
         return Text("Not available: NUMA balancing is kept per process, and this row is not one.")
     row = section.process(pid)
+    if row is None and section.left_out:
+        return Text(
+            f"Not in this snapshot: {section.left_out} processes balancing touched are left "
+            f"out past the first {len(section.processes)} (churning ones first, then those "
+            "that migrated most)."
+        )
     if row is None:
         why = (
             "balancing has not faulted or migrated anything for it"

@@ -36,7 +36,8 @@ def balancing_samples(s: Samples, section: BalancingSection | None, limit: int) 
         if f"pgdemote_{reason}" in host.total:
             demoted = host.total[f"pgdemote_{reason}"]
             s.set("numascope_memory_tier_host_demoted_pages", (reason,), demoted)
-    for verdict, count in Counter(p.verdict.value for p in section.processes).items():
+    verdicts = section.verdicts or Counter(p.verdict.value for p in section.processes)
+    for verdict, count in verdicts.items():
         s.set("numascope_numa_balancing_processes", (verdict,), count)
     ranked = sorted(section.processes, key=lambda p: (-p.pages_migrated, p.pid))[:limit]
     for p in ranked:
