@@ -537,6 +537,82 @@ def allocator() -> list[dict[str, Any]]:
     ]
 
 
+def balancing() -> list[dict[str, Any]]:
+    """NUMA balancing: what it migrates and for whom, and memory tiers' moves."""
+    local_share = (
+        f"sum by (instance) ({rate('numascope_numa_balancing_hint_faults_local_total')})"
+        f" / sum by (instance) ({rate('numascope_numa_balancing_hint_faults_total')})"
+    )
+    return [
+        row("NUMA balancing and memory tiers"),
+        panel(
+            "NUMA balancing: pages migrated and local hinting faults",
+            "timeseries",
+            [
+                target(
+                    f"sum by (instance) ({rate('numascope_numa_balancing_migrated_pages_total')})",
+                    "{{instance}} pages migrated",
+                ),
+                target(local_share, "{{instance}} local share of hinting faults", unit=SHARE),
+            ],
+            (8, 8),
+            PAGES,
+            "Pages the kernel's NUMA balancing migrated per second (left), and the share of "
+            "its hinting faults that were already local (right): migrations that do not "
+            "raise the local share are churn (docs/balancing.md).",
+        ),
+        panel(
+            "Processes by balancing verdict",
+            "timeseries",
+            [
+                target(
+                    f"sum by (instance, verdict) (numascope_numa_balancing_processes{{{SEL}}})",
+                    "{{instance}} {{verdict}}",
+                )
+            ],
+            (8, 8),
+            COUNT,
+            "Processes NUMA balancing touched, by numascope's verdict at their latest "
+            "reading: local, improving, churning, stuck, quiet, off.",
+        ),
+        panel(
+            "Memory tiers: pages demoted and promoted",
+            "timeseries",
+            [
+                target(
+                    "sum by (instance, reason) "
+                    f"({rate('numascope_memory_tier_host_demoted_pages_total')})",
+                    "{{instance}} demoted by {{reason}}",
+                ),
+                target(
+                    "sum by (instance) "
+                    f"({rate('numascope_memory_tier_host_promoted_pages_total')})",
+                    "{{instance}} promoted",
+                ),
+            ],
+            (8, 8),
+            PAGES,
+            "Pages moved to a slower memory tier (by kswapd, direct reclaim or khugepaged) "
+            "and back to a faster one, per second, whole host.",
+        ),
+        panel(
+            "Top processes by pages NUMA balancing migrated",
+            "table",
+            [
+                target(
+                    "topk(10, sum by (instance, workload, pid) "
+                    f"({rate('numascope_numa_balancing_process_migrated_pages_total')}))",
+                    instant=True,
+                )
+            ],
+            (24, 8),
+            PAGES,
+            "The processes balancing moved most pages for, per second; their verdicts "
+            "are on numascope_numa_balancing_process_locality_ratio.",
+        ),
+    ]
+
+
 def laid_out(panels: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Places panels left to right in rows of 24 columns, each row panel on its own line."""
     x = y = height = 0
@@ -598,7 +674,9 @@ def dashboard() -> dict[str, Any]:
             ]
         },
         "annotations": {"list": []},
-        "panels": laid_out([*fleet(), *locality(), *reclaim_and_irqs(), *health(), *allocator()]),
+        "panels": laid_out(
+            [*fleet(), *locality(), *reclaim_and_irqs(), *health(), *allocator(), *balancing()]
+        ),
     }
 
 

@@ -44,6 +44,8 @@ class GuestTopology:
     max_memory: str = ""
     # Whether guest tests that name no topology run here too.
     runs_unmarked: bool = True
+    # Added to the guest kernel's command line (e.g. a memmap= pmem region).
+    append: str = ""
 
     @property
     def cpus(self) -> int:
@@ -73,6 +75,8 @@ class GuestTopology:
             args += ["--numa-distance", f"{a},{b}={value}"]
         if self.qemu_opts:
             args.append(f"--qemu-opts={self.qemu_opts}")
+        if self.append:
+            args += ["--append", self.append]
         if self.max_memory:  # qemu merges this -m with vng's own
             args.append(
                 f"--qemu-opts=-m {self.memory},slots={self.memory_slots},maxmem={self.max_memory}"
@@ -120,7 +124,21 @@ HOTPLUG = GuestTopology(
     runs_unmarked=False,
 )
 
-TOPOLOGIES: dict[str, GuestTopology] = {t.name: t for t in (TWO_NODE, THREE_NODE, HOTPLUG)}
+# Node 1's memory is reserved at boot as a legacy pmem region (memmap=), so the
+# node comes up empty; a guest test onlines it through dax/kmem (ndctl, daxctl),
+# which puts it in a lower memory tier than the DRAM nodes: a CPU-less slow tier
+# that reclaim can demote to. Node 1 sits in the middle of the address space so
+# the region is not cut by the ACPI tables at the top of low memory.
+TIERED = GuestTopology(
+    name="tiered",
+    summary="3 nodes: DRAM with a CPU (0, 2) and 512 MiB of emulated pmem as a lower tier (1)",
+    nodes=(GuestNode("768M", (0,)), GuestNode("512M"), GuestNode("768M", (1,))),
+    memory="2G",
+    append="memmap=512M!768M",
+    runs_unmarked=False,
+)
+
+TOPOLOGIES: dict[str, GuestTopology] = {t.name: t for t in (TWO_NODE, THREE_NODE, HOTPLUG, TIERED)}
 
 
 def current_topology() -> GuestTopology | None:

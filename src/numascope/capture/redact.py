@@ -17,6 +17,7 @@ import os
 from collections.abc import Mapping
 
 from numascope.capture.model import CaptureHeader, ProcessFacts
+from numascope.snapshot.balancing import BalancingSection
 from numascope.snapshot.model import Finding, PodIdentity, Snapshot, Workload, WorkloadKind
 from numascope.snapshot.sections import AllocatorSection, DirectReclaim, HighOrderSite
 
@@ -101,6 +102,19 @@ class Redactor:
         sites = tuple(self.high_order_site(site, names) for site in a.high_order_sites)
         return dataclasses.replace(a, high_order_sites=sites)
 
+    def balancing(
+        self, b: BalancingSection | None, names: Mapping[str, str]
+    ) -> BalancingSection | None:
+        """Process names and cgroup paths of the balancing section as tokens."""
+        if b is None:
+            return None
+        rows = tuple(
+            dataclasses.replace(p, name=names.get(f"pid:{p.pid}") or self.comm(p.name))
+            for p in b.processes
+        )
+        cgroups = tuple(dataclasses.replace(c, path=self.cgroup(c.path) or "/") for c in b.cgroups)
+        return dataclasses.replace(b, processes=rows, cgroups=cgroups)
+
     def snapshot(self, s: Snapshot) -> Snapshot:
         processes = tuple(self.workload(w) for w in s.processes)
         names = {old.key: new.name for old, new in zip(s.processes, processes, strict=True)}
@@ -112,6 +126,7 @@ class Redactor:
             findings=tuple(self.finding(f, names) for f in s.findings),
             direct_reclaim=tuple(self.direct_reclaim(d, names) for d in s.direct_reclaim),
             allocator=self.allocator(s.allocator, names),
+            balancing=self.balancing(s.balancing, names),
         )
 
     # --- header ----------------------------------------------------------------

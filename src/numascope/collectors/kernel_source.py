@@ -12,6 +12,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from numascope.collectors.balancing import BalancingCollector
 from numascope.collectors.kernel_counters import KernelCounterCollector
 from numascope.snapshot.model import Health, HostInfo, Locality, NodeStats, Snapshot
 from numascope.topology import Topology
@@ -41,6 +42,9 @@ class KernelCounterSource:
         self.reason = reason  # why the BPF probes are not used, in words
         self.fallback = fallback  # its reason code (errors.reason_of) when this is a fallback
         self.kernel = KernelCounterCollector(topology.node_ids, sysfs=sysfs)
+        self.balancing = BalancingCollector(
+            topology.node_ids, [n.id for n in topology.nodes if n.cpuless], sysfs=sysfs
+        )
         self._base: dict[int, Mapping[str, int]] = {c.node: c.total for c in self.kernel.read()}
         self._seq = 0
         self._last = time.monotonic()
@@ -82,6 +86,7 @@ class KernelCounterSource:
             host=host_info(),
             nodes=tuple(nodes),
             kernel=counters,
+            balancing=self.balancing.read(),
             health=Health(notes=notes, source_fallback=self.fallback),
         )
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from numascope.collectors.attribution import Attributor
+from numascope.collectors.balancing import BalancingCollector
 from numascope.collectors.exited_owners import MAX_EXITED_ROWS, RETIRE_AFTER_SECONDS, ExitedOwners
 from numascope.collectors.family_ledger import FamilyLedger
 from numascope.collectors.kernel_counters import KernelCounterCollector
@@ -88,6 +89,9 @@ class LiveSource:
         )
         self.kernel = KernelCounterCollector(topology.node_ids, sysfs=sysfs)
         self.kernel.read()  # baseline: the first snapshot's kernel deltas start now
+        self.balancing = BalancingCollector(
+            topology.node_ids, [n.id for n in topology.nodes if n.cpuless], proc=proc, sysfs=sysfs
+        )
         self.liveness = Liveness(proc)
         self.row_liveness = RowLiveness(self.liveness)
         self.exited = ExitedOwners(
@@ -146,6 +150,7 @@ class LiveSource:
             irqs=tuple(i for r in readings for i in r.irqs),
             softirqs=tuple(s for r in readings for s in r.softirqs),
             allocator=merge_allocator(readings),
+            balancing=self.balancing.read(w.cgroup for w in attribution.cgroups if w.cgroup),
             health=self._health(
                 attribution.other,
                 attribution.matrix,

@@ -12,6 +12,7 @@ from numascope.collectors.mempolicy import (
     read_process_policy,
 )
 from numascope.config import Config, PolicyHolder, Rule
+from numascope.policy.balancing import judge_balancing
 from numascope.policy.irq import judge_irqs
 from numascope.policy.judge import DRIFT, RESIDENT_OUTSIDE_BIND, Verdict, judge
 from numascope.policy.matching import RuleMemo
@@ -132,6 +133,7 @@ def evaluate(
                 locality = locality if locality is not None else span(i)
                 findings.append(_finding(processes[i], rule, state, locality, seconds))
     findings.extend(judge_irqs(snapshot, thresholds.irq))
+    findings.extend(judge_balancing(snapshot))
     findings.sort(key=lambda f: (_SEVERITY_ORDER[f.severity], f.workload_key, f.kind))
     return tuple(findings)
 

@@ -15,6 +15,7 @@ import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from numascope.snapshot.balancing import BalancingSection
 from numascope.snapshot.residence import ResidenceSection
 from numascope.snapshot.sections import (
     AllocatorSection,
@@ -291,6 +292,8 @@ class Snapshot:
     health: Health = field(default_factory=Health)
     findings: tuple[Finding, ...] = ()
     schema: int = SCHEMA_VERSION
+    # NUMA balancing and memory tiers (None: not read, as in older captures).
+    balancing: BalancingSection | None = None
 
     @property
     def node_ids(self) -> tuple[int, ...]:

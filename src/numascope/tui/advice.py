@@ -37,6 +37,12 @@ _BY_KIND = {
         "`cat /sys/kernel/mm/numa/demotion_enabled`), stay there: move them with "
         "`migratepages {pid} FROM TO`, or restart it under `numactl --membind`."
     ),
+    "balancing-churns": (
+        "NUMA balancing keeps moving its pages without making them local: its threads likely "
+        "share memory across nodes or keep changing node. Pin it (`numactl --cpunodebind=N "
+        "--membind=N`, or a cpuset), or turn balancing off for the host "
+        "(`sysctl kernel.numa_balancing=0`); compare `grep numa /proc/{pid}/sched` over time."
+    ),
 }
 
 

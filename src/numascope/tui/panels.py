@@ -16,6 +16,7 @@ from rich.text import Text
 from numascope.config import Thresholds
 from numascope.snapshot.model import Snapshot
 from numascope.snapshot.sections import Count, ReclaimNode
+from numascope.tui.balancing import host_line, tier_suffix
 from numascope.tui.format import finding_cell, human, percent, rate, size, sparkline
 from numascope.tui.history import History
 
@@ -56,7 +57,9 @@ def nodes_panel(snapshot: Snapshot, history: History, spark_width: int = 20) -> 
         amount = d.events if events_only else d.pages
         remote = d.remote_events if events_only else d.remote_pages
         share = remote / amount if amount else 0.0
-        label = f"{node.node}" + (" (no cpus)" if node.cpuless else "")
+        label = f"{node.node}{tier_suffix(snapshot, node.node)}" + (
+            " (no cpus)" if node.cpuless else ""
+        )
         state = _kswapd(reclaim.get(node.node), snapshot.interval)
         table.add_row(
             label,
@@ -72,7 +75,8 @@ def nodes_panel(snapshot: Snapshot, history: History, spark_width: int = 20) -> 
             Text(state, style="bold yellow" if state != "asleep" and state != "n/a" else ""),
             sparkline(history.node_rates(node.node), spark_width),
         )
-    return table
+    tiers = host_line(snapshot)
+    return table if tiers is None else Group(table, tiers)
 
 
 def _span(history: History) -> str:

@@ -7,6 +7,7 @@ renamed metric breaks a test instead of a panel. Counter names here carry no
 
 from __future__ import annotations
 
+from numascope.exporters.prometheus.catalogue_balancing import BALANCING_METRICS
 from numascope.exporters.prometheus.catalogue_self import SELF_METRICS
 from numascope.exporters.prometheus.metric import Metric
 from numascope.exporters.prometheus.residence import RESIDENCE_METRICS
@@ -307,6 +308,8 @@ _METRICS = (
         for key in ("compact_stall", "compact_fail", "compact_success", "compact_daemon_wake")
     ),
     *RESIDENCE_METRICS,  # where memory lives now (residence.py)
+    # NUMA balancing and memory tiers (catalogue_balancing.py).
+    *BALANCING_METRICS,
     # numascope's own health (catalogue_self.py).
     *SELF_METRICS,
 )

@@ -23,6 +23,7 @@ from prometheus_client.utils import floatToGoString
 
 from numascope.config import Config
 from numascope.exporters.prometheus.allocator import allocator_samples
+from numascope.exporters.prometheus.balancing import balancing_samples
 from numascope.exporters.prometheus.budgeted import OTHER_LABELS, Exposure, FamilySeries
 from numascope.exporters.prometheus.catalogue import (
     METRICS,
@@ -299,6 +300,7 @@ def build_families(state: ScrapeState, budgeted: BudgetedStep) -> Iterator[Metri
     _irqs(s, snap)
     allocator_samples(s, snap.allocator, exposure)
     residence_samples(s, snap.residence, limit, snap.time)
+    balancing_samples(s, snap.balancing, limit)
     health_samples(s, snap)
     yield from s.families()
     histogram = _stall_histogram(snap)

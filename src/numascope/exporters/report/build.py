@@ -6,6 +6,7 @@ import time
 
 from numascope.capture.model import Capture
 from numascope.exporters.report.allocator import allocator_section
+from numascope.exporters.report.balancing import balancing_section
 from numascope.exporters.report.model import (
     Report,
     Section,
@@ -87,7 +88,10 @@ def build_report(capture: Capture) -> Report:
         matrix_section(last, capture),
         workloads_section(last, capture),
         reclaim_section(last, capture),
-        *filter(None, (allocator_section(capture), residence_section(capture))),
+        *filter(
+            None,
+            (allocator_section(capture), residence_section(capture), balancing_section(capture)),
+        ),
         irq_section(last, capture),
         system_section(capture),
         health_section(capture),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from numascope.exporters.text.allocator import allocator_lines
+from numascope.exporters.text.balancing import balancing_lines
 from numascope.exporters.text.sections import irq_lines, reclaim_lines
 from numascope.snapshot.model import Snapshot, Workload, WorkloadKind
 from numascope.topology import format_list
@@ -66,6 +67,7 @@ def render(snapshot: Snapshot, top: int = 10) -> str:
     lines += reclaim_lines(snapshot)
     lines += irq_lines(snapshot)
     lines += allocator_lines(snapshot)
+    lines += balancing_lines(snapshot)
     if snapshot.findings:
         lines.append("")
         lines.append("findings:")

@@ -1,0 +1,175 @@
+"""NUMA balancing moving a process's memory toward its CPU, seen by numascope.
+
+A process first touches 64 MiB while it runs on node 1's CPU (so the pages are
+on node 1), then moves itself to node 0's CPU and keeps touching them. With
+kernel.numa_balancing=1 the kernel's hinting faults find the pages misplaced
+and migrate them to node 0. numascope's balancing section (read through the
+kernel-counter source, the one that needs no BPF) must show the migrations as
+/proc/PID/sched does, and they must match /proc/vmstat numa_pages_migrated
+within 1%; the residence (numa_maps, read directly) must have followed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from numascope.collectors.kernel_counters import read_vmstat
+from numascope.collectors.kernel_source import KernelCounterSource
+from numascope.collectors.numa_sched import read_sched
+from numascope.snapshot.balancing import BalancingSection, Verdict
+from numascope.topology import read_topology
+from tests.conftest import require, require_root
+from tests.vm.guest.checks import RecordProperty
+from tests.vm.guest.window import agree
+from tests.vm.topologies import GuestTopology
+
+pytestmark = pytest.mark.guest
+
+MIB = 64
+PAGES = MIB * (1 << 20) // 4096
+# Balancing must have moved this share of the pages before the check; it scans
+# 256 MiB per period, so every page is found again at each period.
+MOVED = 0.9
+WAIT_SECONDS = 300
+DEBUG = Path("/sys/kernel/debug")
+KNOBS = DEBUG / "sched/numa_balancing"
+
+# Started on CPU argv[2] (node 0), touches its buffer from CPU argv[1] (node 1) so
+# only the buffer lands there, moves back and keeps writing every page of it until
+# a line arrives on stdin. The interpreter's own memory stays on node 0 throughout,
+# so the pages balancing migrates for it are the buffer's.
+_TOUCHER = """
+import ctypes, mmap, os, select, sys
+first, then = (int(a) for a in sys.argv[1:3])
+size = int(sys.argv[3])
+buf = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+view = memoryview(buf)
+addr = ctypes.addressof(ctypes.c_char.from_buffer(buf))
+os.sched_setaffinity(0, {first})
+for off in range(0, size, mmap.PAGESIZE):
+    view[off] = 1
+os.sched_setaffinity(0, {then})
+print(f"ready {addr:x}", flush=True)
+n = 0
+while not select.select([sys.stdin], [], [], 0)[0]:
+    n = (n + 1) & 0x7F
+    for off in range(0, size, mmap.PAGESIZE):
+        view[off] = n
+print("stopped", flush=True)
+sys.stdin.read()
+"""
+
+
+@contextmanager
+def _set(path: Path, value: str) -> Iterator[None]:
+    """Write `value` into a sysctl or debugfs knob, and restore it afterwards."""
+    before = path.read_text().strip()
+    path.write_text(value)
+    try:
+        yield
+    finally:
+        path.write_text(before)
+
+
+def _others(section: BalancingSection | None, pid: int) -> int:
+    """Pages migrated since their previous reading for every process but `pid`."""
+    if section is None:
+        return 0
+    return sum(p.pages_migrated_delta for p in section.processes if p.pid != pid)
+
+
+def _node_pages(pid: int, address: str) -> dict[int, int]:
+    """Pages by node of the mapping starting at `address`, from numa_maps."""
+    for line in Path(f"/proc/{pid}/numa_maps").read_text().splitlines():
+        if line.split(" ", 1)[0] == address:
+            return {int(n): int(c) for n, c in re.findall(r"\bN(\d+)=(\d+)", line)}
+    raise AssertionError(f"no mapping at {address} in pid {pid}'s numa_maps")
+
+
+@pytest.mark.topologies("two_node")
+def test_balancing_moves_memory_toward_the_cpu(
+    guest: GuestTopology, record_property: RecordProperty
+) -> None:
+    require_root()
+    if not KNOBS.exists():
+        subprocess.run(["mount", "-t", "debugfs", "nodev", str(DEBUG)], check=False)
+    require(KNOBS.exists(), f"{KNOBS} is missing: the kernel's balancing knobs are needed")
+    Path("/sys/kernel/mm/transparent_hugepage/enabled").write_text("never")  # 4 KiB pages
+    # This process stays on node 0's CPU, where its memory is, so balancing leaves it be.
+    os.sched_setaffinity(0, set(guest.nodes[0].cpus))
+    source = KernelCounterSource(read_topology())
+    with (
+        _set(Path("/proc/sys/kernel/numa_balancing"), "1"),
+        _set(KNOBS / "scan_delay_ms", "0"),
+        _set(KNOBS / "scan_period_min_ms", "100"),
+        _set(KNOBS / "scan_period_max_ms", "400"),
+    ):
+        others = 0  # pages balancing migrated for other processes, as numascope saw them
+        source.poll()  # every process's first reading: its later deltas start here
+        cpus = (str(guest.nodes[1].cpus[0]), str(guest.nodes[0].cpus[0]))
+        before = read_vmstat().get("numa_pages_migrated", 0)
+        child = subprocess.Popen(
+            [sys.executable, "-c", _TOUCHER, *cpus, str(MIB << 20)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert child.stdin is not None and child.stdout is not None
+        try:
+            ready = child.stdout.readline().split()
+            assert ready[:1] == ["ready"], ready
+            address = ready[1]
+            started = time.monotonic()
+            first = _node_pages(child.pid, address)
+            assert first.get(1, 0) >= MOVED * PAGES, f"first touch not on node 1: {first}"
+            migrated = 0
+            while time.monotonic() - started < WAIT_SECONDS:
+                others += _others(source.poll().balancing, child.pid)
+                sched = read_sched(child.pid)
+                migrated = sched.pages_migrated if sched is not None else 0
+                if migrated >= MOVED * PAGES:
+                    break
+                time.sleep(1)
+            child.stdin.write("stop\n")
+            child.stdin.flush()
+            assert child.stdout.readline().strip() == "stopped"
+            seconds = time.monotonic() - started
+            # Touching has stopped: no more hinting faults, the counters hold still.
+            section = source.poll().balancing
+            others += _others(section, child.pid)
+            sched = read_sched(child.pid)
+            kernel = read_vmstat().get("numa_pages_migrated", 0) - before
+            resident = _node_pages(child.pid, address)
+        finally:
+            child.stdin.close()
+            child.wait(timeout=60)
+    assert section is not None and sched is not None
+    row = section.process(child.pid)
+    assert row is not None, f"pid {child.pid} not in numascope's balancing section"
+    record_property(
+        "balancing",
+        f"after {seconds:.0f} s: migrated {sched.pages_migrated} (numascope {row.pages_migrated}),"
+        f" vmstat {kernel}; numa_maps {first} -> {resident}; preferred {row.preferred_node},"
+        f" node {row.current_node}, locality {row.locality}, verdict {row.verdict}",
+    )
+    assert sched.pages_migrated >= MOVED * PAGES, f"balancing moved too little in {seconds:.0f} s"
+    assert row.pages_migrated == sched.pages_migrated
+    assert row.current_node == 0 and row.preferred_node == 0, row
+    assert row.verdict is not Verdict.CHURNING, row
+    mine = kernel - others
+    line = agree("numa_pages_migrated, process / vmstat", row.pages_migrated, mine, PAGES)
+    record_property("kernel", f"{line} (vmstat {kernel} less {others} of other processes)")
+    # Residence followed: the pages now live on node 0, as many as were migrated.
+    assert resident.get(0, 0) >= MOVED * PAGES, resident
+    moved_in = resident.get(0, 0) - first.get(0, 0)
+    assert abs(moved_in - sched.pages_migrated) <= 0.01 * PAGES, (first, resident, sched)
+    assert section.host.enabled
