@@ -146,6 +146,7 @@ class LiveSource:
             irqs=tuple(i for r in readings for i in r.irqs),
             softirqs=tuple(s for r in readings for s in r.softirqs),
             allocator=merge_allocator(readings),
+            migrations=next((r.migrations for r in readings if r.migrations), None),
             health=self._health(
                 attribution.other,
                 attribution.matrix,

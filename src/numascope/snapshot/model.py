@@ -15,6 +15,7 @@ import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from numascope.snapshot.migration import MigrationSection
 from numascope.snapshot.sections import (
     AllocatorSection,
     DirectReclaim,
@@ -285,6 +286,7 @@ class Snapshot:
     irqs: tuple[IrqStats, ...] = ()
     softirqs: tuple[SoftirqStats, ...] = ()
     allocator: AllocatorSection | None = None
+    migrations: MigrationSection | None = None
     health: Health = field(default_factory=Health)
     findings: tuple[Finding, ...] = ()
     schema: int = SCHEMA_VERSION
