@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from numascope.exporters.prometheus.catalogue_self import SELF_METRICS
 from numascope.exporters.prometheus.metric import Metric
+from numascope.exporters.prometheus.migration_series import MIGRATION_METRICS
 
 __all__ = [
     "METRICS",
@@ -305,6 +306,8 @@ _METRICS = (
         Metric(f"numascope_kernel_{key}", "counter", (), f"The kernel's /proc/vmstat {key}.")
         for key in ("compact_stall", "compact_fail", "compact_success", "compact_daemon_wake")
     ),
+    # Migrations by reason and workload, and the kernel's counters (migration_series.py).
+    *MIGRATION_METRICS,
     # numascope's own health (catalogue_self.py).
     *SELF_METRICS,
 )

@@ -31,6 +31,7 @@ from numascope.exporters.prometheus.catalogue import (
     POD,
 )
 from numascope.exporters.prometheus.labels import label_value, node_label
+from numascope.exporters.prometheus.migrations import migration_samples
 from numascope.exporters.prometheus.self_samples import build_info_samples, health_samples
 from numascope.revision import UNKNOWN
 from numascope.snapshot.columns import WorkloadColumns
@@ -297,6 +298,7 @@ def build_families(state: ScrapeState, budgeted: BudgetedStep) -> Iterator[Metri
     _reclaim(s, snap)
     _irqs(s, snap)
     allocator_samples(s, snap.allocator, exposure)
+    migration_samples(s, snap.migrations, exposure)
     health_samples(s, snap)
     yield from s.families()
     histogram = _stall_histogram(snap)
