@@ -17,6 +17,7 @@ import os
 from collections.abc import Mapping
 
 from numascope.capture.model import CaptureHeader, ProcessFacts
+from numascope.snapshot.migration import MigrationSection
 from numascope.snapshot.model import Finding, PodIdentity, Snapshot, Workload, WorkloadKind
 from numascope.snapshot.sections import AllocatorSection, DirectReclaim, HighOrderSite
 
@@ -101,6 +102,20 @@ class Redactor:
         sites = tuple(self.high_order_site(site, names) for site in a.high_order_sites)
         return dataclasses.replace(a, high_order_sites=sites)
 
+    def migrations(
+        self, m: MigrationSection | None, names: Mapping[str, str]
+    ) -> MigrationSection | None:
+        """Process names as tokens; kernel threads and "other" keep theirs."""
+        if m is None:
+            return None
+        rows = tuple(
+            r
+            if r.kernel_thread or not r.tgid
+            else dataclasses.replace(r, name=names.get(r.workload_key) or self.comm(r.name))
+            for r in m.rows
+        )
+        return dataclasses.replace(m, rows=rows)
+
     def snapshot(self, s: Snapshot) -> Snapshot:
         processes = tuple(self.workload(w) for w in s.processes)
         names = {old.key: new.name for old, new in zip(s.processes, processes, strict=True)}
@@ -112,6 +127,7 @@ class Redactor:
             findings=tuple(self.finding(f, names) for f in s.findings),
             direct_reclaim=tuple(self.direct_reclaim(d, names) for d in s.direct_reclaim),
             allocator=self.allocator(s.allocator, names),
+            migrations=self.migrations(s.migrations, names),
         )
 
     # --- header ----------------------------------------------------------------

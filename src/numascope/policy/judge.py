@@ -19,8 +19,17 @@ OUTSIDE_BIND = "outside-bind"
 PREFERRED_FALLBACK = "preferred-fallback"
 INTERLEAVE_IMBALANCE = "interleave-imbalance"
 DRIFT = "policy-drift"
+# Judged on migrations, not allocations: policy/migration.py.
+MIGRATED_OFF_RULE = "migrated-off-rule"
 
-FINDING_KINDS = (REMOTE_ALLOCATION, OUTSIDE_BIND, PREFERRED_FALLBACK, INTERLEAVE_IMBALANCE, DRIFT)
+FINDING_KINDS = (
+    REMOTE_ALLOCATION,
+    OUTSIDE_BIND,
+    PREFERRED_FALLBACK,
+    INTERLEAVE_IMBALANCE,
+    DRIFT,
+    MIGRATED_OFF_RULE,
+)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from numascope.topology import format_list
 from numascope.tui.advice import what_next
 from numascope.tui.format import SEVERITY_MARK, finding_reason, human, percent, sparkline
 from numascope.tui.history import History
+from numascope.tui.migrations import migrations_text
 from numascope.tui.rows import Row
 
 PolicyReader = Callable[[int], ProcessPolicy | None]
@@ -132,6 +133,8 @@ class DetailScreen(Screen[None]):
             yield Static(id="pages", classes="section")
             yield Static("Memory policy in numa_maps (per region)", classes="title")
             yield Static(id="policy", classes="section")
+            yield Static("Pages migrated (moved between frames by the kernel)", classes="title")
+            yield Static(id="migrations", classes="section")
             yield Static("Findings and evidence", classes="title")
             yield Static(id="findings", classes="section")
             yield Static("What to check next", classes="title")
@@ -176,6 +179,7 @@ class DetailScreen(Screen[None]):
         self.query_one("#identity", Static).update(identity(row))
         self.query_one("#pages", Static).update(pages_history(row, snapshot, self.history, width))
         self.query_one("#policy", Static).update(policy_summary(self.policy, self.policy_note))
+        self.query_one("#migrations", Static).update(migrations_text(row, snapshot))
         self.query_one("#findings", Static).update(findings_text(row))
         tips = Text("\n".join(f"• {tip}" for tip in what_next(row, snapshot)))
         self.query_one("#next", Static).update(tips)

@@ -25,6 +25,7 @@ _SHORT_KIND = {
     "preferred-fallback": "fallback",
     "interleave-imbalance": "imbalance",
     "policy-drift": "drift",
+    "migrated-off-rule": "moved-off",
 }
 
 

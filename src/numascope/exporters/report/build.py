@@ -6,6 +6,7 @@ import time
 
 from numascope.capture.model import Capture
 from numascope.exporters.report.allocator import allocator_section
+from numascope.exporters.report.migrations import migrations_section
 from numascope.exporters.report.model import (
     Report,
     Section,
@@ -86,7 +87,7 @@ def build_report(capture: Capture) -> Report:
         matrix_section(last, capture),
         workloads_section(last, capture),
         reclaim_section(last, capture),
-        *filter(None, (allocator_section(capture),)),
+        *filter(None, (allocator_section(capture), migrations_section(capture))),
         irq_section(last, capture),
         system_section(capture),
         health_section(capture),
