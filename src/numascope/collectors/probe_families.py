@@ -55,7 +55,7 @@ ALLOCATOR = "allocator"
 SLAB = "slab"
 MIGRATE = "migrate"
 # Slab allocations outnumber page allocations; that family is asked for by name.
-DEFAULT_FAMILIES = (PAGE_ALLOC, RECLAIM, IRQ, ALLOCATOR)
+DEFAULT_FAMILIES = (PAGE_ALLOC, RECLAIM, IRQ, ALLOCATOR, MIGRATE)
 
 
 def parse_probe_list(text: str) -> tuple[str, ...]:
