@@ -7,7 +7,11 @@ the page hooks' common case, one array read and return) and compaction
 (`vm.compact_memory` after freeing every other page of 256 MiB: windows open,
 pages counted by node). Statistics are on only while this runs.
 
-    sudo .venv/bin/python bench/bpf_cost_migrate.py [--rounds 5]
+    sudo .venv/bin/python bench/bpf_cost_migrate.py [--rounds 5] [--raw]
+
+With --raw the page hooks run on the raw tracepoints, through the page
+translation the page-allocation probe calibrates (as `numascope` runs them with
+its default families), next to empty programs on the same raw tracepoints.
 
 Prints a Markdown table per phase: median ns per event over the rounds, the
 spread, the empty program's figure and the difference.
@@ -29,6 +33,7 @@ from pathlib import Path
 
 from numascope.probes import bcc_loader
 from numascope.probes.migrate import attach_migrate
+from numascope.probes.page_alloc import attach_page_alloc
 from numascope.probes.prog_stats import StatsSession, prog_stats
 from numascope.topology import read_topology
 
@@ -41,6 +46,9 @@ MEASURED = {
 SCATTER = 256 << 20
 
 Row = tuple[float, float, int]  # ours ns/event, empty ns/event, events
+
+
+RAW = {"on_page_alloc": "mm_page_alloc", "on_page_free": "mm_page_free"}
 
 
 def empty_source() -> str:
@@ -98,6 +106,7 @@ def table(title: str, rows: dict[str, list[Row]]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--raw", action="store_true", help="page hooks on raw tracepoints")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("bpf_cost_migrate: run as root", file=sys.stderr)
@@ -108,13 +117,25 @@ def main() -> int:
         ["cc", "-O2", "-o", str(binary), str(Path(__file__).with_name("fault.c"))], check=True
     )
     stats = StatsSession()
-    probe = attach_migrate(read_topology())
+    topology = read_topology()
+    page = attach_page_alloc(topology) if args.raw else None
+    if page is not None:
+        page.family.close()  # only its calibrated translation is wanted
+        if page.page_map is None:
+            print(f"bpf_cost_migrate: no page translation: {page.why_record}", file=sys.stderr)
+            return 1
+    probe = attach_migrate(topology, page_map=page.page_map if page is not None else None)
     bcc = bcc_loader.import_bcc()
     empty = bcc.BPF(text=empty_source())
     for fn, tp in MEASURED.items():
-        empty.attach_tracepoint(tp=tp.encode(), fn_name=f"empty_{fn}".encode())
+        name = f"empty_{fn}".encode()
+        if args.raw and fn in RAW:
+            empty.attach_raw_tracepoint(tp=RAW[fn].encode(), fn_name=name)
+        else:
+            empty.attach_tracepoint(tp=tp.encode(), fn_name=name)
     fds = probe.family.program_fds()
-    pairs = {fn: (fds[fn], empty.funcs[f"empty_{fn}".encode()].fd) for fn in MEASURED}
+    ours = {fn: f"{fn}_raw" if args.raw and fn in RAW else fn for fn in MEASURED}
+    pairs = {fn: (fds[ours[fn]], empty.funcs[f"empty_{fn}".encode()].fd) for fn in MEASURED}
     faults: dict[str, list[Row]] = {fn: [] for fn in MEASURED}
     compacting: dict[str, list[Row]] = {fn: [] for fn in MEASURED}
     try:
@@ -127,7 +148,11 @@ def main() -> int:
         empty.cleanup()
         probe.family.close()
         stats.close()
-    print(f"kernel {os.uname().release}, {os.cpu_count()} CPUs, {args.rounds} rounds")
+    hooks = "raw tracepoints" if args.raw else "perf tracepoints' records"
+    print(
+        f"kernel {os.uname().release}, {os.cpu_count()} CPUs, {args.rounds} rounds, "
+        f"page hooks on {hooks}"
+    )
     table("Page faults, no migration running (64 MiB x 4 per round)", faults)
     table("Compaction (256 MiB scattered, then vm.compact_memory, per round)", compacting)
     return 0

@@ -27,11 +27,14 @@ COMPACT = Path("/proc/sys/vm/compact_memory")
 SCATTER_BYTES = 256 << 20
 
 
-@pytest.fixture(scope="module")
-def source() -> Iterator[LiveSource]:
+# Alone, the page hooks read the perf tracepoints' records; with page
+# allocations attached first, they run on the raw tracepoints through its
+# calibrated page translation.
+@pytest.fixture(scope="module", params=[("migrate",), ("page_alloc", "migrate")], ids=str)
+def source(request: pytest.FixtureRequest) -> Iterator[LiveSource]:
     require_root()
     require(COMPACT.exists(), f"{COMPACT} missing (kernel without CONFIG_COMPACTION)")
-    src = open_live_source(probes=("migrate",))
+    src = open_live_source(probes=request.param)
     try:
         yield src
     finally:
@@ -63,7 +66,11 @@ def compacted(source: LiveSource) -> tuple[MigrationSection, int]:
 
 
 def test_compaction_counted_as_the_kernel_counts_it(source: LiveSource) -> None:
-    assert any(isinstance(f, MigrateFamily) for f in source.families), source.failed
+    family = source.family("migrate")
+    assert isinstance(family, MigrateFamily), source.failed
+    raw = source.family("page_alloc") is not None
+    hooks = {"on_page_alloc_raw", "on_page_free_raw"} if raw else {"on_page_alloc", "on_page_free"}
+    assert hooks <= set(family.attached), family.attached
     section, kernel_grew = compacted(source)
     assert kernel_grew > 0, "compaction migrated nothing: no figure to check"
     counted = sum(r.succeeded.delta for r in section.rows)

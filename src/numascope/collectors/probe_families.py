@@ -271,7 +271,10 @@ class MigrateFamily(FamilyOf[MigrateProbe, MigrateCollector]):
 
     @classmethod
     def open(cls, at: FamilyContext) -> MigrateFamily:
-        probe = attach_migrate(at.topology, at.headers, at.tracefs, at.absent)
+        # With page allocations attached, their page translation serves too.
+        page = next((f.probe for f in at.opened if isinstance(f, PageAllocFamily)), None)
+        page_map = page.page_map if page is not None else None
+        probe = attach_migrate(at.topology, at.headers, at.tracefs, at.absent, page_map)
         node_ids = at.topology.node_ids
         kernel = MigrationCounterCollector(node_ids, sysfs=at.sysfs, proc=at.proc)
         kernel.read()  # the baseline: both count from the attach

@@ -11,13 +11,17 @@
 // referenced elsewhere is freed later) stay "unknown" in user space.
 //
 // The page hooks run on every allocation and free of the host, so they first
-// read one array slot (`open_windows`) and return when no migration runs.
+// read one array slot (`open_windows`) and return when no migration runs. With
+// the page-allocation family's calibrated page translation they run on the raw
+// tracepoints (`*_raw`): the perf tracepoints' records cost every allocation
+// more, whether a migration runs or not.
 // Counts are cumulative in a per-CPU hash keyed by (tgid, reason): no atomics
 // on the hot path, never cleared (user space keeps the deltas).
 //
 // Generated before compiling: NODE_SLOTS (nodes + 1 for "unknown"),
 // MAX_MIGRATE_KEYS, MAX_REASONS, HAVE_LARGE_FOLIO_SPLIT (the 6.18 field),
-// page_node_slot() and the tracepoint record structs.
+// PAGE_PFN() (the page translation, 0 without one: the raw entries are then
+// not attached), page_node_slot() and the tracepoint record structs.
 
 struct migrate_key {
     u32 tgid;
@@ -124,28 +128,53 @@ static __always_inline struct window *current_window(void)
     return windows.lookup(&tid);
 }
 
-int on_page_alloc(struct migrate_alloc_args *args)
+static __always_inline int count_target(u64 pfn, u32 order)
 {
     struct window *w = current_window();
     if (!w)
         return 0;
-    if (args->pfn == (u64)-1)  // the allocation failed
+    struct migrate_counts *c = entry(w->tgid, w->reason);
+    u32 slot = page_node_slot(pfn);
+    if (c && slot < NODE_SLOTS)
+        c->targets[slot] += 1ULL << (order & 31);
+    return 0;
+}
+
+static __always_inline int count_source(u64 pfn, u32 order)
+{
+    struct window *w = current_window();
+    if (!w)
         return 0;
     struct migrate_counts *c = entry(w->tgid, w->reason);
-    u32 slot = page_node_slot(args->pfn);
+    u32 slot = page_node_slot(pfn);
     if (c && slot < NODE_SLOTS)
-        c->targets[slot] += 1ULL << (args->order & 31);
+        c->sources[slot] += 1ULL << (order & 31);
     return 0;
+}
+
+int on_page_alloc(struct migrate_alloc_args *args)
+{
+    if (args->pfn == (u64)-1)  // the allocation failed
+        return 0;
+    return count_target(args->pfn, args->order);
+}
+
+// Raw tracepoint mm_page_alloc(page, order, gfp_flags, migratetype): the window
+// is checked before the page pointer is translated.
+int on_page_alloc_raw(struct bpf_raw_tracepoint_args *ctx)
+{
+    if (!ctx->args[0])  // the allocation failed
+        return 0;
+    return count_target(PAGE_PFN(ctx->args[0]), ctx->args[1]);
 }
 
 int on_page_free(struct migrate_free_args *args)
 {
-    struct window *w = current_window();
-    if (!w)
-        return 0;
-    struct migrate_counts *c = entry(w->tgid, w->reason);
-    u32 slot = page_node_slot(args->pfn);
-    if (c && slot < NODE_SLOTS)
-        c->sources[slot] += 1ULL << (args->order & 31);
-    return 0;
+    return count_source(args->pfn, args->order);
+}
+
+// Raw tracepoint mm_page_free(page, order).
+int on_page_free_raw(struct bpf_raw_tracepoint_args *ctx)
+{
+    return count_source(PAGE_PFN(ctx->args[0]), ctx->args[1]);
 }

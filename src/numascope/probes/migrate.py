@@ -5,6 +5,8 @@ What it measures (kept next to the C in migrate.bpf.c):
   migrate:mm_migrate_pages_start  opens the calling thread's window
   kmem:mm_page_alloc / _free      pages that thread got / freed in its window:
                                   the migration's targets / sources, by node
+                                  (on the raw tracepoints when the page
+                                  translation is calibrated)
 Maps (read by numascope.collectors.migrate): `migrations` per-CPU hash
 (tgid, reason) -> counts; `migrate_overflow` by reason when it is full.
 
@@ -23,6 +25,7 @@ from pathlib import Path
 from numascope.errors import NumascopeError
 from numascope.probes import bcc_loader
 from numascope.probes.page_alloc import page_node_function
+from numascope.probes.page_pfn import PageMap
 from numascope.probes.programs import LoadedFamily, Program, build_family_source, load_family
 from numascope.probes.tracepoints import Tracepoint, read_format
 from numascope.topology import Topology
@@ -63,6 +66,7 @@ def programs(large_folio_split: bool) -> tuple[Program, ...]:
             ("pfn", "order"),
             group=NODES_GROUP,
             consequence="target nodes of migrations unknown",
+            raw_function="on_page_alloc_raw",
         ),
         Program(
             "on_page_free",
@@ -71,6 +75,7 @@ def programs(large_folio_split: bool) -> tuple[Program, ...]:
             ("pfn", "order"),
             group=NODES_GROUP,
             consequence="source nodes of migrations unknown",
+            raw_function="on_page_free_raw",
         ),
     )
 
@@ -99,10 +104,16 @@ def attach_migrate(
     headers: str | None = None,
     tracefs: Path = bcc_loader.TRACEFS,
     absent: Collection[str] = (),
+    page_map: PageMap | None = None,
 ) -> MigrateProbe:
-    """Compile and attach the family; raises NumascopeError without mm_migrate_pages."""
+    """Compile and attach the family; raises NumascopeError without mm_migrate_pages.
+
+    With the page-allocation probe's `page_map`, the page hooks run on the raw
+    tracepoints."""
     template = resources.files("numascope.probes").joinpath("migrate.bpf.c").read_text()
     template = template.replace("PAGE_NODE_SLOT_FUNCTION", page_node_function(topology))
+    translation = page_map.c_expression("page") if page_map is not None else "0"
+    template = f"#define PAGE_PFN(page) ({translation})\n" + template
     split = has_large_folio_split(tracefs)
     family_programs = programs(split)
     defines = {
@@ -115,4 +126,5 @@ def attach_migrate(
     if "on_migrate_end" not in source.attach:
         why = source.missing.get(MIGRATE_PAGES.name, "not found")
         raise NumascopeError(f"{NAME} unavailable: {why}")
-    return MigrateProbe(load_family(NAME, source, family_programs, headers), topology.node_ids)
+    family = load_family(NAME, source, family_programs, headers, raw=page_map is not None)
+    return MigrateProbe(family, topology.node_ids)
