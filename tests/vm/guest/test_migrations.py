@@ -77,7 +77,11 @@ def summed(rows: list[MigrationRow], field: str, node: int) -> float:
 def test_migratepages_moves_residence_and_is_counted_by_reason_and_node(
     live: LiveSource, record_property: RecordProperty
 ) -> None:
-    assert live.family("migrate") is not None, live.failed
+    family = live.family("migrate")
+    assert family is not None, live.failed
+    # Page allocations run on their raw tracepoint here (the live fixture holds
+    # it to that), so the page hooks use its translation and run raw too.
+    assert {"on_page_alloc_raw", "on_page_free_raw"} <= set(family.attached), family.attached
     record_property("mm_migrate_pages format", FORMAT.read_text().split("print fmt")[0])
     with holding_on_node_0() as (pid, address):
         before = resident(pid, address)
