@@ -54,6 +54,10 @@ IRQ = "irq"
 ALLOCATOR = "allocator"
 SLAB = "slab"
 MIGRATE = "migrate"
+# The same family with source and target nodes: its page hooks run on every
+# page allocation and free of the host, which the fault loop pays for
+# (BENCHMARKS.md, "Migrations"), so they are asked for by name.
+MIGRATE_NODES = "migrate_nodes"
 # Slab allocations outnumber page allocations; that family is asked for by name.
 DEFAULT_FAMILIES = (PAGE_ALLOC, RECLAIM, IRQ, ALLOCATOR, MIGRATE)
 
@@ -271,10 +275,20 @@ class MigrateFamily(FamilyOf[MigrateProbe, MigrateCollector]):
 
     @classmethod
     def open(cls, at: FamilyContext) -> MigrateFamily:
+        """Counts by owner and reason; every node unknown."""
+        return cls._open(at, nodes=False)
+
+    @classmethod
+    def open_with_nodes(cls, at: FamilyContext) -> MigrateFamily:
+        """Counts, and the nodes pages left and reached."""
+        return cls._open(at, nodes=True)
+
+    @classmethod
+    def _open(cls, at: FamilyContext, nodes: bool) -> MigrateFamily:
         # With page allocations attached, their page translation serves too.
         page = next((f.probe for f in at.opened if isinstance(f, PageAllocFamily)), None)
         page_map = page.page_map if page is not None else None
-        probe = attach_migrate(at.topology, at.headers, at.tracefs, at.absent, page_map)
+        probe = attach_migrate(at.topology, at.headers, at.tracefs, at.absent, page_map, nodes)
         node_ids = at.topology.node_ids
         kernel = MigrationCounterCollector(node_ids, sysfs=at.sysfs, proc=at.proc)
         kernel.read()  # the baseline: both count from the attach
@@ -316,6 +330,7 @@ FAMILIES: dict[str, Callable[[FamilyContext], ProbeFamily]] = {
     ALLOCATOR: AllocatorFamily.open,
     SLAB: SlabFamily.open,
     MIGRATE: MigrateFamily.open,
+    MIGRATE_NODES: MigrateFamily.open_with_nodes,
 }
 FAMILY_NAMES = tuple(FAMILIES)
 
@@ -331,6 +346,8 @@ def open_families(names: Collection[str], at: FamilyContext) -> OpenedFamilies:
     """Attach the families named in `names`, in FAMILIES order; one that cannot
     attach is left out, with one line on stderr."""
     opened = OpenedFamilies()
+    if MIGRATE_NODES in names:  # one migrate family: the one with nodes
+        names = [n for n in names if n != MIGRATE]
     for name, open_family in FAMILIES.items():
         if name not in names:
             continue

@@ -26,7 +26,13 @@ from numascope.errors import NumascopeError
 from numascope.probes import bcc_loader
 from numascope.probes.page_alloc import page_node_function
 from numascope.probes.page_pfn import PageMap
-from numascope.probes.programs import LoadedFamily, Program, build_family_source, load_family
+from numascope.probes.programs import (
+    LoadedFamily,
+    Program,
+    build_family_source,
+    drop_function,
+    load_family,
+)
 from numascope.probes.tracepoints import Tracepoint, read_format
 from numascope.topology import Topology
 
@@ -105,17 +111,23 @@ def attach_migrate(
     tracefs: Path = bcc_loader.TRACEFS,
     absent: Collection[str] = (),
     page_map: PageMap | None = None,
+    nodes: bool = True,
 ) -> MigrateProbe:
     """Compile and attach the family; raises NumascopeError without mm_migrate_pages.
 
-    With the page-allocation probe's `page_map`, the page hooks run on the raw
-    tracepoints."""
+    Without `nodes`, only mm_migrate_pages is attached (nothing runs on the page
+    allocator's paths, every node is unknown). With the page-allocation probe's
+    `page_map`, the page hooks run on the raw tracepoints."""
     template = resources.files("numascope.probes").joinpath("migrate.bpf.c").read_text()
     template = template.replace("PAGE_NODE_SLOT_FUNCTION", page_node_function(topology))
     translation = page_map.c_expression("page") if page_map is not None else "0"
     template = f"#define PAGE_PFN(page) ({translation})\n" + template
     split = has_large_folio_split(tracefs)
     family_programs = programs(split)
+    if not nodes:
+        for p in family_programs[1:]:
+            template = drop_function(drop_function(template, p.function), p.raw_function)
+        family_programs = family_programs[:1]
     defines = {
         "NODE_SLOTS": len(topology.node_ids) + 1,
         "MAX_MIGRATE_KEYS": MAX_MIGRATE_KEYS,
