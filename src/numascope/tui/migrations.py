@@ -21,6 +21,7 @@ from numascope.tui.format import human
 from numascope.tui.rows import Row
 
 NOT_RUNNING = "Not measured: the migrate probe family is not running (--probes ...,migrate)."
+NO_NODES = "FROM/TO need --probes ...,migrate_nodes (? below: not tracked)."
 
 
 def nodes_text(counts: Mapping[int, Count], pages: float, tracked: bool) -> str:
@@ -64,9 +65,13 @@ def migrations_text(row: Row, snapshot: Snapshot) -> RenderableType:
             nodes_text(m.targets, pages, section.tracks_nodes),
         )
     note = Text(
-        "Pages this workload's own threads migrated (a syscall, a cpuset change, NUMA "
-        "balancing in its faults); kernel threads such as kcompactd have rows of their own. "
-        "FROM/TO: nodes of pages freed/allocated inside the migration, ? not seen."
+        "Pages this workload's own threads migrated (a syscall, NUMA balancing in its "
+        "faults); kernel threads such as kcompactd have rows of their own. "
+        + (
+            "FROM/TO: nodes of pages freed/allocated inside the migration, ? not seen."
+            if section.tracks_nodes
+            else NO_NODES
+        )
     )
     return Group(table, note)
 
