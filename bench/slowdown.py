@@ -4,7 +4,8 @@ bench/fault.c maps 64 MiB, touches every 4 KiB page and unmaps it, 16 times per
 run. Each pair runs it once with nothing attached and once with a tracer, in
 alternating order, and the slowdown of a pair is (traced / bare - 1). Tracers, each in its own
 block of pairs: numascope's probes alone (open_live_source with the default
-families plus the allocator, nothing polling), the same with the opt-in slab
+families plus the allocator, nothing polling; the same without the migrate
+family, with migrate_nodes instead, and migrate_nodes alone), the same with the opt-in slab
 family, `numascope export` as a user runs it (the default probes, a poll every
 second, its own cost measured through bpf_stats), `perf record -e
 kmem:mm_page_alloc`, bpftrace `@[pid, numaid] = count()`, an empty BPF program on
@@ -118,8 +119,13 @@ def main() -> int:
     every = tuple(DEFAULT_FAMILIES)
     if "allocator" not in every:
         every = (*every, "allocator")
+    before_migrate = tuple(f for f in every if f != "migrate")
+    with_nodes = (*before_migrate, "migrate_nodes")
     tracers: dict[str, Callable[[], object]] = {
         f"numascope ({','.join(every)})": lambda: numascope(tuple(every)),
+        f"numascope ({','.join(before_migrate)})": lambda: numascope(before_migrate),
+        f"numascope ({','.join(with_nodes)})": lambda: numascope(with_nodes),
+        "numascope (migrate_nodes)": lambda: numascope(("migrate_nodes",)),
         f"numascope ({','.join(every)},slab)": lambda: numascope((*every, "slab")),
         "numascope export (polling at 1 s, self-measurement on)": lambda: external(
             [NUMASCOPE, "export", "--web.listen-address", "127.0.0.1:19480"], 8.0

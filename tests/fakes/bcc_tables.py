@@ -100,3 +100,55 @@ class FakeTables:
         """Put an owner in a CPU's slot, not yet flushed."""
         state = self.tables["cpu_state"].states[cpu]
         state.seq, state.active, state.owner, state.counts = seq, 1, k, v
+
+
+def migrate_counts(
+    node_slots: int,
+    comm: bytes = b"",
+    calls: int = 0,
+    succeeded: int = 0,
+    failed: int = 0,
+    thp: tuple[int, int, int] = (0, 0, 0),
+    sources: dict[int, int] | None = None,
+    targets: dict[int, int] | None = None,
+) -> Any:
+    """One CPU's value of the migrate family's `migrations` map."""
+    src, dst = [0] * node_slots, [0] * node_slots
+    for slot, pages in (sources or {}).items():
+        src[slot] = pages
+    for slot, pages in (targets or {}).items():
+        dst[slot] = pages
+    return SimpleNamespace(
+        comm=comm.ljust(16, b"\0"),
+        calls=calls,
+        succeeded=succeeded,
+        failed=failed,
+        thp_succeeded=thp[0],
+        thp_failed=thp[1],
+        thp_split=thp[2],
+        sources=src,
+        targets=dst,
+    )
+
+
+class MigrateTables:
+    """`migrations` (per-CPU hash) and `migrate_overflow` (per-CPU array by reason)."""
+
+    def __init__(self, node_slots: int, cpus: int = 2, reasons: int = 16) -> None:
+        self.node_slots, self.cpus = node_slots, cpus
+        self.rows: dict[tuple[int, int], list[Any]] = {}
+        self.overflow = [[migrate_counts(node_slots) for _ in range(cpus)] for _ in range(reasons)]
+
+    def put(self, tgid: int, reason: int, cpu: int, value: Any) -> None:
+        per_cpu = self.rows.setdefault(
+            (tgid, reason), [migrate_counts(self.node_slots) for _ in range(self.cpus)]
+        )
+        per_cpu[cpu] = value
+
+    def items(self) -> list[tuple[Any, list[Any]]]:
+        return [
+            (SimpleNamespace(tgid=t, reason=r), per_cpu) for (t, r), per_cpu in self.rows.items()
+        ]
+
+    def __getitem__(self, name: str) -> Any:
+        return {"migrations": self, "migrate_overflow": self.overflow}[name]

@@ -123,7 +123,9 @@ def test_config_probes_attach_only_their_family_and_the_exporter_reports_on_itse
     # (calibrate_raw included, loaded for its start-up calibration), none of another
     # family's, and each one the exporter reports is among them.
     assert held <= bpf_functions("page_alloc"), held
-    others = set().union(*(bpf_functions(f) for f in ("reclaim", "irq", "allocator", "slab")))
+    others = set().union(
+        *(bpf_functions(f) for f in ("reclaim", "irq", "allocator", "slab", "migrate"))
+    )
     assert not held & (others - bpf_functions("page_alloc")), held
     assert {n.removeprefix("page_alloc.") for n in names} <= held
 

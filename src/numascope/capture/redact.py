@@ -18,6 +18,7 @@ from collections.abc import Mapping
 
 from numascope.capture.model import CaptureHeader, ProcessFacts
 from numascope.snapshot.balancing import BalancingSection
+from numascope.snapshot.migration import MigrationSection
 from numascope.snapshot.model import Finding, PodIdentity, Snapshot, Workload, WorkloadKind
 from numascope.snapshot.sections import AllocatorSection, DirectReclaim, HighOrderSite
 
@@ -115,6 +116,20 @@ class Redactor:
         cgroups = tuple(dataclasses.replace(c, path=self.cgroup(c.path) or "/") for c in b.cgroups)
         return dataclasses.replace(b, processes=rows, cgroups=cgroups)
 
+    def migrations(
+        self, m: MigrationSection | None, names: Mapping[str, str]
+    ) -> MigrationSection | None:
+        """Process names as tokens; kernel threads and "other" keep theirs."""
+        if m is None:
+            return None
+        rows = tuple(
+            r
+            if r.kernel_thread or not r.tgid
+            else dataclasses.replace(r, name=names.get(r.workload_key) or self.comm(r.name))
+            for r in m.rows
+        )
+        return dataclasses.replace(m, rows=rows)
+
     def snapshot(self, s: Snapshot) -> Snapshot:
         processes = tuple(self.workload(w) for w in s.processes)
         names = {old.key: new.name for old, new in zip(s.processes, processes, strict=True)}
@@ -127,6 +142,7 @@ class Redactor:
             direct_reclaim=tuple(self.direct_reclaim(d, names) for d in s.direct_reclaim),
             allocator=self.allocator(s.allocator, names),
             balancing=self.balancing(s.balancing, names),
+            migrations=self.migrations(s.migrations, names),
         )
 
     # --- header ----------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The kernel's own NUMA counters: per-node numastat and /proc/vmstat.
+"""The kernel's own NUMA counters: per-node numastat, /proc/vmstat, and the
+migration counters of /proc/vmstat and nodeN/vmstat.
 
 numascope checks itself against these, and shows them where BPF cannot run.
 Semantics (see the kernel's Documentation/admin-guide/numastat.rst):
@@ -14,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 
+from numascope.collectors.counts import CountTracker
+from numascope.snapshot.migration import KERNEL_COUNTERS, KernelMigrationCounters
 from numascope.snapshot.model import KernelNodeCounters
 
 NUMASTAT_KEYS = (
@@ -72,3 +75,44 @@ class KernelCounterCollector:
             self._previous[node] = total
             out.append(KernelNodeCounters(node=node, total=total, delta=delta))
         return tuple(out)
+
+
+def read_node_vmstat(node: int, *, sysfs: Path = Path("/sys")) -> dict[str, int]:
+    path = sysfs / "devices/system/node" / f"node{node}" / "vmstat"
+    try:
+        return parse_key_values(path.read_text())
+    except OSError:
+        return {}
+
+
+@dataclass
+class MigrationCounterCollector:
+    """The kernel's migration counters (`KERNEL_COUNTERS`), host-wide from
+    /proc/vmstat and per node from nodeN/vmstat where the kernel keeps them
+    there (promotion and demotion); a counter the kernel lacks is left out.
+
+    Totals count from the first read (the collector's baseline), as the probe's
+    do, so the two can be set side by side."""
+
+    node_ids: tuple[int, ...]
+    _: KW_ONLY
+    sysfs: Path = Path("/sys")
+    proc: Path = Path("/proc")
+    _counts: CountTracker = field(default_factory=CountTracker, init=False)
+    _baseline: dict[tuple[int | None, str], int] = field(default_factory=dict, init=False)
+
+    def read(self) -> tuple[KernelMigrationCounters, ...]:
+        out = [self._counters(None, read_vmstat(self.proc))]
+        for node in self.node_ids:
+            values = read_node_vmstat(node, sysfs=self.sysfs)
+            if any(k in values for k in KERNEL_COUNTERS):
+                out.append(self._counters(node, values))
+        return tuple(out)
+
+    def _counters(self, node: int | None, values: Mapping[str, int]) -> KernelMigrationCounters:
+        counters = {}
+        for name in KERNEL_COUNTERS:
+            if name in values:
+                since = values[name] - self._baseline.setdefault((node, name), values[name])
+                counters[name] = self._counts.count((node, name), since)
+        return KernelMigrationCounters(node, counters)

@@ -151,6 +151,7 @@ class LiveSource:
             softirqs=tuple(s for r in readings for s in r.softirqs),
             allocator=merge_allocator(readings),
             balancing=self.balancing.read(w.cgroup for w in attribution.cgroups if w.cgroup),
+            migrations=next((r.migrations for r in readings if r.migrations), None),
             health=self._health(
                 attribution.other,
                 attribution.matrix,

@@ -21,6 +21,8 @@ from typing import Generic, Protocol, TypeVar
 from numascope.collectors.allocator import AllocatorCollector
 from numascope.collectors.irq_info import read_interrupts
 from numascope.collectors.irqs import IrqCollector
+from numascope.collectors.kernel_counters import MigrationCounterCollector
+from numascope.collectors.migrate import MigrateCollector
 from numascope.collectors.owner_table import OwnerKey, OwnerTable
 from numascope.collectors.page_alloc import PageAllocCollector
 from numascope.collectors.reclaim import ReclaimCollector
@@ -29,10 +31,12 @@ from numascope.errors import NumascopeError, reason_of
 from numascope.probes import bcc_loader
 from numascope.probes.allocator import AllocatorProbe, attach_allocator
 from numascope.probes.irq import IrqProbe, attach_irq
+from numascope.probes.migrate import MAX_REASONS, MigrateProbe, attach_migrate
 from numascope.probes.page_alloc import DEFAULT_MAX_OWNERS, PageAllocProbe, attach_page_alloc
 from numascope.probes.programs import LoadedFamily
 from numascope.probes.reclaim import ReclaimProbe, attach_reclaim
 from numascope.probes.slab import SlabProbe, attach_slab
+from numascope.snapshot.migration import MigrationSection
 from numascope.snapshot.model import KernelNodeCounters
 from numascope.snapshot.sections import (
     AllocatorSection,
@@ -49,8 +53,13 @@ RECLAIM = "reclaim"
 IRQ = "irq"
 ALLOCATOR = "allocator"
 SLAB = "slab"
+MIGRATE = "migrate"
+# The same family with source and target nodes: its page hooks run on every
+# page allocation and free of the host, which the fault loop pays for
+# (BENCHMARKS.md, "Migrations"), so they are asked for by name.
+MIGRATE_NODES = "migrate_nodes"
 # Slab allocations outnumber page allocations; that family is asked for by name.
-DEFAULT_FAMILIES = (PAGE_ALLOC, RECLAIM, IRQ, ALLOCATOR)
+DEFAULT_FAMILIES = (PAGE_ALLOC, RECLAIM, IRQ, ALLOCATOR, MIGRATE)
 
 
 def parse_probe_list(text: str) -> tuple[str, ...]:
@@ -78,6 +87,7 @@ class FamilyReading:
     softirqs: tuple[SoftirqStats, ...] = ()
     allocator: AllocatorSection | None = None
     slab: tuple[SlabCache, ...] = ()
+    migrations: MigrationSection | None = None
 
 
 # Reads the kernel's per-node counters; a family calls it at the moment that
@@ -257,6 +267,45 @@ class AllocatorFamily(FamilyOf[AllocatorProbe, AllocatorCollector]):
         return FamilyReading(allocator=self.collector.read())
 
 
+class MigrateFamily(FamilyOf[MigrateProbe, MigrateCollector]):
+    """Pages migrated by process or kernel thread and reason, with the kernel's
+    migration counters read at the same moment."""
+
+    name = MIGRATE
+
+    @classmethod
+    def open(cls, at: FamilyContext) -> MigrateFamily:
+        """Counts by owner and reason; every node unknown."""
+        return cls._open(at, nodes=False)
+
+    @classmethod
+    def open_with_nodes(cls, at: FamilyContext) -> MigrateFamily:
+        """Counts, and the nodes pages left and reached."""
+        return cls._open(at, nodes=True)
+
+    @classmethod
+    def _open(cls, at: FamilyContext, nodes: bool) -> MigrateFamily:
+        # With page allocations attached, their page translation serves too.
+        page = next((f.probe for f in at.opened if isinstance(f, PageAllocFamily)), None)
+        page_map = page.page_map if page is not None else None
+        probe = attach_migrate(at.topology, at.headers, at.tracefs, at.absent, page_map, nodes)
+        node_ids = at.topology.node_ids
+        kernel = MigrationCounterCollector(node_ids, sysfs=at.sysfs, proc=at.proc)
+        kernel.read()  # the baseline: both count from the attach
+        collector = MigrateCollector(
+            probe.family.bpf,
+            node_ids,
+            tracks_nodes=probe.tracks_nodes,
+            proc=at.proc,
+            kernel=kernel.read,
+            reasons=MAX_REASONS,
+        )
+        return cls(probe, collector)
+
+    def collect(self, kernel: KernelReader) -> FamilyReading:
+        return FamilyReading(migrations=self.collector.read())
+
+
 class SlabFamily(FamilyOf[SlabProbe, SlabCollector]):
     """Slab allocations by the allocating CPU's node and the page's."""
 
@@ -280,6 +329,8 @@ FAMILIES: dict[str, Callable[[FamilyContext], ProbeFamily]] = {
     IRQ: IrqFamily.open,
     ALLOCATOR: AllocatorFamily.open,
     SLAB: SlabFamily.open,
+    MIGRATE: MigrateFamily.open,
+    MIGRATE_NODES: MigrateFamily.open_with_nodes,
 }
 FAMILY_NAMES = tuple(FAMILIES)
 
@@ -295,6 +346,8 @@ def open_families(names: Collection[str], at: FamilyContext) -> OpenedFamilies:
     """Attach the families named in `names`, in FAMILIES order; one that cannot
     attach is left out, with one line on stderr."""
     opened = OpenedFamilies()
+    if MIGRATE_NODES in names:  # one migrate family: the one with nodes
+        names = [n for n in names if n != MIGRATE]
     for name, open_family in FAMILIES.items():
         if name not in names:
             continue

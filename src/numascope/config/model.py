@@ -185,6 +185,11 @@ class Rule(_Model):
     )
 
 
+ProbeFamilyName = Literal[
+    "page_alloc", "reclaim", "irq", "allocator", "slab", "migrate", "migrate_nodes"
+]
+
+
 class DefaultRule(_Model):
     """What applies to a workload no rule matched."""
 
@@ -242,8 +247,8 @@ class Config(_Model):
     thresholds: Thresholds = Field(default_factory=Thresholds)
     prometheus: PrometheusSettings = Field(default_factory=PrometheusSettings)
     tui: TuiSettings = Field(default_factory=TuiSettings)
-    probes: tuple[Literal["page_alloc", "reclaim", "irq", "allocator", "slab"], ...] = Field(
-        default=("page_alloc", "reclaim", "irq", "allocator"),
+    probes: tuple[ProbeFamilyName, ...] = Field(
+        default=("page_alloc", "reclaim", "irq", "allocator", "migrate"),
         min_length=1,
         description="probe families to attach; the command line's --probes overrides",
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from numascope.collectors.mempolicy import (
     ProcessPolicy,
@@ -16,6 +16,7 @@ from numascope.policy.balancing import judge_balancing
 from numascope.policy.irq import judge_irqs
 from numascope.policy.judge import DRIFT, RESIDENT_OUTSIDE_BIND, Verdict, judge
 from numascope.policy.matching import RuleMemo
+from numascope.policy.migration import judge_migrations
 from numascope.policy.reclaim_context import nodes_under_reclaim, with_reclaim_context
 from numascope.policy.residence import judge_residence
 from numascope.policy.window import RollingWindow
@@ -134,8 +135,32 @@ def evaluate(
                 findings.append(_finding(processes[i], rule, state, locality, seconds))
     findings.extend(judge_irqs(snapshot, thresholds.irq))
     findings.extend(judge_balancing(snapshot))
+    if snapshot.migrations is not None and snapshot.migrations.rows:
+        rule_of = _rules_by_key(processes, table, config, kernel_policies, memo)
+        findings.extend(judge_migrations(snapshot.migrations, rule_of, thresholds))
     findings.sort(key=lambda f: (_SEVERITY_ORDER[f.severity], f.workload_key, f.kind))
     return tuple(findings)
+
+
+def _rules_by_key(
+    processes: Sequence[Workload],
+    table: WorkloadColumns,
+    config: Config,
+    kernel_policies: Mapping[int, ProcessPolicy],
+    memo: RuleMemo,
+) -> Callable[[str], tuple[Workload, Rule] | None]:
+    """The workload and rule of a process key, for judges outside the main loop."""
+    row_of = {k: i for i, k in enumerate(table.keys.tolist())}
+    names, pids, cgroups = table.names.tolist(), table.pids.tolist(), table.cgroups.tolist()
+
+    def rule_of(key: str) -> tuple[Workload, Rule] | None:
+        i = row_of.get(key)
+        if i is None:
+            return None
+        kernel = kernel_policies.get(pids[i]) if pids[i] is not None else None
+        return processes[i], memo.rule_of(config, key, names[i], pids[i], cgroups[i], kernel)
+
+    return rule_of
 
 
 def with_findings(snapshot: Snapshot, findings: tuple[Finding, ...]) -> Snapshot:

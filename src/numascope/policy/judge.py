@@ -21,6 +21,8 @@ INTERLEAVE_IMBALANCE = "interleave-imbalance"
 DRIFT = "policy-drift"
 # Memory resident off a bind rule's nodes, whatever its allocations did (residence.py).
 RESIDENT_OUTSIDE_BIND = "resident-outside-bind"
+# Judged on migrations, not allocations: policy/migration.py.
+MIGRATED_OFF_RULE = "migrated-off-rule"
 
 FINDING_KINDS = (
     REMOTE_ALLOCATION,
@@ -29,6 +31,7 @@ FINDING_KINDS = (
     INTERLEAVE_IMBALANCE,
     DRIFT,
     RESIDENT_OUTSIDE_BIND,
+    MIGRATED_OFF_RULE,
 )
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from numascope.snapshot.balancing import BalancingSection
+from numascope.snapshot.migration import MigrationSection
 from numascope.snapshot.residence import ResidenceSection
 from numascope.snapshot.sections import (
     AllocatorSection,
@@ -289,6 +290,8 @@ class Snapshot:
     allocator: AllocatorSection | None = None
     # Where memory lives now (None: not read, e.g. an older capture).
     residence: ResidenceSection | None = None
+    # Pages the kernel migrated, by reason and task (None: the family is off, or an older capture).
+    migrations: MigrationSection | None = None
     health: Health = field(default_factory=Health)
     findings: tuple[Finding, ...] = ()
     schema: int = SCHEMA_VERSION

@@ -26,6 +26,14 @@ _BY_KIND = {
         "The spread does not match the weights: regions mapped before the policy was set keep "
         "their placement (`grep -v default /proc/{pid}/numa_maps`)."
     ),
+    "migrated-off-rule": (
+        "The kernel moved its pages off the rule's nodes after they were allocated: see the "
+        "reason in the migrations section. numa_misplaced: its threads run on another node "
+        "(pin them with `taskset`/cpuset, or set kernel.numa_balancing=0 for it); "
+        "syscall_or_cpuset: a `migratepages` or a cpuset.mems change moved it; demotion: "
+        "its node ran short and reclaim demoted pages to a slower tier (`grep pgdemote "
+        "/proc/vmstat`). docs/migrations.md says more."
+    ),
     "policy-drift": (
         "The kernel's policy differs from the configured one: was it started without numactl, "
         "or did it call set_mempolicy itself? Compare `/proc/{pid}/numa_maps` with the rule."

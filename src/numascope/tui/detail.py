@@ -22,6 +22,7 @@ from numascope.tui.advice import what_next
 from numascope.tui.balancing import balancing_detail
 from numascope.tui.format import SEVERITY_MARK, finding_reason, human, percent, size, sparkline
 from numascope.tui.history import History
+from numascope.tui.migrations import migrations_text
 from numascope.tui.rows import Row
 
 PolicyReader = Callable[[int], ProcessPolicy | None]
@@ -135,6 +136,8 @@ class DetailScreen(Screen[None]):
             yield Static(id="policy", classes="section")
             yield Static("NUMA balancing (/proc/PID/sched)", classes="title")
             yield Static(id="balancing", classes="section")
+            yield Static("Pages migrated (moved between frames by the kernel)", classes="title")
+            yield Static(id="migrations", classes="section")
             yield Static("Findings and evidence", classes="title")
             yield Static(id="findings", classes="section")
             yield Static("What to check next", classes="title")
@@ -182,6 +185,7 @@ class DetailScreen(Screen[None]):
         self.query_one("#balancing", Static).update(
             balancing_detail(row.pid, snapshot, row.cgroup if row.kind == "cgroup" else None)
         )
+        self.query_one("#migrations", Static).update(migrations_text(row, snapshot))
         self.query_one("#findings", Static).update(findings_text(row))
         tips = Text("\n".join(f"• {tip}" for tip in what_next(row, snapshot)))
         self.query_one("#next", Static).update(tips)

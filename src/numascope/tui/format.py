@@ -26,6 +26,7 @@ _SHORT_KIND = {
     "interleave-imbalance": "imbalance",
     "policy-drift": "drift",
     "resident-outside-bind": "lives off",
+    "migrated-off-rule": "moved-off",
 }
 
 

@@ -10,6 +10,7 @@ from textual.widgets import Static
 
 from numascope.snapshot.model import Health, Snapshot
 from numascope.topology import format_list
+from numascope.tui.migrations import summary_line
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,9 @@ def header_text(snapshot: Snapshot | None, status: Status) -> Text:
     text.append(f"· policy {status.policy}\n")
     probes = probe_summary(snapshot.health.probes_attached)
     text.append(f"{stamp} · {snapshot.source}: {probes}")
+    moved = summary_line(snapshot.migrations)
+    if moved:
+        text.append(f"\n{moved}")
     text.append(f"\nself: {overhead(snapshot.health)}")
     if status.error:
         text.append(f"\n⚠ {status.error}", style="bold red")
@@ -94,5 +98,5 @@ def header_text(snapshot: Snapshot | None, status: Status) -> Text:
 
 class HeaderBar(Static):
     DEFAULT_CSS = """
-    HeaderBar { height: auto; max-height: 5; background: $boost; padding: 0 1; }
+    HeaderBar { height: auto; max-height: 6; background: $boost; padding: 0 1; }
     """

@@ -22,6 +22,7 @@ from numascope.exporters.call_sites import call_site
 from numascope.exporters.prometheus.budget import OTHER, LabelBudget
 from numascope.exporters.prometheus.labels import label_value, node_label
 from numascope.exporters.prometheus.ledger import CounterLedger, LedgerView, Values
+from numascope.exporters.prometheus.migration_series import MIGRATION_LIMIT, migration_totals
 from numascope.snapshot.columns import WorkloadColumns
 from numascope.snapshot.model import PodIdentity, Snapshot, Workload, WorkloadKind
 from numascope.snapshot.sections import HighOrderSite, SlabCache
@@ -41,6 +42,7 @@ Labels = tuple[str, ...]
 LabelsOf = Callable[[WorkloadColumns, int], Labels]
 SPLIT = ("local_pages", "remote_pages", "local_events", "remote_events")
 REQUESTED = ("any", "local", "remote")
+FAMILIES = ("processes", "cgroups", "sites", "slab", "migrations")
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class Exposure:
     cgroups: FamilySeries
     sites: FamilySeries | None
     slab: FamilySeries | None
+    migrations: FamilySeries | None = None
 
 
 def workload_columns(node_ids: Sequence[int]) -> tuple[Hashable, ...]:
@@ -84,7 +87,7 @@ class BudgetedCounters:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._budgets = {name: LabelBudget() for name in ("processes", "cgroups", "sites", "slab")}
+        self._budgets = {name: LabelBudget() for name in FAMILIES}
         self._ledgers = {name: CounterLedger() for name in self._budgets}
         self._recent: dict[int, Exposure] = {}  # by sequence number: the last two steps
         self._last_seq: int | None = None
@@ -109,6 +112,7 @@ class BudgetedCounters:
                 self._workloads("cgroups", snapshot, limit, _cgroup_labels),
                 None if section is None else self._sites(section.high_order_sites, snapshot.time),
                 None if section is None else self._slab(section.slab_caches, snapshot.time),
+                self._migrations(snapshot),
             )
             # This step and the one before it: what a scrape can still be reading.
             last = self._recent.get(self._last_seq) if self._last_seq is not None else None
@@ -168,6 +172,12 @@ class BudgetedCounters:
                 cells[(cpu_node, requested)] += count.total
         return self._small("slab", totals, SLAB_CACHE_LIMIT, None, now)
 
+    def _migrations(self, snapshot: Snapshot) -> FamilySeries | None:
+        if snapshot.migrations is None:
+            return None
+        totals = migration_totals(snapshot.migrations)
+        return self._small("migrations", totals, MIGRATION_LIMIT, None, snapshot.time)
+
     def _small(
         self,
         family: str,
@@ -221,4 +231,5 @@ OTHER_LABELS: dict[str, Labels] = {
     "cgroups": (OTHER, *NO_POD),
     "sites": (OTHER, OTHER),
     "slab": (OTHER,),
+    "migrations": (OTHER, "", OTHER),
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 from numascope.exporters.prometheus.catalogue_balancing import BALANCING_METRICS
 from numascope.exporters.prometheus.catalogue_self import SELF_METRICS
 from numascope.exporters.prometheus.metric import Metric
+from numascope.exporters.prometheus.migration_series import MIGRATION_METRICS
 from numascope.exporters.prometheus.residence import RESIDENCE_METRICS
 
 __all__ = [
@@ -310,6 +311,8 @@ _METRICS = (
     *RESIDENCE_METRICS,  # where memory lives now (residence.py)
     # NUMA balancing and memory tiers (catalogue_balancing.py).
     *BALANCING_METRICS,
+    # Migrations by reason and workload, and the kernel's counters (migration_series.py).
+    *MIGRATION_METRICS,
     # numascope's own health (catalogue_self.py).
     *SELF_METRICS,
 )

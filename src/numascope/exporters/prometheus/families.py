@@ -32,6 +32,7 @@ from numascope.exporters.prometheus.catalogue import (
     POD,
 )
 from numascope.exporters.prometheus.labels import label_value, node_label
+from numascope.exporters.prometheus.migrations import migration_samples
 from numascope.exporters.prometheus.residence import residence_samples
 from numascope.exporters.prometheus.self_samples import build_info_samples, health_samples
 from numascope.revision import UNKNOWN
@@ -301,6 +302,7 @@ def build_families(state: ScrapeState, budgeted: BudgetedStep) -> Iterator[Metri
     allocator_samples(s, snap.allocator, exposure)
     residence_samples(s, snap.residence, limit, snap.time)
     balancing_samples(s, snap.balancing, limit)
+    migration_samples(s, snap.migrations, exposure)
     health_samples(s, snap)
     yield from s.families()
     histogram = _stall_histogram(snap)

@@ -7,6 +7,7 @@ import time
 from numascope.capture.model import Capture
 from numascope.exporters.report.allocator import allocator_section
 from numascope.exporters.report.balancing import balancing_section
+from numascope.exporters.report.migrations import migrations_section
 from numascope.exporters.report.model import (
     Report,
     Section,
@@ -90,7 +91,12 @@ def build_report(capture: Capture) -> Report:
         reclaim_section(last, capture),
         *filter(
             None,
-            (allocator_section(capture), residence_section(capture), balancing_section(capture)),
+            (
+                allocator_section(capture),
+                residence_section(capture),
+                migrations_section(capture),
+                balancing_section(capture),
+            ),
         ),
         irq_section(last, capture),
         system_section(capture),
