@@ -121,3 +121,15 @@ def live(guest: GuestTopology) -> Iterator[LiveSource]:
         yield source
     finally:
         source.close()
+
+
+@pytest.fixture(scope="session")
+def with_migrate_nodes(live: LiveSource) -> Iterator[LiveSource]:
+    """The migrate family with source and target nodes, beside page allocations
+    (whose raw tracepoint the session's `live` source, which also quiets the
+    guest, is held to); one compile for every guest test that needs it."""
+    source = open_live_source(probes=("page_alloc", "migrate_nodes"))
+    try:
+        yield source
+    finally:
+        source.close()

@@ -6,7 +6,9 @@ kernel.numa_balancing=1 the kernel's hinting faults find the pages misplaced
 and migrate them to node 0. numascope's balancing section (read through the
 kernel-counter source, the one that needs no BPF) must show the migrations as
 /proc/PID/sched does, and they must match /proc/vmstat numa_pages_migrated
-within 1%; the residence (numa_maps, read directly) must have followed.
+within 1%; the migrate family (with migrate_nodes) must count them for that
+process with reason numa_misplaced, onto node 0, as many as the kernel counted;
+the residence (numa_maps, read directly) must have followed.
 """
 
 from __future__ import annotations
@@ -24,8 +26,11 @@ import pytest
 
 from numascope.collectors.kernel_counters import read_vmstat
 from numascope.collectors.kernel_source import KernelCounterSource
+from numascope.collectors.live import LiveSource
 from numascope.collectors.numa_sched import read_sched
 from numascope.snapshot.balancing import BalancingSection, Verdict
+from numascope.snapshot.migration import MigrationRow
+from numascope.snapshot.model import Snapshot
 from numascope.topology import read_topology
 from tests.conftest import require, require_root
 from tests.vm.guest.checks import RecordProperty
@@ -87,6 +92,13 @@ def _others(section: BalancingSection | None, pid: int) -> int:
     return sum(p.pages_migrated_delta for p in section.processes if p.pid != pid)
 
 
+def _migrated_for(polls: list[Snapshot], pid: int) -> list[MigrationRow]:
+    """The migrate family's rows of process `pid` over `polls` (deltas)."""
+    return [
+        r for s in polls if s.migrations is not None for r in s.migrations.rows if r.tgid == pid
+    ]
+
+
 def _node_pages(pid: int, address: str) -> dict[int, int]:
     """Pages by node of the mapping starting at `address`, from numa_maps."""
     for line in Path(f"/proc/{pid}/numa_maps").read_text().splitlines():
@@ -97,7 +109,7 @@ def _node_pages(pid: int, address: str) -> dict[int, int]:
 
 @pytest.mark.topologies("two_node")
 def test_balancing_moves_memory_toward_the_cpu(
-    guest: GuestTopology, record_property: RecordProperty
+    guest: GuestTopology, with_migrate_nodes: LiveSource, record_property: RecordProperty
 ) -> None:
     require_root()
     if not KNOBS.exists():
@@ -115,6 +127,7 @@ def test_balancing_moves_memory_toward_the_cpu(
     ):
         others = 0  # pages balancing migrated for other processes, as numascope saw them
         source.poll()  # every process's first reading: its later deltas start here
+        polls = [with_migrate_nodes.poll()]  # the migrate family's counts start here
         cpus = (str(guest.nodes[1].cpus[0]), str(guest.nodes[0].cpus[0]))
         before = read_vmstat().get("numa_pages_migrated", 0)
         child = subprocess.Popen(
@@ -134,6 +147,7 @@ def test_balancing_moves_memory_toward_the_cpu(
             migrated = 0
             while time.monotonic() - started < WAIT_SECONDS:
                 others += _others(source.poll().balancing, child.pid)
+                polls.append(with_migrate_nodes.poll())
                 sched = read_sched(child.pid)
                 migrated = sched.pages_migrated if sched is not None else 0
                 if migrated >= MOVED * PAGES:
@@ -145,6 +159,7 @@ def test_balancing_moves_memory_toward_the_cpu(
             seconds = time.monotonic() - started
             # Touching has stopped: no more hinting faults, the counters hold still.
             section = source.poll().balancing
+            polls.append(with_migrate_nodes.poll())
             others += _others(section, child.pid)
             sched = read_sched(child.pid)
             kernel = read_vmstat().get("numa_pages_migrated", 0) - before
@@ -173,3 +188,14 @@ def test_balancing_moves_memory_toward_the_cpu(
     moved_in = resident.get(0, 0) - first.get(0, 0)
     assert abs(moved_in - sched.pages_migrated) <= 0.01 * PAGES, (first, resident, sched)
     assert section.host.enabled
+    # The migrate family saw the same migrations: the toucher's, numa_misplaced,
+    # onto node 0 (the pages it was given inside each migration's window).
+    rows = _migrated_for(polls, child.pid)
+    misplaced = int(sum(r.succeeded.delta for r in rows if r.reason == "numa_misplaced"))
+    onto_0 = int(sum(c.delta for r in rows for n, c in r.targets.items() if n == 0))
+    assert {r.reason for r in rows if r.succeeded.delta} == {"numa_misplaced"}, rows
+    for check in (
+        agree("numa_misplaced migrated (migrate) / numa_pages_migrated", misplaced, mine, PAGES),
+        agree("targets on node 0 / numa_misplaced migrated", onto_0, misplaced, PAGES),
+    ):
+        record_property("migrate", check)

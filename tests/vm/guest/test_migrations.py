@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from numascope.collectors.kernel_counters import read_vmstat
-from numascope.collectors.live import LiveSource, open_live_source
+from numascope.collectors.live import LiveSource
 from numascope.probes.bcc_loader import TRACEFS
 from numascope.snapshot.migration import MigrationRow
 from tests.vm.guest.checks import RecordProperty
@@ -73,23 +73,11 @@ def summed(rows: list[MigrationRow], field: str, node: int) -> float:
     return sum(c.delta for r in rows for n, c in getattr(r, field).items() if n == node)
 
 
-@pytest.fixture(scope="module")
-def with_nodes(live: LiveSource) -> Iterator[LiveSource]:
-    """The migrate family with source and target nodes, beside page allocations
-    (whose raw tracepoint the session's `live` source, which also quiets the
-    guest, is held to)."""
-    source = open_live_source(probes=("page_alloc", "migrate_nodes"))
-    try:
-        yield source
-    finally:
-        source.close()
-
-
 @pytest.mark.topologies("two_node")
 def test_migratepages_moves_residence_and_is_counted_by_reason_and_node(
-    with_nodes: LiveSource, record_property: RecordProperty
+    with_migrate_nodes: LiveSource, record_property: RecordProperty
 ) -> None:
-    live = with_nodes
+    live = with_migrate_nodes
     family = live.family("migrate")
     assert family is not None, live.failed
     # The page hooks use page allocations' translation and run raw too.

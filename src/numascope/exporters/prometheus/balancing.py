@@ -1,8 +1,10 @@
 """Samples for the balancing section: host NUMA balancing, per-process verdicts, tiers.
 
-Per process only the processes that migrated most get series, up to the
-workload budget: a pid label on every process of a big host would be
-unbounded. Figures the kernel does not offer are left out, never written as 0.
+Per process, pages migrated go through the budgeted ledger like the workload
+families: the processes that migrated most get series (up to the workload
+budget, a series counting from 0 when it is named) and `workload="other"` the
+rest, so the series add up. Figures the kernel does not offer are left out,
+never written as 0.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from numascope.exporters.prometheus.budgeted import OTHER_LABELS, Exposure
 from numascope.exporters.prometheus.catalogue_balancing import HOST_COUNTERS
 from numascope.exporters.prometheus.labels import label_value, node_label
 from numascope.snapshot.balancing import BalancingSection
@@ -20,7 +23,9 @@ if TYPE_CHECKING:
 _DEMOTED = ("kswapd", "direct", "khugepaged", "proactive")
 
 
-def balancing_samples(s: Samples, section: BalancingSection | None, limit: int) -> None:
+def balancing_samples(
+    s: Samples, section: BalancingSection | None, limit: int, exposure: Exposure
+) -> None:
     """Add the balancing section's samples (nothing when the snapshot has none)."""
     if section is None:
         return
@@ -39,10 +44,12 @@ def balancing_samples(s: Samples, section: BalancingSection | None, limit: int) 
     verdicts = section.verdicts or Counter(p.verdict.value for p in section.processes)
     for verdict, count in verdicts.items():
         s.set("numascope_numa_balancing_processes", (verdict,), count)
+    if exposure.balancing is not None:
+        for who, values in exposure.balancing.rows(OTHER_LABELS["balancing"]):
+            s.set("numascope_numa_balancing_process_migrated_pages", who, int(values.sum()))
     ranked = sorted(section.processes, key=lambda p: (-p.pages_migrated, p.pid))[:limit]
     for p in ranked:
         who = (label_value(p.name), str(p.pid))
-        s.set("numascope_numa_balancing_process_migrated_pages", who, p.pages_migrated)
         if p.locality is not None:
             labels = (*who, p.verdict.value)
             s.set("numascope_numa_balancing_process_locality_ratio", labels, p.locality)

@@ -42,7 +42,7 @@ Labels = tuple[str, ...]
 LabelsOf = Callable[[WorkloadColumns, int], Labels]
 SPLIT = ("local_pages", "remote_pages", "local_events", "remote_events")
 REQUESTED = ("any", "local", "remote")
-FAMILIES = ("processes", "cgroups", "sites", "slab", "migrations")
+FAMILIES = ("processes", "cgroups", "sites", "slab", "migrations", "balancing")
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,7 @@ class Exposure:
     sites: FamilySeries | None
     slab: FamilySeries | None
     migrations: FamilySeries | None = None
+    balancing: FamilySeries | None = None  # pages NUMA balancing migrated, per process
 
 
 def workload_columns(node_ids: Sequence[int]) -> tuple[Hashable, ...]:
@@ -113,6 +114,7 @@ class BudgetedCounters:
                 None if section is None else self._sites(section.high_order_sites, snapshot.time),
                 None if section is None else self._slab(section.slab_caches, snapshot.time),
                 self._migrations(snapshot),
+                self._balancing(snapshot, limit),
             )
             # This step and the one before it: what a scrape can still be reading.
             last = self._recent.get(self._last_seq) if self._last_seq is not None else None
@@ -178,6 +180,17 @@ class BudgetedCounters:
         totals = migration_totals(snapshot.migrations)
         return self._small("migrations", totals, MIGRATION_LIMIT, None, snapshot.time)
 
+    def _balancing(self, snapshot: Snapshot, limit: int) -> FamilySeries | None:
+        # numa_pages_migrated of each process read, ranked by it: the same ledger
+        # as the other families, so a process first named counts from 0.
+        if snapshot.balancing is None:
+            return None
+        totals: dict[Labels, dict[Hashable, float]] = {
+            (label_value(p.name), str(p.pid)): {("pages",): p.pages_migrated}
+            for p in snapshot.balancing.processes
+        }
+        return self._small("balancing", totals, limit, None, snapshot.time)
+
     def _small(
         self,
         family: str,
@@ -232,4 +245,5 @@ OTHER_LABELS: dict[str, Labels] = {
     "sites": (OTHER, OTHER),
     "slab": (OTHER,),
     "migrations": (OTHER, "", OTHER),
+    "balancing": (OTHER, ""),
 }

@@ -301,7 +301,7 @@ def build_families(state: ScrapeState, budgeted: BudgetedStep) -> Iterator[Metri
     _irqs(s, snap)
     allocator_samples(s, snap.allocator, exposure)
     residence_samples(s, snap.residence, limit, snap.time)
-    balancing_samples(s, snap.balancing, limit)
+    balancing_samples(s, snap.balancing, limit, exposure)
     migration_samples(s, snap.migrations, exposure)
     health_samples(s, snap)
     yield from s.families()
