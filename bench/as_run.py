@@ -25,7 +25,11 @@ Workloads (run pinned to the last CPU, `taskset -c N-1`; the tools are not
 pinned, as users run them):
 - `fault`: bench/fault.c, 64 MiB mapped, touched a page at a time and unmapped,
   `--rounds` times (32: about 1.3 s here): the page allocator's hot path, the
-  worst case for a probe on it.
+  worst case for a probe on it. Its CPU time is the fault rounds' own (the
+  thread's CPU clock around them), and beside it the slowdown against its
+  control: a pre-faulted buffer written 4 KiB at a time between the rounds,
+  timed apart, which no probe runs for; the machine's swings move both, a probe
+  only the fault rounds (see bench/fault.c).
 - `compile`: `cc -O1 -c` of a generated C file of 400 functions, three times: a
   build is how many hosts spend their allocations (short-lived processes, page
   cache, anonymous memory in small and large runs, process births and exits that
@@ -248,21 +252,24 @@ def tools(tmp: Path) -> list[Tool]:
 @dataclass(frozen=True)
 class Run:
     """One run of a workload: its CPU time (user + system, the workload's own and
-    its children's) and its elapsed time, both per unit of work."""
+    its children's) and its elapsed time, both per unit of work, and the CPU time
+    of its control (bench/fault.c's), when it has one."""
 
     cpu: float
     wall: float
+    control: float | None = None
 
 
-def timed(argv: list[str], units: float) -> Run:
-    """Run `argv` to completion; its CPU and elapsed seconds per unit of work."""
+def timed(argv: list[str], units: float) -> tuple[Run, str]:
+    """Run `argv` to completion: its CPU and elapsed seconds per unit of work, and
+    what it printed."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(argv, capture_output=True, check=True)
+    out = subprocess.run(argv, capture_output=True, check=True, text=True).stdout
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return Run(cpu / units, wall / units)
+    return Run(cpu / units, wall / units), out
 
 
 def make_workloads(tmp: Path, rounds: int) -> dict[str, Callable[[], Run]]:
@@ -283,12 +290,15 @@ def make_workloads(tmp: Path, rounds: int) -> dict[str, Callable[[], Run]]:
         # An untimed warm-up round first: attaching a tool frees a compiler's worth
         # of cache-warm pages, which would flatter the run right after it.
         subprocess.run([*pin, str(fault), "64", "1"], capture_output=True, check=True)
-        run = timed([*pin, str(fault), "64", str(rounds)], pages)
-        return Run(run.cpu * 1e9, run.wall * 1e9)  # ns per page
+        run, out = timed([*pin, str(fault), "64", str(rounds), "control"], pages)
+        # The fault rounds' and the control's thread CPU ns per page, timed apart
+        # inside the workload; elapsed time (both phases) per page beside them.
+        faulting, control = (float(f) for f in out.split())
+        return Run(faulting, run.wall * 1e9, control)
 
     def compile_run() -> Run:
         argv = [*pin, "sh", "-c", 'for i in 1 2 3; do cc -O1 -c -o "$0" "$1"; done']
-        return timed([*argv, str(tmp / "unit.o"), str(source)], 3)  # s per compile
+        return timed([*argv, str(tmp / "unit.o"), str(source)], 3)[0]  # s per compile
 
     return {"fault": fault_run, "compile": compile_run}
 
@@ -332,6 +342,8 @@ def main() -> int:
     # By (tool, workload): each pair's slowdown in CPU time and in elapsed time, in %.
     ratios: dict[tuple[str, str], list[float]] = {}
     wall_ratios: dict[tuple[str, str], list[float]] = {}
+    # The same against the control (fault rounds / control, traced over bare).
+    controlled: dict[tuple[str, str], list[float]] = {}
     bare_values: dict[tuple[str, str], list[float]] = {}
     failed: dict[str, str] = {}
     rng = random.Random(11)
@@ -377,6 +389,11 @@ def main() -> int:
                     bare_wall = (before[name].wall + after[name].wall) / 2
                     on_wall = (traced[0][name].wall + traced[1][name].wall) / 2
                     wall_ratios.setdefault(key, []).append((on_wall / bare_wall - 1) * 100)
+                    runs = (before[name], after[name], *(t[name] for t in traced))
+                    if all(r.control for r in runs):
+                        ratio = [r.cpu / (r.control or 1) for r in runs]
+                        on_ratio, bare_ratio = ratio[2] + ratio[3], ratio[0] + ratio[1]
+                        controlled.setdefault(key, []).append((on_ratio / bare_ratio - 1) * 100)
         print(f"round {round_no + 1}/{args.rounds_of_tools} done", file=sys.stderr)
     for name in names:
         unit = "CPU ns/page" if name == "fault" else "CPU s/compile"
@@ -385,16 +402,16 @@ def main() -> int:
         print()
         print(
             f"| tool | pairs | bare {unit} (median) | slowdown (median) | 95% interval "
-            "| middle half | min..max | elapsed: median (middle half) | tool RSS MiB "
-            "| tool CPU |"
+            "| middle half | min..max | elapsed: median (middle half) "
+            "| against the control: median (95% interval) | tool RSS MiB | tool CPU |"
         )
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for tool in chosen:
             values = ratios.get((tool.label, name))
             if not values:
                 print(
                     f"| {tool.label} | 0 | | not measured: {failed.get(tool.label, '?')} "
-                    "| | | | | | |"
+                    "| | | | | | | |"
                 )
                 continue
             low, high = bootstrap_median_interval(values)
@@ -404,11 +421,16 @@ def main() -> int:
             bare = statistics.median(bare_values[(tool.label, name)])
             rss = f"{max(tool.rss_kib) / 1024:.0f}" if tool.rss_kib else ""
             cpu = f"{statistics.median(tool.cpu_shares):.1%}" if tool.cpu_shares else ""
+            against = controlled.get((tool.label, name))
+            versus = ""
+            if against:
+                c_low, c_high = bootstrap_median_interval(against)
+                versus = f"{statistics.median(against):+.1f}% ({c_low:+.1f}%..{c_high:+.1f}%)"
             print(
                 f"| {tool.label} | {len(values)} | {bare:.3g} | "
                 f"{statistics.median(values):+.1f}% | {low:+.1f}%..{high:+.1f}% | "
                 f"{q1:+.1f}%..{q3:+.1f}% | {min(values):+.1f}%..{max(values):+.1f}% "
-                f"| {wmid:+.1f}% ({w1:+.1f}%..{w3:+.1f}%) | {rss} | {cpu} |"
+                f"| {wmid:+.1f}% ({w1:+.1f}%..{w3:+.1f}%) | {versus} | {rss} | {cpu} |"
             )
     shutil.rmtree(tmp, ignore_errors=True)
     return 0
