@@ -7,9 +7,16 @@ a CPU-less node in a lower tier (memory_tier22; DRAM is memory_tier4). With
 demotion_enabled, a process bound to node 0 that asks for more than node 0 has
 makes reclaim demote node 0's coldest pages to that node instead of failing.
 numascope's balancing section must show the tiers, the switch, and the
-demotions as /proc/vmstat counts them (6.1 has no per-node demotion counters);
-the pages that arrived on the lower tier (its meminfo) must match the
-demotions within 1%.
+demotions as /proc/vmstat counts them (6.1 has no per-node demotion counters),
+within 1%; the filler's residence on the lower tier, as numascope reads its
+numa_maps, must match `numastat -p` within 1%.
+
+The lower tier's own meminfo is a second, looser witness: every demoted page
+lands there, but demoted pages can leave again (page cache freed or reclaimed
+on that node), other allocations fall back to it while node 0 is full, and
+pages on per-CPU lists count as used; so its growth is held within 5% of the
+demotions. Two runs measured 32,451 pages arrived for 32,929 demoted, and
+42,075 for 41,562.
 """
 
 from __future__ import annotations
@@ -25,9 +32,11 @@ import pytest
 from numascope.collectors.kernel_counters import read_vmstat
 from numascope.collectors.kernel_source import KernelCounterSource
 from numascope.collectors.memory_tiers import read_tiers
+from numascope.collectors.mempolicy import read_process_policy
 from numascope.topology import read_topology
 from tests.conftest import require, require_root
 from tests.vm.guest.checks import RecordProperty
+from tests.vm.guest.test_residence import numastat_bytes
 from tests.vm.guest.window import agree
 from tests.vm.topologies import GuestTopology
 
@@ -38,6 +47,8 @@ NODES = Path("/sys/devices/system/node")
 DEMOTION = Path("/sys/kernel/mm/numa/demotion_enabled")
 # Pages asked for beyond what node 0 has free: reclaim must find them.
 EXTRA_MIB = 96
+# How far the lower tier's meminfo growth may stray from the demotions (see above).
+WITNESS_SLACK = 0.05
 SETUP = (
     ["modprobe", "-a", "nd_e820", "dax_pmem", "kmem"],
     ["ndctl", "create-namespace", "-f", "-e", "namespace0.0", "-m", "devdax", "--map=mem"],
@@ -156,6 +167,8 @@ def test_reclaim_demotes_to_the_lower_tier(
         section = source.poll().balancing
         kernel = _demoted() - demoted_before
         arrived = _used_pages(lower_tier) - used_before
+        policy = read_process_policy(child.pid)
+        theirs = numastat_bytes(child.pid).get(lower_tier, 0.0)
     finally:
         child.stdin.close()
         child.wait(timeout=60)
@@ -167,8 +180,20 @@ def test_reclaim_demotes_to_the_lower_tier(
         f"pages (numascope {ours}); node {lower_tier} gained {arrived} pages",
     )
     assert kernel >= (EXTRA_MIB << 20) // PAGE // 2, f"reclaim demoted only {kernel} pages"
+    assert policy is not None, "the filler's numa_maps could not be read"
+    resident = policy.residence.by_node().get(lower_tier, 0)
+    # numastat -p prints MiB with two decimals: half of 0.01 MiB either way.
+    rounding = 0.005 * (1 << 20)
     lines = [
         agree("pgdemote_*, numascope / /proc/vmstat", ours, kernel, kernel),
-        agree(f"pages arrived on node {lower_tier} / demoted", arrived, kernel, kernel),
+        agree(
+            f"filler's pages on node {lower_tier}, numascope / numastat -p",
+            round(resident / PAGE),
+            round(theirs / PAGE),
+            round((theirs + rounding) / PAGE),
+        ),
     ]
-    record_property("kernel", "; ".join(lines))
+    assert resident > 0, f"none of the filler's pages on node {lower_tier}"
+    witness = f"node {lower_tier} meminfo gained {arrived} pages for {kernel} demoted"
+    assert abs(arrived - kernel) <= WITNESS_SLACK * kernel, witness
+    record_property("kernel", "; ".join([*lines, witness]))
