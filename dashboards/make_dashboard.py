@@ -613,6 +613,95 @@ def balancing() -> list[dict[str, Any]]:
     ]
 
 
+def residence_and_migrations() -> list[dict[str, Any]]:
+    """Where memory lives now, which processes' memory moved, and what migrated it."""
+    kernel = rate("numascope_migration_kernel_total", 'counter="pgmigrate_success"')
+    counted_share = (
+        f"sum by (instance) ({rate('numascope_migrated_pages_total')})"
+        f" / sum by (instance) ({kernel})"
+    )
+    return [
+        row("Where memory lives and how it moves"),
+        panel(
+            "Memory per node, by kind",
+            "timeseries",
+            [
+                target(
+                    f"sum by (instance, node, kind) (numascope_resident_node_bytes{{{SEL}}})",
+                    "{{instance}} node {{node}} {{kind}}",
+                )
+            ],
+            (8, 8),
+            BYTES,
+            "Each node's memory as its nodeN/meminfo counts it: anonymous, file (less "
+            "shmem), shmem, and hugetlb pools (used or free). A lower-tier or CPU-less "
+            "node filling up here is demotion or placement at work (docs/residence.md).",
+        ),
+        panel(
+            "Processes' memory per node",
+            "timeseries",
+            [
+                target(
+                    f"sum by (instance, node) (numascope_resident_processes_bytes{{{SEL}}})",
+                    "{{instance}} node {{node}}",
+                )
+            ],
+            (8, 8),
+            BYTES,
+            "Memory the processes numascope has read (numa_maps, weighted by page size) "
+            "hold on each node; shared pages count once per process that maps them. "
+            "numascope_resident_processes_read says how many were read.",
+        ),
+        panel(
+            "Pages migrated by reason, and the share numascope counted",
+            "timeseries",
+            [
+                target(
+                    f"sum by (instance, reason) ({rate('numascope_migrated_pages_total')})",
+                    "{{instance}} {{reason}}",
+                ),
+                target(
+                    counted_share,
+                    "{{instance}} counted / kernel's pgmigrate_success",
+                    unit=SHARE,
+                ),
+            ],
+            (8, 8),
+            PAGES,
+            "Base pages the kernel migrated per second, by reason (numa_misplaced is NUMA "
+            "balancing, demotion is memory tiering, syscall_or_cpuset is migratepages, "
+            "move_pages or a cpuset change; left), and numascope's count over the "
+            "kernel's pgmigrate_success (right): 1 when no migration was missed.",
+        ),
+        panel(
+            "Top processes by memory moved since allocated",
+            "table",
+            [target(f"topk(10, numascope_resident_moved_ratio{{{SEL}}})", instant=True)],
+            (12, 8),
+            SHARE,
+            "Share of a process's resident memory on nodes beyond where numascope counted "
+            "its allocations: memory that migrated (or was allocated before numascope "
+            "started). The top Memory tab and the report show the nodes.",
+        ),
+        panel(
+            "Top migrators by reason",
+            "table",
+            [
+                target(
+                    "topk(10, sum by (instance, workload, pid, kind, reason) "
+                    f"({rate('numascope_migrated_pages_by_workload_total')}))",
+                    instant=True,
+                )
+            ],
+            (12, 8),
+            PAGES,
+            "The processes and kernel threads (kind) that migrated most pages per second, "
+            "by reason; workload=other holds every one below the budget. A kernel thread "
+            "here (kcompactd, kswapd) migrates on the kernel's own behalf.",
+        ),
+    ]
+
+
 def laid_out(panels: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Places panels left to right in rows of 24 columns, each row panel on its own line."""
     x = y = height = 0
@@ -652,7 +741,8 @@ def dashboard() -> dict[str, Any]:
         "uid": "numascope",
         "title": "numascope: NUMA memory locality",
         "description": "NUMA memory locality from numascope's exporter: fleet, locality per "
-        "node and workload, reclaim and IRQs, numascope's own health, allocator internals.",
+        "node and workload, where memory lives and how it moves, reclaim and IRQs, numascope's "
+        "own health, allocator internals, NUMA balancing and memory tiers.",
         "tags": ["numascope", "numa"],
         "timezone": "",
         "schemaVersion": 39,
@@ -675,7 +765,15 @@ def dashboard() -> dict[str, Any]:
         },
         "annotations": {"list": []},
         "panels": laid_out(
-            [*fleet(), *locality(), *reclaim_and_irqs(), *health(), *allocator(), *balancing()]
+            [
+                *fleet(),
+                *locality(),
+                *residence_and_migrations(),
+                *reclaim_and_irqs(),
+                *health(),
+                *allocator(),
+                *balancing(),
+            ]
         ),
     }
 

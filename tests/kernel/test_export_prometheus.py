@@ -42,6 +42,7 @@ LIVE_MAY_BE_EMPTY = {
     "numascope_slab_objects_total": "the slab probe is opt-in",
     "numascope:slab_remote_share": "the slab probe is opt-in",
     "numascope_high_order_pages_total": "no order-4+ allocation need happen during the test",
+    "numascope_migrated_pages": "no page need migrate during the test on a one-node host",
     "numascope_numa_balancing_process": "NUMA balancing is off on a one-node host: no process "
     "has hinting faults or migrated pages",
 }

@@ -35,6 +35,8 @@ def field_units(panel: dict[str, Any]) -> dict[str, tuple[str, str]]:
 
 
 _RATE_OF = re.compile(r"rate\((\w+)\{")
+# A counter of pages: `..._pages_total`, or cut by something, `..._pages_by_workload_total`.
+_PAGES_COUNTER = re.compile(r"_pages(_by_[a-z]+)?_total$")
 
 
 def unit_fits(expr: str, unit: str) -> bool:
@@ -49,11 +51,11 @@ def unit_fits(expr: str, unit: str) -> bool:
         return unit == ("s" if per_run else "percentunit")
     if counters and all(c.endswith("_seconds_total") for c in counters):
         return unit == "percentunit"  # seconds per second: a share of one CPU
-    if counters and all(c.endswith("_pages_total") for c in counters):
+    if counters and all(_PAGES_COUNTER.search(c) for c in counters):
         return unit == "suffix: pages/s"
     if counters:
         return unit.startswith("suffix: ") and unit.endswith("/s") and "pages" not in unit
-    if "finding_ratio" in expr:
+    if "_ratio{" in expr:  # a gauge of a share 0..1
         return unit == "percentunit"
     return unit == "none"  # counts and 0/1 states: never a percentage
 
