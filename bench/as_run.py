@@ -62,6 +62,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from numascope.collectors.probe_families import FAMILY_NAMES
+
 ROOT = Path(__file__).resolve().parent.parent
 NUMASCOPE = str(Path(sys.executable).with_name("numascope"))
 UNIT = ROOT / "deploy" / "numascope-exporter.service"
@@ -227,6 +229,20 @@ def tools(tmp: Path) -> list[Tool]:
         Tool(
             "numascope capture",
             [NUMASCOPE, "capture", "--duration", "1h", "-o", str(tmp / "bench.capture.gz")],
+        ),
+        Tool(
+            # What the opt-in families add (slab, migrate_nodes' page hooks).
+            "numascope capture --probes (every family)",
+            [
+                NUMASCOPE,
+                "capture",
+                "--duration",
+                "1h",
+                "-o",
+                str(tmp / "bench-all.capture.gz"),
+                "--probes",
+                ",".join(FAMILY_NAMES),
+            ],
         ),
         Tool(
             "bpftrace @[pid, numaid] = count()",

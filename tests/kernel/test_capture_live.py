@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from numascope.capture.file import read_capture
+from numascope.collectors.probe_families import DEFAULT_FAMILIES
 from tests.conftest import require_root
 
 pytestmark = pytest.mark.kernel
@@ -77,6 +78,9 @@ def test_capture_holds_a_running_workloads_pages_and_facts(tmp_path: Path) -> No
     capture = read_capture(out)
     assert capture.trailer.reason == "duration"
     assert len(capture.snapshots) >= 4
+    # The default families, as every command attaches them: the opt-in ones (slab,
+    # migrate_nodes) would cost the host several points while it is being recorded.
+    assert set(capture.snapshots[-1].health.families) == set(DEFAULT_FAMILIES)
     row = capture.snapshots[-1].process(f"pid:{workload.pid}")
     assert row is not None and row.name == "dd"
     assert row.total.pages >= PAGES_64_MIB

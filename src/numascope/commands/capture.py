@@ -28,7 +28,6 @@ from numascope.capture.model import CaptureHeader, CaptureTrailer
 from numascope.capture.redact import Redactor
 from numascope.capture.workload_facts import TopWorkloadFacts
 from numascope.collectors.kernel_counters import read_numastat, read_vmstat
-from numascope.collectors.probe_families import FAMILY_NAMES
 from numascope.commands.capture_progress import Progress
 from numascope.commands.policy_options import add_config_option, open_policy, say_notes
 from numascope.commands.source_options import add_source_options, open_source
@@ -151,8 +150,11 @@ class CaptureRun:
         args = self.args
         topology = read_topology()
         with self.stop.installed():
-            # A bug report wants everything: every probe family unless --probes narrows it.
-            polls = PacedPoller(open_source(args, FAMILY_NAMES), Pacer(args.interval), self.step)
+            # The families every command attaches: a capture is often taken on the host
+            # that is in trouble, so the opt-in ones (slab, migrate_nodes: hooks on every
+            # allocation and free) come only when --probes or the config asks for them.
+            source = open_source(args, self.step.holder.config.probes)
+            polls = PacedPoller(source, Pacer(args.interval), self.step)
             # Read after the probes are in, so "before" lines up with the first interval.
             before = (_numastat(topology), read_vmstat(), time.time())
             try:
