@@ -1,4 +1,4 @@
-"""`numascope capture`: record every probe for a while into one file for a bug report."""
+"""`numascope capture`: record the probes for a while into one file for a bug report."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def default_output(redact: bool) -> Path:
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "capture", help="record every probe for a while into one file to attach to a bug report"
+        "capture", help="record the probes for a while into one file to attach to a bug report"
     )
     parser.add_argument(
         "--duration",
