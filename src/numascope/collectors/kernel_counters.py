@@ -19,15 +19,6 @@ from numascope.collectors.counts import CountTracker
 from numascope.snapshot.migration import KERNEL_COUNTERS, KernelMigrationCounters
 from numascope.snapshot.model import KernelNodeCounters
 
-NUMASTAT_KEYS = (
-    "numa_hit",
-    "numa_miss",
-    "numa_foreign",
-    "interleave_hit",
-    "local_node",
-    "other_node",
-)
-
 
 def parse_key_values(text: str) -> dict[str, int]:
     """Parse "name value" lines (numastat, vmstat); malformed lines are skipped."""
