@@ -9,12 +9,17 @@ import pytest
 from numascope.collectors import balancing_verdict as rule
 from numascope.collectors import memory_tiers as mt
 from numascope.collectors.balancing import BalancingCollector
-from numascope.collectors.numa_sched import locality, parse_sched
+from numascope.collectors.numa_sched import ProcessSched, SchedNuma, parse_sched
 from numascope.snapshot.balancing import BalancingSection, NodeFaults, Verdict
 from numascope.snapshot.codec import decode, encode, snapshot_from_json, snapshot_to_json
 from numascope.snapshot.model import HostInfo, Snapshot
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "balancing"
+
+
+def locality(sched: SchedNuma) -> float | None:
+    """A one-thread process's locality."""
+    return ProcessSched(1, {1: sched}).locality()
 
 
 def test_parses_the_6_1_shape() -> None:
@@ -122,9 +127,20 @@ def _tree(tmp_path: Path, mode: int = 1) -> tuple[Path, Path]:
     return proc, sysfs
 
 
-def _write(proc: Path, pid: int, text: str) -> None:
-    (proc / str(pid)).mkdir(exist_ok=True)
-    (proc / str(pid) / "sched").write_text(text)
+def _write(proc: Path, pid: int, text: str, tid: int | None = None) -> None:
+    """A thread's sched file as /proc has it (the main thread's when `tid` is None:
+    /proc/PID/sched, and /proc/PID/task/PID/sched, which the collector reads)."""
+    task = proc / str(pid) / "task" / str(tid if tid is not None else pid)
+    task.mkdir(parents=True, exist_ok=True)
+    (task / "sched").write_text(text)
+    if tid is None:
+        (proc / str(pid) / "sched").write_text(text)
+
+
+def _gone(proc: Path, pid: int, tid: int) -> None:
+    task = proc / str(pid) / "task" / str(tid)
+    (task / "sched").unlink()
+    task.rmdir()
 
 
 def test_collector_deltas_and_churn_over_two_readings(tmp_path: Path) -> None:
@@ -144,6 +160,53 @@ def test_collector_deltas_and_churn_over_two_readings(tmp_path: Path) -> None:
     assert (row.pages_migrated_delta, row.preferred_flips) == (8000, 1)
     assert row.previous_locality == pytest.approx(0.3)
     assert row.verdict is Verdict.CHURNING
+
+
+def test_a_process_is_all_its_threads_not_its_idle_main_thread(tmp_path: Path) -> None:
+    # A server: the main thread waits; two workers fault, one on node 1's memory
+    # from node 1 (local), the busier one on node 1's memory from node 0.
+    proc, sysfs = _tree(tmp_path)
+    _write(proc, 10, _sched("server", 0, -1, {}, 0))
+    _write(proc, 10, _sched("worker", 100, 1, {1: 100}, 1), tid=11)
+    _write(proc, 10, _sched("worker", 500, 1, {0: 100, 1: 300}, 0), tid=12)
+    collector = BalancingCollector([0, 1], proc=proc, sysfs=sysfs, cgroup_root=tmp_path)
+    row = collector.read().process(10)
+    assert row is not None
+    assert (row.name, row.pages_migrated, row.total_faults) == ("server", 600, 500)
+    # The busiest thread (tid 12) gives the nodes; locality weighs each thread on its own.
+    assert (row.current_node, row.preferred_node) == (0, 1)
+    assert row.locality == pytest.approx((100 + 100) / 500)
+    assert {n: f.task for n, f in row.faults.items()} == {0: 100, 1: 400}
+
+
+def test_a_thread_that_exits_takes_nothing_back(tmp_path: Path) -> None:
+    proc, sysfs = _tree(tmp_path)
+    _write(proc, 10, _sched("app", 0, 0, {0: 10}, 0))
+    _write(proc, 10, _sched("app", 700, 0, {0: 10}, 0), tid=11)
+    collector = BalancingCollector([0], proc=proc, sysfs=sysfs, cgroup_root=tmp_path)
+    first = collector.read().process(10)
+    assert first is not None and first.pages_migrated == 700
+    _write(proc, 10, _sched("app", 900, 0, {0: 10}, 0), tid=11)
+    second = collector.read().process(10)
+    assert second is not None and (second.pages_migrated, second.pages_migrated_delta) == (900, 200)
+    # Thread 11 exits (its 900 leave the sum); thread 12 is born and migrates 50.
+    _gone(proc, 10, 11)
+    _write(proc, 10, _sched("app", 50, 0, {0: 10}, 0), tid=12)
+    third = collector.read().process(10)
+    assert third is not None and (third.pages_migrated, third.pages_migrated_delta) == (950, 50)
+
+
+def test_the_budget_counts_threads_read(tmp_path: Path) -> None:
+    proc, sysfs = _tree(tmp_path)
+    for pid in (100, 200):
+        _write(proc, pid, _sched("w", 1, 0, {0: 20}, 0))
+        for tid in range(pid + 1, pid + 5):
+            _write(proc, pid, _sched("w", 1, 0, {0: 20}, 0), tid=tid)
+    collector = BalancingCollector([0], proc=proc, sysfs=sysfs, cgroup_root=tmp_path, budget=4)
+    sections = [collector.read() for _ in range(2)]
+    assert [s.read_this_poll for s in sections] == [1, 1]
+    assert [p.pid for p in sections[0].processes] == [100]
+    assert {p.pid for p in sections[1].processes} == {100, 200}
 
 
 def test_collector_reads_within_its_budget_round_robin(tmp_path: Path) -> None:

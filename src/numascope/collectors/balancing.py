@@ -1,9 +1,10 @@
 """The balancing section: NUMA balancing per process, per cgroup and host, and memory tiers.
 
-/proc/PID/sched is one read per process (about 25 us here, see BENCHMARKS.md),
-so a poll reads at most `budget` processes, round-robin over the pids in /proc:
-on a host with more processes than the budget each row is as old as its
-`read_at` says, at most `rotation_polls` polls. Rows are kept only for
+A process is read as all its threads (/proc/PID/task/TID/sched, one read each,
+about 25 us here, see BENCHMARKS.md; numa_sched.py says why), so a poll reads
+processes round-robin over the pids in /proc until it has read `budget` files:
+on a host with more than that each row is as old as its `read_at` says, about
+`rotation_polls` polls at most. Rows are kept only for
 processes where balancing did something (faults or migrated pages), and a
 snapshot carries at most `max_rows` of them (churning ones first, then those
 that migrated most); every one is counted in `verdicts`, so a snapshot stays
@@ -25,7 +26,7 @@ from numascope.collectors import balancing_verdict as rule
 from numascope.collectors import memory_tiers as mt
 from numascope.collectors.kernel_counters import parse_key_values
 from numascope.collectors.names import cgroup2_mount
-from numascope.collectors.numa_sched import SchedNuma, locality, read_sched
+from numascope.collectors.numa_sched import ProcessSched, read_process_sched
 from numascope.snapshot.balancing import (
     BalancingSection,
     CgroupBalancing,
@@ -38,7 +39,7 @@ from numascope.snapshot.balancing import (
 # Rows carried per snapshot: at 10,000 balanced processes all rows made 4.9 MB of
 # JSON a poll. The churning ones come first, then those that migrated most.
 DEFAULT_MAX_ROWS = 512
-DEFAULT_BUDGET = 256  # /proc/PID/sched reads per poll (about 25 us each here)
+DEFAULT_BUDGET = 256  # sched files (one per thread) read per poll (about 25 us each here)
 PREFERRED_HISTORY = 8  # readings of the preferred node kept per process, for flips
 
 
@@ -46,7 +47,12 @@ PREFERRED_HISTORY = 8  # readings of the preferred node kept per process, for fl
 class _Seen:
     """What the collector remembers of one process between its readings."""
 
+    # Pages migrated since numascope first read the process, and its threads'
+    # running totals at the latest reading: a thread that exits takes its total
+    # away from the process's sum, so the process's figure is accumulated from
+    # each thread's increase, and never goes down.
     pages_migrated: int
+    threads: dict[int, int]
     locality: float | None
     preferred: deque[int] = field(default_factory=lambda: deque(maxlen=PREFERRED_HISTORY))
     row: ProcessBalancing | None = None
@@ -91,14 +97,20 @@ class BalancingCollector:
         host = HostBalancing(mode, host_now, mt.deltas(host_now, self._host_before))
         self._host_before = host_now
         pids = self._pids()
-        chosen = self._next_batch(pids)
         now = time.time()
-        for pid in chosen:
-            sched = read_sched(pid, self.proc)
+        read = files = 0
+        for pid in self._rotation(pids):
+            if files >= self.budget:
+                break
+            sched = read_process_sched(pid, self.proc)
+            read += 1
+            self._cursor = pid
             if sched is None:
                 self._seen.pop(pid, None)
+                files += 1
                 continue
-            self._remember(pid, sched, host.enabled, now)
+            files += len(sched.threads)
+            self._remember(sched, host.enabled, now)
         alive = set(pids)
         for gone in [p for p in self._seen if p not in alive]:
             del self._seen[gone]
@@ -116,8 +128,8 @@ class BalancingCollector:
             cgroups=tuple(self._cgroup(path) for path in cgroups),
             tiers=self._tiers(),
             demotion_enabled=mt.read_demotion_enabled(self.sysfs),
-            read_this_poll=len(chosen),
-            rotation_polls=math.ceil(len(pids) / self.budget) if pids else 0,
+            read_this_poll=read,
+            rotation_polls=math.ceil(len(pids) / read) if read else 0,
             notes=tuple(notes),
             verdicts=dict(verdicts),
             left_out=left_out,
@@ -130,24 +142,26 @@ class BalancingCollector:
         except OSError:
             return []
 
-    def _next_batch(self, pids: list[int]) -> list[int]:
-        """The next `budget` pids after the cursor, wrapping round (each once)."""
-        if len(pids) <= self.budget:
-            return pids
+    def _rotation(self, pids: list[int]) -> list[int]:
+        """Every pid once, starting after the last one read (the cursor), wrapping round."""
         start = next((i for i, p in enumerate(pids) if p > self._cursor), 0)
-        batch = (pids[start:] + pids[:start])[: self.budget]
-        self._cursor = batch[-1]
-        return batch
+        return pids[start:] + pids[:start]
 
-    def _remember(self, pid: int, sched: SchedNuma, balancing_on: bool, now: float) -> None:
+    def _remember(self, sched: ProcessSched, balancing_on: bool, now: float) -> None:
+        pid = sched.pid
         seen = self._seen.get(pid)
-        share = locality(sched)
-        if seen is None or sched.pages_migrated < seen.pages_migrated:  # new (or reused) pid
-            seen = _Seen(sched.pages_migrated, None)
+        threads = {tid: t.pages_migrated for tid, t in sched.threads.items()}
+        share = sched.locality()
+        if seen is None or threads.get(pid, 0) < seen.threads.get(pid, 0):  # new or reused pid
+            seen = _Seen(sched.pages_migrated, threads, None)
             migrated, previous = 0, None
         else:
-            migrated, previous = sched.pages_migrated - seen.pages_migrated, seen.locality
-        seen.preferred.append(sched.preferred_node)
+            # Each thread's increase; a thread first seen now counts whole (it was
+            # born since the previous reading, or beyond MAX_THREADS then).
+            migrated = sum(max(0, n - seen.threads.get(tid, 0)) for tid, n in threads.items())
+            previous = seen.locality
+        busiest = sched.busiest
+        seen.preferred.append(busiest.preferred_node)
         flips = rule.flips(list(seen.preferred))
         verdict = rule.judge(
             rule.VerdictInput(
@@ -157,22 +171,23 @@ class BalancingCollector:
                 previous_locality=previous,
                 migrated=migrated,
                 preferred_flips=flips,
-                preferred_node=sched.preferred_node,
-                current_node=sched.current_node,
+                preferred_node=busiest.preferred_node,
+                current_node=busiest.current_node,
             )
         )
-        active = sched.total_faults > 0 or sched.pages_migrated > 0
+        total = seen.pages_migrated + migrated
+        active = sched.total_faults > 0 or total > 0
         seen.row = (
             ProcessBalancing(
                 pid=pid,
                 name=sched.name,
-                current_node=sched.current_node,
-                preferred_node=sched.preferred_node,
-                pages_migrated=sched.pages_migrated,
+                current_node=busiest.current_node,
+                preferred_node=busiest.preferred_node,
+                pages_migrated=total,
                 pages_migrated_delta=migrated,
                 total_faults=sched.total_faults,
-                faults=dict(sched.faults),
-                numa_group_id=sched.numa_group_id,
+                faults=sched.faults,
+                numa_group_id=busiest.numa_group_id,
                 locality=share,
                 previous_locality=previous,
                 preferred_flips=flips,
@@ -182,7 +197,7 @@ class BalancingCollector:
             if active
             else None
         )
-        seen.pages_migrated, seen.locality = sched.pages_migrated, share
+        seen.pages_migrated, seen.threads, seen.locality = total, threads, share
         self._seen[pid] = seen
 
     def _cgroup(self, path: str) -> CgroupBalancing:

@@ -11,14 +11,17 @@ proc_sched_show_numa; the same shape on 6.1 and 6.18):
     numa_faults node=0 task_private=400 task_shared=0 group_private=0 group_shared=0
 
 `numa_pages_migrated` is a running total per task; the fault figures are the
-kernel's decayed averages. The file is the main thread's view: other threads
-of the process have their own in /proc/PID/task/TID/sched.
+kernel's decayed averages. Each thread has its own file
+(/proc/PID/task/TID/sched; /proc/PID/sched is the main thread's), and in a
+server the main thread often only waits: a process is read as all its threads
+(`read_process_sched`), up to `MAX_THREADS` of them.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +32,9 @@ _FAULTS = re.compile(
     r" group_private=(\d+) group_shared=(\d+)"
 )
 READ_BYTES = 16384
+# Threads read per process and poll (the main thread, then the lowest ids): a
+# bound on one process's share of the poll's reads.
+MAX_THREADS = 64
 _CURRENT = re.compile(r"current_node=(-?\d+), numa_group_id=(\d+)")
 
 
@@ -92,12 +98,11 @@ def parse_sched(text: str) -> SchedNuma | None:
     )
 
 
-def read_sched(pid: int, proc: Path = Path("/proc")) -> SchedNuma | None:
-    """Parse /proc/PID/sched; None when the process is gone or the kernel prints no numa."""
+def _read(path: Path) -> SchedNuma | None:
     # os.read of one buffer: a third cheaper than Path.read_text here, and the
     # file (about 2 KiB) fits one read.
     try:
-        fd = os.open(proc / str(pid) / "sched", os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY)
         try:
             data = os.read(fd, READ_BYTES)
         finally:
@@ -107,10 +112,84 @@ def read_sched(pid: int, proc: Path = Path("/proc")) -> SchedNuma | None:
     return parse_sched(data.decode("utf-8", "replace"))
 
 
-def locality(sched: SchedNuma) -> float | None:
-    """Share of the task's faults on memory of the node it runs on (None: no faults)."""
-    total = sum(f.task for f in sched.faults.values())
-    if total <= 0:
+@dataclass(frozen=True)
+class ProcessSched:
+    """A process's NUMA balancing state: each of its threads' readings, by thread id.
+
+    Pages migrated and faults are the threads' sums; the preferred and current
+    node are those of the busiest thread (the most faults; the main thread when
+    none has any), and locality weighs each thread's faults on the node it runs on.
+    """
+
+    pid: int
+    threads: Mapping[int, SchedNuma]
+
+    @property
+    def main(self) -> SchedNuma:
+        return self.threads.get(self.pid) or next(iter(self.threads.values()))
+
+    @property
+    def busiest(self) -> SchedNuma:
+        return max(self.threads.values(), key=lambda t: t.total_faults, default=self.main)
+
+    @property
+    def name(self) -> str:
+        return self.main.name
+
+    @property
+    def pages_migrated(self) -> int:
+        return sum(t.pages_migrated for t in self.threads.values())
+
+    @property
+    def total_faults(self) -> int:
+        return sum(t.total_faults for t in self.threads.values())
+
+    @property
+    def faults(self) -> dict[int, NodeFaults]:
+        """Per node: the threads' own faults summed; the group's figures once (every
+        thread of a numa group prints the same group figures)."""
+        busiest = self.busiest.faults
+        nodes = sorted({n for t in self.threads.values() for n in t.faults})
+        out = {}
+        for node in nodes:
+            own = [t.faults[node] for t in self.threads.values() if node in t.faults]
+            group = busiest.get(node, NodeFaults(0, 0, 0, 0))
+            out[node] = NodeFaults(
+                sum(f.task_private for f in own),
+                sum(f.task_shared for f in own),
+                group.group_private,
+                group.group_shared,
+            )
+        return out
+
+    def locality(self) -> float | None:
+        """Share of the threads' faults on memory of the node each runs on (None: none)."""
+        total = here = 0
+        for t in self.threads.values():
+            total += sum(f.task for f in t.faults.values())
+            own = t.faults.get(t.current_node)
+            here += own.task if own is not None else 0
+        return here / total if total > 0 else None
+
+
+def read_process_sched(
+    pid: int, proc: Path = Path("/proc"), max_threads: int = MAX_THREADS
+) -> ProcessSched | None:
+    """Every thread's sched file of process `pid` (up to `max_threads`); None when the
+    process is gone or the kernel prints no numa lines."""
+    tasks = proc / str(pid) / "task"
+    try:
+        tids = sorted(int(t) for t in os.listdir(tasks) if t.isdigit())
+    except OSError:
         return None
-    here = sched.faults.get(sched.current_node)
-    return (here.task if here is not None else 0) / total
+    if pid in tids:  # the main thread first: its name is the process's
+        tids.remove(pid)
+        tids.insert(0, pid)
+    threads = {}
+    for tid in tids[:max_threads]:
+        sched = _read(tasks / str(tid) / "sched")
+        if sched is not None:
+            threads[tid] = sched
+    if not threads:
+        return None
+    return ProcessSched(pid, threads)
