@@ -186,7 +186,10 @@ def test_balancing_moves_memory_toward_the_cpu(
             child.stdin.flush()
             assert child.stdout.readline().strip() == "stopped"
             seconds = time.monotonic() - started
-            # Touching has stopped: no more hinting faults, the counters hold still.
+            # Touching has stopped, but a page or two may still migrate (a worker's
+            # stack, first touched on node 1): numascope's reading must lie between
+            # the kernel's just before it and just after.
+            migrated_before = _kernel_migrated(child.pid)
             section = source.poll().balancing
             polls.append(with_migrate_nodes.poll())
             others += _others(section, child.pid)
@@ -206,7 +209,7 @@ def test_balancing_moves_memory_toward_the_cpu(
         f" node {row.current_node}, locality {row.locality}, verdict {row.verdict}",
     )
     assert migrated >= MOVED * PAGES, f"balancing moved too little in {seconds:.0f} s"
-    assert row.pages_migrated == migrated
+    assert migrated_before <= row.pages_migrated <= migrated, (migrated_before, migrated)
     assert row.current_node == 0 and row.preferred_node == 0, row
     assert row.verdict is not Verdict.CHURNING, row
     mine = kernel - others
