@@ -33,7 +33,8 @@ def fake_proc(root: Path, count: int, threads: int = 1) -> Path:
     (proc / "sys/kernel").mkdir(parents=True)
     (proc / "sys/kernel/numa_balancing").write_text("1\n")
     (proc / "vmstat").write_text("numa_hint_faults 10\nnuma_pages_migrated 5\n")
-    text = FIXTURE.read_text()
+    # The fixture's header says 40 threads; each fake process says its own count.
+    text = FIXTURE.read_text().replace("#threads: 40)", f"#threads: {threads})", 1)
     step = threads + 1  # room for each process's thread ids after its pid
     for pid in range(1000, 1000 + count * step, step):
         (proc / str(pid)).mkdir()

@@ -27,6 +27,7 @@ def test_parses_the_6_1_shape() -> None:
     assert sched is not None
     assert (sched.name, sched.pages_migrated, sched.preferred_node) == ("toucher", 9731, 0)
     assert (sched.total_faults, sched.current_node, sched.scan_seq) == (1536, 0, 12)
+    assert sched.threads == 1
     assert sched.faults == {0: NodeFaults(1200, 0, 0, 0), 1: NodeFaults(336, 0, 0, 0)}
     assert locality(sched) == pytest.approx(1200 / 1536)
 
@@ -35,7 +36,7 @@ def test_parses_the_6_18_shape_with_a_numa_group() -> None:
     sched = parse_sched((FIXTURES / "sched-6.18.txt").read_text())
     assert sched is not None
     assert (sched.name, sched.pages_migrated, sched.preferred_node) == ("java", 204800, 1)
-    assert sched.numa_group_id == 5151
+    assert (sched.numa_group_id, sched.threads) == (5151, 40)
     assert sched.faults[1] == NodeFaults(1000, 2000, 3000, 6000)
     # Locality counts the task's own faults (private + shared), on the node it runs on.
     assert locality(sched) == pytest.approx(1000 / 4000)
@@ -99,10 +100,12 @@ def test_flips_skip_no_preference() -> None:
     assert rule.flips([-1, -1]) == 0
 
 
-def _sched(name: str, migrated: int, preferred: int, faults: dict[int, int], cur: int) -> str:
+def _sched(
+    name: str, migrated: int, preferred: int, faults: dict[int, int], cur: int, threads: int = 1
+) -> str:
     total = sum(faults.values())
     lines = [
-        f"{name} (1, #threads: 1)",
+        f"{name} (1, #threads: {threads})",
         "-" * 67,
         f"{'numa_pages_migrated':45}: {migrated:20}",
         f"{'numa_preferred_nid':45}: {preferred:20}",
@@ -166,7 +169,7 @@ def test_a_process_is_all_its_threads_not_its_idle_main_thread(tmp_path: Path) -
     # A server: the main thread waits; two workers fault, one on node 1's memory
     # from node 1 (local), the busier one on node 1's memory from node 0.
     proc, sysfs = _tree(tmp_path)
-    _write(proc, 10, _sched("server", 0, -1, {}, 0))
+    _write(proc, 10, _sched("server", 0, -1, {}, 0, threads=3))
     _write(proc, 10, _sched("worker", 100, 1, {1: 100}, 1), tid=11)
     _write(proc, 10, _sched("worker", 500, 1, {0: 100, 1: 300}, 0), tid=12)
     collector = BalancingCollector([0, 1], proc=proc, sysfs=sysfs, cgroup_root=tmp_path)
@@ -181,7 +184,7 @@ def test_a_process_is_all_its_threads_not_its_idle_main_thread(tmp_path: Path) -
 
 def test_a_thread_that_exits_takes_nothing_back(tmp_path: Path) -> None:
     proc, sysfs = _tree(tmp_path)
-    _write(proc, 10, _sched("app", 0, 0, {0: 10}, 0))
+    _write(proc, 10, _sched("app", 0, 0, {0: 10}, 0, threads=2))
     _write(proc, 10, _sched("app", 700, 0, {0: 10}, 0), tid=11)
     collector = BalancingCollector([0], proc=proc, sysfs=sysfs, cgroup_root=tmp_path)
     first = collector.read().process(10)
@@ -199,7 +202,7 @@ def test_a_thread_that_exits_takes_nothing_back(tmp_path: Path) -> None:
 def test_the_budget_counts_threads_read(tmp_path: Path) -> None:
     proc, sysfs = _tree(tmp_path)
     for pid in (100, 200):
-        _write(proc, pid, _sched("w", 1, 0, {0: 20}, 0))
+        _write(proc, pid, _sched("w", 1, 0, {0: 20}, 0, threads=5))
         for tid in range(pid + 1, pid + 5):
             _write(proc, pid, _sched("w", 1, 0, {0: 20}, 0), tid=tid)
     collector = BalancingCollector([0], proc=proc, sysfs=sysfs, cgroup_root=tmp_path, budget=4)

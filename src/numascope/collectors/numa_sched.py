@@ -14,7 +14,8 @@ proc_sched_show_numa; the same shape on 6.1 and 6.18):
 kernel's decayed averages. Each thread has its own file
 (/proc/PID/task/TID/sched; /proc/PID/sched is the main thread's), and in a
 server the main thread often only waits: a process is read as all its threads
-(`read_process_sched`), up to `MAX_THREADS` of them.
+(`read_process_sched`), up to `MAX_THREADS` of them; the header line's
+"#threads: N" spares listing /proc/PID/task for a process of one thread.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ READ_BYTES = 16384
 # bound on one process's share of the poll's reads.
 MAX_THREADS = 64
 _CURRENT = re.compile(r"current_node=(-?\d+), numa_group_id=(\d+)")
+_THREADS = re.compile(r"#threads: (\d+)\)")
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ class SchedNuma:
     numa_group_id: int = 0
     scan_seq: int = 0
     faults: dict[int, NodeFaults] = field(default_factory=dict)
+    # The header's "#threads: N": threads in the task's process when read.
+    threads: int = 1
 
 
 def parse_sched(text: str) -> SchedNuma | None:
@@ -58,6 +62,7 @@ def parse_sched(text: str) -> SchedNuma | None:
     A kernel built without CONFIG_NUMA_BALANCING prints no numa lines at all.
     """
     name = text[: text.find(" (")].strip() if " (" in text else ""
+    header = _THREADS.search(text, 0, text.find("\n"))
     # The numa lines come last: skip the scheduler fields before them (the
     # whole file is about 2 KiB, its numa tail about 400 bytes).
     start = text.find("mm->numa_scan_seq")
@@ -95,10 +100,11 @@ def parse_sched(text: str) -> SchedNuma | None:
         numa_group_id=max(group, 0),
         scan_seq=scalars.get("mm->numa_scan_seq", 0),
         faults=faults,
+        threads=int(header.group(1)) if header else 1,
     )
 
 
-def _read(path: Path) -> SchedNuma | None:
+def _read(path: str) -> SchedNuma | None:
     # os.read of one buffer: a third cheaper than Path.read_text here, and the
     # file (about 2 KiB) fits one read.
     try:
@@ -148,6 +154,8 @@ class ProcessSched:
     def faults(self) -> dict[int, NodeFaults]:
         """Per node: the threads' own faults summed; the group's figures once (every
         thread of a numa group prints the same group figures)."""
+        if len(self.threads) == 1:
+            return dict(self.main.faults)
         busiest = self.busiest.faults
         nodes = sorted({n for t in self.threads.values() for n in t.faults})
         out = {}
@@ -177,19 +185,20 @@ def read_process_sched(
 ) -> ProcessSched | None:
     """Every thread's sched file of process `pid` (up to `max_threads`); None when the
     process is gone or the kernel prints no numa lines."""
-    tasks = proc / str(pid) / "task"
-    try:
-        tids = sorted(int(t) for t in os.listdir(tasks) if t.isdigit())
-    except OSError:
+    # Strings, not Paths: four Path joins a process were a third of a poll.
+    base = f"{os.fspath(proc)}/{pid}"
+    main = _read(f"{base}/sched")
+    if main is None:
         return None
-    if pid in tids:  # the main thread first: its name is the process's
-        tids.remove(pid)
-        tids.insert(0, pid)
-    threads = {}
-    for tid in tids[:max_threads]:
-        sched = _read(tasks / str(tid) / "sched")
-        if sched is not None:
-            threads[tid] = sched
-    if not threads:
-        return None
+    threads = {pid: main}
+    # Most processes have one thread, which the header says: no task listing then.
+    if main.threads > 1:
+        try:
+            tids = sorted(int(t) for t in os.listdir(f"{base}/task") if t.isdigit())
+        except OSError:
+            tids = []
+        for tid in [t for t in tids if t != pid][: max_threads - 1]:
+            sched = _read(f"{base}/task/{tid}/sched")
+            if sched is not None:
+                threads[tid] = sched
     return ProcessSched(pid, threads)
