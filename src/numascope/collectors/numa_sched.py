@@ -132,11 +132,12 @@ class ProcessSched:
 
     @property
     def main(self) -> SchedNuma:
-        return self.threads.get(self.pid) or next(iter(self.threads.values()))
+        return self.threads[self.pid]  # read_process_sched reads it first, or gives None
 
     @property
     def busiest(self) -> SchedNuma:
-        return max(self.threads.values(), key=lambda t: t.total_faults, default=self.main)
+        # max keeps the first of equals: the main thread (read first) when none faulted.
+        return max(self.threads.values(), key=lambda t: t.total_faults)
 
     @property
     def name(self) -> str:
