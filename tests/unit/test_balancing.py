@@ -9,7 +9,7 @@ import pytest
 from numascope.collectors import balancing_verdict as rule
 from numascope.collectors import memory_tiers as mt
 from numascope.collectors.balancing import BalancingCollector
-from numascope.collectors.numa_sched import ProcessSched, SchedNuma, parse_sched
+from numascope.collectors.numa_sched import MAX_THREADS, ProcessSched, SchedNuma, parse_sched
 from numascope.snapshot.balancing import BalancingSection, NodeFaults, Verdict
 from numascope.snapshot.codec import decode, encode, snapshot_from_json, snapshot_to_json
 from numascope.snapshot.model import HostInfo, Snapshot
@@ -199,6 +199,28 @@ def test_a_thread_that_exits_takes_nothing_back(tmp_path: Path) -> None:
     assert third is not None and (third.pages_migrated, third.pages_migrated_delta) == (950, 50)
 
 
+def test_a_process_of_more_threads_than_are_read_says_how_many_were_left_out(
+    tmp_path: Path,
+) -> None:
+    proc, sysfs = _tree(tmp_path)
+    count = MAX_THREADS + 6
+    _write(proc, 10, _sched("jvm", 0, 0, {0: 1}, 0, threads=count))
+    for tid in range(11, 10 + count):
+        _write(proc, 10, _sched("worker", 10, 0, {0: 1}, 0), tid=tid)
+    _write(proc, 20, _sched("small", 5, 0, {0: 1}, 0, threads=2))
+    _write(proc, 20, _sched("small", 5, 0, {0: 1}, 0), tid=21)
+    collector = BalancingCollector([0], proc=proc, sysfs=sysfs, cgroup_root=tmp_path)
+    section = collector.read()
+    big, small = section.process(10), section.process(20)
+    assert big is not None and small is not None
+    assert (big.threads, big.threads_read, big.threads_left_out) == (count, MAX_THREADS, 6)
+    assert big.pages_migrated == 10 * (MAX_THREADS - 1)  # the lowest thread ids after main
+    assert (small.threads, small.threads_read, small.threads_left_out) == (2, 2, 0)
+    detail = " ".join(_detail_text(section, 10).split())
+    assert f"{MAX_THREADS} of its {count} threads read: the figures leave 6 out" in detail
+    assert "threads read" not in _detail_text(section, 20)
+
+
 def test_the_budget_counts_threads_read(tmp_path: Path) -> None:
     proc, sysfs = _tree(tmp_path)
     for pid in (100, 200):
@@ -311,6 +333,13 @@ def test_a_churning_process_is_a_finding_and_others_are_not() -> None:
     assert "migrated 8000 pages" in finding.message and "30% local" in finding.message
     assert finding.evidence["ratio"] == 0.7  # the remote share of its faults
     assert judge_balancing(Snapshot(1, 0.0, 1.0, "test", HostInfo(), ())) == []
+
+
+def _detail_text(section: BalancingSection, pid: int) -> str:
+    from numascope.tui.balancing import balancing_detail
+
+    snap = Snapshot(1, 0.0, 1.0, "test", HostInfo(), (), balancing=section)
+    return _rendered(balancing_detail(pid, snap))
 
 
 def _rendered(renderable: object) -> str:

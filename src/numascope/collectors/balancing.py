@@ -193,6 +193,8 @@ class BalancingCollector:
                 preferred_flips=flips,
                 verdict=verdict,
                 read_at=now,
+                threads=max(sched.main.threads, len(sched.threads)),
+                threads_read=len(sched.threads),
             )
             if active
             else None

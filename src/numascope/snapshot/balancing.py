@@ -46,14 +46,16 @@ class NodeFaults:
 
 @dataclass(frozen=True)
 class ProcessBalancing:
-    """NUMA balancing as the kernel keeps it for one process (its main thread)."""
+    """NUMA balancing as the kernel keeps it for one process, summed over its threads
+    read (collectors/numa_sched.py: the nodes are the busiest thread's)."""
 
     pid: int
     name: str
     # The node the task ran on when read, and the node balancing wants it on (-1: none).
     current_node: int
     preferred_node: int
-    # Pages NUMA balancing migrated for this task since it started (a running total).
+    # Pages NUMA balancing migrated for the threads read, counted since numascope
+    # first read the process (a running total).
     pages_migrated: int
     # Pages migrated since this process was read before (0 at its first reading).
     pages_migrated_delta: int
@@ -69,6 +71,14 @@ class ProcessBalancing:
     verdict: Verdict = Verdict.QUIET
     # When it was read (seconds since the epoch): reads are budgeted, rows are stale.
     read_at: float = 0.0
+    # Threads the process had when read, and how many of them were read (at most
+    # collectors/numa_sched.MAX_THREADS): the figures above cover only those read.
+    threads: int = 1
+    threads_read: int = 1
+
+    @property
+    def threads_left_out(self) -> int:
+        return max(0, self.threads - self.threads_read)
 
 
 @dataclass(frozen=True)

@@ -142,4 +142,10 @@ def balancing_detail(
         f"{row.preferred_node} (changed {row.preferred_flips} times) · runs on node "
         f"{row.current_node} · read {age:.0f} s ago"
     )
+    if row.threads_left_out:
+        head.append(
+            f" · {row.threads_read} of its {row.threads} threads read: the figures leave "
+            f"{row.threads_left_out} out",
+            style="bold",
+        )
     return Group(head, _row_table(row))

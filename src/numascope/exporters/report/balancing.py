@@ -28,6 +28,12 @@ def _share(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.0f}%"
 
 
+def _named(p: ProcessBalancing) -> str:
+    if not p.threads_left_out:
+        return p.name
+    return f"{p.name} ({p.threads_read} of {p.threads} threads read)"
+
+
 def _processes(recorded: list[BalancingSection]) -> Table:
     first_seen: dict[int, int] = {}
     worst: dict[int, ProcessBalancing] = {}
@@ -55,7 +61,7 @@ def _processes(recorded: list[BalancingSection]) -> Table:
         tuple(
             (
                 str(p.pid),
-                p.name,
+                _named(p),
                 p.verdict.value,
                 "yes" if p.pid in worst else "no",
                 _share(p.locality),
