@@ -46,26 +46,27 @@ def source(request: pytest.FixtureRequest) -> Iterator[LiveSource]:
         src.close()
 
 
-def scatter_free_pages() -> None:
-    """Touch SCATTER_BYTES, then free every other page: holes for compaction."""
+def scatter_free_pages() -> mmap.mmap:
+    """Touch SCATTER_BYTES, then free every other page: holes for compaction,
+    between pages it can move. The caller holds the mapping while compaction
+    runs (freed whole before, it left compaction only what the machine had, and
+    a CI run saw it migrate none of the writer's pages)."""
     area = mmap.mmap(-1, SCATTER_BYTES)
-    try:
-        for offset in range(0, SCATTER_BYTES, mmap.PAGESIZE):
-            area[offset] = 1
-        for offset in range(0, SCATTER_BYTES, 2 * mmap.PAGESIZE):
-            area.madvise(mmap.MADV_DONTNEED, offset, mmap.PAGESIZE)
-    finally:
-        area.close()
+    for offset in range(0, SCATTER_BYTES, mmap.PAGESIZE):
+        area[offset] = 1
+    for offset in range(0, SCATTER_BYTES, 2 * mmap.PAGESIZE):
+        area.madvise(mmap.MADV_DONTNEED, offset, mmap.PAGESIZE)
+    return area
 
 
 def compacted(source: LiveSource) -> tuple[MigrationSection, int]:
     """The section after one compaction, and pgmigrate_success's growth around it."""
     source.poll()
     before = read_vmstat()["pgmigrate_success"]
-    scatter_free_pages()
-    COMPACT.write_text("1\n")
-    section = source.poll().migrations
-    after = read_vmstat()["pgmigrate_success"]
+    with scatter_free_pages():
+        COMPACT.write_text("1\n")
+        section = source.poll().migrations
+        after = read_vmstat()["pgmigrate_success"]
     assert section is not None, "no migrations section with the migrate family attached"
     return section, after - before
 
