@@ -46,11 +46,12 @@ def source(request: pytest.FixtureRequest) -> Iterator[LiveSource]:
         src.close()
 
 
+ATTEMPTS = 8
+
+
 def scatter_free_pages() -> mmap.mmap:
     """Touch SCATTER_BYTES, then free every other page: holes for compaction,
-    between pages it can move. The caller holds the mapping while compaction
-    runs (freed whole before, it left compaction only what the machine had, and
-    a CI run saw it migrate none of the writer's pages)."""
+    between pages it can move; the caller holds the mapping while it runs."""
     area = mmap.mmap(-1, SCATTER_BYTES)
     for offset in range(0, SCATTER_BYTES, mmap.PAGESIZE):
         area[offset] = 1
@@ -60,15 +61,25 @@ def scatter_free_pages() -> mmap.mmap:
 
 
 def compacted(source: LiveSource) -> tuple[MigrationSection, int]:
-    """The section after one compaction, and pgmigrate_success's growth around it."""
-    source.poll()
-    before = read_vmstat()["pgmigrate_success"]
-    with scatter_free_pages():
-        COMPACT.write_text("1\n")
-        section = source.poll().migrations
-        after = read_vmstat()["pgmigrate_success"]
-    assert section is not None, "no migrations section with the migrate family attached"
-    return section, after - before
+    """The section of the poll after a compaction that migrated some of this
+    process's pages, and pgmigrate_success's growth around that compaction.
+
+    Where the scattered pages land is the allocator's choice: right after a
+    compaction they can sit where the next one has nowhere to move them (a CI
+    run saw two compactions in a row migrate 0 pages), so this tries again, up to
+    ATTEMPTS times, each attempt a window of its own."""
+    for _ in range(ATTEMPTS):
+        source.poll()
+        before = read_vmstat()["pgmigrate_success"]
+        with scatter_free_pages():
+            COMPACT.write_text("1\n")
+            section = source.poll().migrations
+            after = read_vmstat()["pgmigrate_success"]
+        assert section is not None, "no migrations section with the migrate family attached"
+        mine = [r for r in section.rows if r.tgid == os.getpid() and r.reason == "compaction"]
+        if any(r.succeeded.delta for r in mine):
+            return section, after - before
+    raise AssertionError(f"{ATTEMPTS} compactions migrated none of this process's pages")
 
 
 def test_compaction_counted_as_the_kernel_counts_it(source: LiveSource) -> None:
