@@ -699,6 +699,23 @@ def residence_and_migrations() -> list[dict[str, Any]]:
             "by reason; workload=other holds every one below the budget. A kernel thread "
             "here (kcompactd, kswapd) migrates on the kernel's own behalf.",
         ),
+        panel(
+            "Threads NUMA balancing moved toward their memory, by outcome",
+            "timeseries",
+            [
+                target(
+                    f"sum by (instance, outcome, node) ({rate('numascope_numa_task_moves_total')})",
+                    "{{instance}} {{outcome}} to node {{node}}",
+                )
+            ],
+            (24, 7),
+            EVENTS,
+            "sched_move_numa, sched_swap_numa and sched_stick_numa per second: threads "
+            "balancing moved to a CPU of the node, swapped with a thread there, or wanted "
+            "to move and could not (stuck; node -1: no CPU the thread may use, as when it "
+            "is pinned away from its memory). Much 'stuck' beside pages migrated by "
+            "numa_misplaced: balancing can only move the memory (docs/migrations.md).",
+        ),
     ]
 
 

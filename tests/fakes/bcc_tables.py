@@ -131,13 +131,40 @@ def migrate_counts(
     )
 
 
+def task_move_counts(comm: bytes = b"", events: int = 0) -> Any:
+    """One CPU's value of the migrate family's `task_moves` map."""
+    return SimpleNamespace(comm=comm.ljust(16, b"\0"), events=events)
+
+
+class TaskMoveTables:
+    """`task_moves` (per-CPU hash by tgid, outcome, node) and its overflow by outcome."""
+
+    def __init__(self, cpus: int = 2) -> None:
+        self.cpus = cpus
+        self.rows: dict[tuple[int, int, int], list[Any]] = {}
+        self.overflow = [[task_move_counts() for _ in range(cpus)] for _ in range(3)]
+
+    def put(self, tgid: int, outcome: int, to_nid: int, cpu: int, value: Any) -> None:
+        key = (tgid, outcome, to_nid)
+        per_cpu = self.rows.setdefault(key, [task_move_counts() for _ in range(self.cpus)])
+        per_cpu[cpu] = value
+
+    def items(self) -> list[tuple[Any, list[Any]]]:
+        return [
+            (SimpleNamespace(tgid=t, outcome=o, to_nid=n), per_cpu)
+            for (t, o, n), per_cpu in self.rows.items()
+        ]
+
+
 class MigrateTables:
-    """`migrations` (per-CPU hash) and `migrate_overflow` (per-CPU array by reason)."""
+    """`migrations` (per-CPU hash) and `migrate_overflow` (per-CPU array by reason),
+    and the task moves' maps (`tasks`)."""
 
     def __init__(self, node_slots: int, cpus: int = 2, reasons: int = 16) -> None:
         self.node_slots, self.cpus = node_slots, cpus
         self.rows: dict[tuple[int, int], list[Any]] = {}
         self.overflow = [[migrate_counts(node_slots) for _ in range(cpus)] for _ in range(reasons)]
+        self.tasks = TaskMoveTables(cpus)
 
     def put(self, tgid: int, reason: int, cpu: int, value: Any) -> None:
         per_cpu = self.rows.setdefault(
@@ -151,4 +178,9 @@ class MigrateTables:
         ]
 
     def __getitem__(self, name: str) -> Any:
-        return {"migrations": self, "migrate_overflow": self.overflow}[name]
+        return {
+            "migrations": self,
+            "migrate_overflow": self.overflow,
+            "task_moves": self.tasks,
+            "task_move_overflow": self.tasks.overflow,
+        }[name]

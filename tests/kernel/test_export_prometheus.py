@@ -45,6 +45,7 @@ LIVE_MAY_BE_EMPTY = {
     "numascope_migrated_pages": "no page need migrate during the test on a one-node host",
     "numascope_numa_balancing_process": "NUMA balancing is off on a one-node host: no process "
     "has hinting faults or migrated pages",
+    "numascope_numa_task_moves": "NUMA balancing moves no thread on a one-node host",
 }
 
 # Alerts on situations the replayed two-node stream does not contain; their

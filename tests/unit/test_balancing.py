@@ -12,7 +12,9 @@ from numascope.collectors.balancing import BalancingCollector
 from numascope.collectors.numa_sched import MAX_THREADS, ProcessSched, SchedNuma, parse_sched
 from numascope.snapshot.balancing import BalancingSection, NodeFaults, Verdict
 from numascope.snapshot.codec import decode, encode, snapshot_from_json, snapshot_to_json
+from numascope.snapshot.migration import UNKNOWN_NODE, MigrationSection, TaskMoveRow
 from numascope.snapshot.model import HostInfo, Snapshot
+from numascope.snapshot.sections import Count
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "balancing"
 
@@ -335,11 +337,32 @@ def test_a_churning_process_is_a_finding_and_others_are_not() -> None:
     assert judge_balancing(Snapshot(1, 0.0, 1.0, "test", HostInfo(), ())) == []
 
 
-def _detail_text(section: BalancingSection, pid: int) -> str:
+def _detail_text(
+    section: BalancingSection, pid: int, migrations: MigrationSection | None = None
+) -> str:
     from numascope.tui.balancing import balancing_detail
 
-    snap = Snapshot(1, 0.0, 1.0, "test", HostInfo(), (), balancing=section)
+    snap = Snapshot(1, 0.0, 1.0, "test", HostInfo(), (), balancing=section, migrations=migrations)
     return _rendered(balancing_detail(pid, snap))
+
+
+def test_the_detail_shows_the_threads_balancing_moved_swapped_or_could_not_move(
+    tmp_path: Path,
+) -> None:
+    proc, sysfs = _tree(tmp_path)
+    _write(proc, 10, _sched("java", 0, 1, {0: 30, 1: 70}, 0))
+    section = BalancingCollector([0, 1], proc=proc, sysfs=sysfs, cgroup_root=tmp_path).read()
+    moves = (
+        TaskMoveRow(10, "java", "moved", {1: Count(3, 1)}),
+        TaskMoveRow(10, "java", "stuck", {UNKNOWN_NODE: Count(40, 5), 1: Count(2, 0)}),
+        TaskMoveRow(11, "other", "swapped", {1: Count(9, 9)}),
+    )
+    counted = MigrationSection(task_moves=moves, tracks_task_moves=True)
+    text = " ".join(_detail_text(section, 10, counted).split())
+    assert "threads NUMA balancing moved 3 (N1 3) · swapped 0 · stuck 42 (no CPU 40, N1 2)" in text
+    # Without the sched_*_numa tracepoints nothing is claimed, not even 0.
+    untracked = MigrationSection(task_moves=(), tracks_task_moves=False)
+    assert "threads NUMA balancing" not in _detail_text(section, 10, untracked)
 
 
 def _rendered(renderable: object) -> str:

@@ -10,6 +10,7 @@ from numascope.snapshot.migration import (
     KernelMigrationCounters,
     MigrationRow,
     MigrationSection,
+    TaskMoveRow,
 )
 from numascope.snapshot.sections import Count
 from tests.fixtures import export_streams
@@ -87,6 +88,23 @@ def test_nodes_failures_and_the_kernel_counters_beside_them() -> None:
     assert kernel == {'{counter="pgmigrate_success"}': 2 + 4 + 6}
     per_node = samples(text, "numascope_migration_kernel_node_total")
     assert per_node == {'{counter="pgpromote_success",node="1"}': 2}
+
+
+def test_task_moves_by_outcome_and_node_summed_over_processes() -> None:
+    moves = (
+        TaskMoveRow(10, "java", "moved", {1: Count(3, 1)}),
+        TaskMoveRow(11, "pg", "moved", {1: Count(2, 0), 0: Count(1, 1)}),
+        TaskMoveRow(10, "java", "stuck", {-1: Count(40, 5), 0: Count(1, 0)}),
+    )
+    section = dataclasses.replace(_section(2, 3), task_moves=moves, tracks_task_moves=True)
+    text = scrape(dataclasses.replace(export_streams.two_node(1), migrations=section))
+    promtool("check", "metrics", stdin=text)
+    assert samples(text, "numascope_numa_task_moves_total") == {
+        '{node="1",outcome="moved"}': 5,
+        '{node="0",outcome="moved"}': 1,
+        '{node="-1",outcome="stuck"}': 40,
+        '{node="0",outcome="stuck"}': 1,
+    }
 
 
 def test_without_the_migrate_family_no_migration_metric_is_served() -> None:

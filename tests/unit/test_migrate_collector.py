@@ -13,12 +13,14 @@ from numascope.snapshot.migration import (
     KernelMigrationCounters,
     MigrationRow,
     MigrationSection,
+    TaskMoveRow,
     pages_by_reason,
     reason_name,
+    task_moves_of,
 )
 from numascope.snapshot.model import HostInfo, Snapshot
 from numascope.snapshot.sections import Count
-from tests.fakes.bcc_tables import MigrateTables, migrate_counts
+from tests.fakes.bcc_tables import MigrateTables, migrate_counts, task_move_counts
 
 NODES = (0, 1)
 SLOTS = len(NODES) + 1
@@ -53,6 +55,42 @@ def test_unknown_node_slot_overflow_row_and_reason_names(tmp_path: Path) -> None
     by_reason = pages_by_reason(rows.values())
     assert by_reason == {"compaction": Count(5, 5), "numa_misplaced": Count(512, 512)}
     assert reason_name(9) == "damon" and reason_name(12) == "reason_12"
+
+
+def test_task_moves_by_outcome_and_node_with_deltas_names_and_overflow(tmp_path: Path) -> None:
+    tables = MigrateTables(SLOTS)
+    moves = tables.tasks
+    moves.put(42, 0, 1, 0, task_move_counts(b"java", 2))  # moved to node 1, on two CPUs
+    moves.put(42, 0, 1, 1, task_move_counts(b"java", 1))
+    moves.put(42, 2, -1, 0, task_move_counts(b"java", 5))  # stuck: no CPU found
+    moves.put(42, 2, 0, 1, task_move_counts(b"java", 1))  # stuck: the move to node 0 failed
+    # The other task of a swap: not the current one, so no comm from the probe.
+    (tmp_path / "77").mkdir()
+    (tmp_path / "77" / "comm").write_text("postgres\n")
+    moves.put(77, 1, 0, 0, task_move_counts(b"", 4))
+    moves.put(99, 1, 7, 0, task_move_counts(b"gone", 1))  # a node the topology lacks
+    moves.overflow[2][1] = task_move_counts(b"x", 3)
+    collector = MigrateCollector(tables, NODES, proc=tmp_path)
+    section = collector.read()
+    assert section.tracks_task_moves
+    rows = {(r.tgid, r.outcome): r for r in section.task_moves}
+    assert rows[(42, "moved")] == TaskMoveRow(42, "java", "moved", {1: Count(3, 3)})
+    assert rows[(42, "stuck")].to_nodes == {UNKNOWN_NODE: Count(5, 5), 0: Count(1, 1)}
+    assert rows[(77, "swapped")].name == "postgres"
+    assert rows[(99, "swapped")].to_nodes == {UNKNOWN_NODE: Count(1, 1)}
+    assert rows[(0, "stuck")].name == "other" and rows[(0, "stuck")].events == Count(3, 3)
+    mine = task_moves_of(section, 42)
+    assert {o: r.events for o, r in mine.items()} == {
+        "moved": Count(3, 3),
+        "swapped": Count(),
+        "stuck": Count(6, 6),
+    }
+
+    moves.put(42, 0, 1, 0, task_move_counts(b"java", 6))
+    section = collector.read()
+    rows = {(r.tgid, r.outcome): r for r in section.task_moves}
+    assert rows[(42, "moved")].to_nodes == {1: Count(7, 4)}
+    assert rows[(42, "stuck")].events == Count(6, 0)
 
 
 def test_kernel_thread_read_from_stat_flags(tmp_path: Path) -> None:

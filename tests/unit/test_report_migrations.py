@@ -9,7 +9,9 @@ from numascope.capture.redact import Redactor
 from numascope.capture.replay import read_recording
 from numascope.exporters.report.build import build_report
 from numascope.exporters.report.markdown import render_markdown
+from numascope.snapshot.migration import TaskMoveRow
 from numascope.snapshot.model import Snapshot
+from numascope.snapshot.sections import Count
 from tests.fixtures import streams
 from tests.fixtures.capture_files import header, policy_violation_capture, write_capture
 from tests.fixtures.migration_stream import migrations
@@ -40,6 +42,45 @@ def test_reasons_workloads_nodes_and_the_kernel_for_the_whole_capture(tmp_path: 
         in (section)
     )
     assert "| host (/proc/vmstat) | pgmigrate_fail | 4 |" in section
+
+
+def with_task_moves() -> list[Snapshot]:
+    out = []
+    for s in with_migrations():
+        assert s.migrations is not None
+        moves = (
+            TaskMoveRow(4242, "membound", "stuck", {-1: Count(5 * s.seq, 5), 1: Count(1, 0)}),
+            TaskMoveRow(4242, "membound", "moved", {1: Count(2 * s.seq, 2)}),
+        )
+        section = dataclasses.replace(s.migrations, task_moves=moves, tracks_task_moves=True)
+        out.append(dataclasses.replace(s, migrations=section))
+    return out
+
+
+def test_task_moves_by_outcome_for_the_whole_capture(tmp_path: Path) -> None:
+    capture = read_recording(write_capture(tmp_path / "c.gz", with_task_moves(), header()))
+    section = section_of(render_markdown(build_report(capture)))
+    assert "Threads NUMA balancing moved toward their memory" in section
+    assert "| membound | 4242 | stuck | 21 | ?: 20, 1: 1 |" in section
+    assert "| membound | 4242 | moved | 8 | 1: 8 |" in section
+    # Recorded without the sched_*_numa tracepoints, the table says so.
+    untracked = []
+    for s in with_migrations():
+        assert s.migrations is not None
+        section = dataclasses.replace(s.migrations, task_moves=(), tracks_task_moves=False)
+        untracked.append(dataclasses.replace(s, migrations=section))
+    plain = read_recording(write_capture(tmp_path / "p.gz", untracked, header()))
+    text = section_of(render_markdown(build_report(plain)))
+    assert "Not counted: the sched_*_numa tracepoints were not attached." in text
+
+
+def test_redact_replaces_the_names_of_task_moves_as_of_the_workloads() -> None:
+    snap = with_task_moves()[0]
+    redacted = Redactor().snapshot(snap)
+    assert redacted.migrations is not None
+    rows = {r.tgid: r.name for r in redacted.migrations.rows}
+    moves = {r.name for r in redacted.migrations.task_moves}
+    assert moves == {rows[4242]} and rows[4242].startswith("comm-")
 
 
 def test_without_the_migrate_family_there_is_no_section(tmp_path: Path) -> None:

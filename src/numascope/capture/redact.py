@@ -128,7 +128,14 @@ class Redactor:
             else dataclasses.replace(r, name=names.get(r.workload_key) or self.comm(r.name))
             for r in m.rows
         )
-        return dataclasses.replace(m, rows=rows)
+        # Task moves are NUMA balancing's, of user processes' threads: every name a token.
+        moves = tuple(
+            dataclasses.replace(t, name=names.get(t.workload_key) or self.comm(t.name))
+            if t.tgid
+            else t
+            for t in m.task_moves
+        )
+        return dataclasses.replace(m, rows=rows, task_moves=moves)
 
     def snapshot(self, s: Snapshot) -> Snapshot:
         processes = tuple(self.workload(w) for w in s.processes)

@@ -18,10 +18,12 @@ from typing import Any
 from numascope.collectors.counts import CountTracker
 from numascope.collectors.maps import MapTables
 from numascope.snapshot.migration import (
+    TASK_MOVE_OUTCOMES,
     UNKNOWN_NODE,
     KernelMigrationCounters,
     MigrationRow,
     MigrationSection,
+    TaskMoveRow,
     reason_name,
 )
 from numascope.snapshot.sections import Count
@@ -46,6 +48,14 @@ def is_kernel_thread(tgid: int, proc: Path = Path("/proc")) -> bool:
         return False
 
 
+def read_comm(tgid: int, proc: Path = Path("/proc")) -> str:
+    """/proc/PID/comm ("" once the process has exited)."""
+    try:
+        return (proc / str(tgid) / "comm").read_text().strip()
+    except OSError:
+        return ""
+
+
 def decode_comm(raw: bytes) -> str:
     return raw.split(b"\0", 1)[0].decode(errors="backslashreplace")
 
@@ -66,6 +76,7 @@ class MigrateCollector:
     node_ids: tuple[int, ...]
     _: KW_ONLY
     tracks_nodes: bool = True
+    tracks_task_moves: bool = True
     reasons: int = 16  # slots of `migrate_overflow`, one per reason code
     proc: Path = Path("/proc")
     kernel: Callable[[], tuple[KernelMigrationCounters, ...]] = tuple
@@ -79,9 +90,41 @@ class MigrateCollector:
         overflow = self.tables["migrate_overflow"]
         for reason in range(self.reasons):
             self._add(sums, (0, reason), overflow[reason])
+        moves = self._task_moves() if self.tracks_task_moves else ()
         kernel = self.kernel()
         rows = [self._row(tgid, reason, s) for (tgid, reason), s in sorted(sums.items())]
-        return MigrationSection(tuple(rows), self.tracks_nodes, kernel)
+        return MigrationSection(
+            tuple(rows), self.tracks_nodes, kernel, moves, self.tracks_task_moves
+        )
+
+    def _task_moves(self) -> tuple[TaskMoveRow, ...]:
+        """Rows per (tgid, outcome): events by the node the task was sent to."""
+        events: dict[tuple[int, int], dict[int, int]] = {}
+        names: dict[int, str] = {}
+        for key, per_cpu in self.tables["task_moves"].items():
+            at, nid = (int(key.tgid), int(key.outcome)), int(key.to_nid)
+            nid = nid if nid in self.node_ids else UNKNOWN_NODE
+            for value in per_cpu:
+                if int(value.events):
+                    nodes = events.setdefault(at, {})
+                    nodes[nid] = nodes.get(nid, 0) + int(value.events)
+                    names[at[0]] = decode_comm(bytes(value.comm)) or names.get(at[0], "")
+        overflow = self.tables["task_move_overflow"]
+        for outcome in range(len(TASK_MOVE_OUTCOMES)):
+            n = sum(int(v.events) for v in overflow[outcome])
+            if n:
+                events.setdefault((0, outcome), {})[UNKNOWN_NODE] = n
+        rows = []
+        for (tgid, outcome), nodes in sorted(events.items()):
+            if not 0 <= outcome < len(TASK_MOVE_OUTCOMES):
+                continue
+            to_nodes = {
+                nid: self._counts.count(("task", tgid, outcome, nid), n)
+                for nid, n in sorted(nodes.items())
+            }
+            name = OTHER if not tgid else names.get(tgid) or read_comm(tgid, self.proc)
+            rows.append(TaskMoveRow(tgid, name, TASK_MOVE_OUTCOMES[outcome], to_nodes))
+        return tuple(rows)
 
     def _add(self, sums: dict[tuple[int, int], _Sums], at: tuple[int, int], per_cpu: Any) -> None:
         slots = len(self.node_ids) + 1

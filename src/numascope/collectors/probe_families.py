@@ -296,6 +296,7 @@ class MigrateFamily(FamilyOf[MigrateProbe, MigrateCollector]):
             probe.family.bpf,
             node_ids,
             tracks_nodes=probe.tracks_nodes,
+            tracks_task_moves=probe.tracks_task_moves,
             proc=at.proc,
             kernel=kernel.read,
             reasons=MAX_REASONS,

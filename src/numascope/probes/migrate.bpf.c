@@ -18,8 +18,17 @@
 // Counts are cumulative in a per-CPU hash keyed by (tgid, reason): no atomics
 // on the hot path, never cleared (user space keeps the deltas).
 //
+// NUMA balancing also moves tasks toward their memory. sched:sched_move_numa
+// (the task moved to a CPU of another node), sched_swap_numa (two tasks
+// traded CPUs) and sched_stick_numa (balancing wanted to move the task and
+// found no CPU it could use, or the move failed) fire from the faulting task,
+// at most once per retry interval of that task (a sixteenth of its scan
+// period, a second at most): `task_moves` counts them by (tgid, outcome, node
+// the task was sent to); a swap counts for both tasks.
+//
 // Generated before compiling: NODE_SLOTS (nodes + 1 for "unknown"),
-// MAX_MIGRATE_KEYS, MAX_REASONS, HAVE_LARGE_FOLIO_SPLIT (the 6.18 field),
+// MAX_MIGRATE_KEYS, MAX_TASK_MOVE_KEYS, MAX_REASONS, HAVE_LARGE_FOLIO_SPLIT (the
+// 6.18 field),
 // PAGE_PFN() (the page translation, 0 without one: the raw entries are then
 // not attached), page_node_slot() and the tracepoint record structs.
 
@@ -51,6 +60,28 @@ BPF_PERCPU_HASH(migrations, struct migrate_key, struct migrate_counts, MAX_MIGRA
 // Indexed by reason: what the hash had no room for, so totals stay exact.
 BPF_PERCPU_ARRAY(migrate_overflow, struct migrate_counts, MAX_REASONS);
 BPF_HASH(windows, u32, struct window, 1024);
+
+// Outcomes of a NUMA balancing task move (user space names them in this order).
+#define TASK_MOVED 0
+#define TASK_SWAPPED 1
+#define TASK_STUCK 2
+#define TASK_OUTCOMES 3
+
+struct task_move_key {
+    u32 tgid;
+    u32 outcome;
+    s32 to_nid;  // the node the task was sent to; -1 when balancing found none
+    u32 pad;
+};
+
+struct task_move_counts {
+    char comm[16];  // empty for the other task of a swap (not the current one)
+    u64 events;
+};
+
+BPF_PERCPU_HASH(task_moves, struct task_move_key, struct task_move_counts, MAX_TASK_MOVE_KEYS);
+// Indexed by outcome: what the hash had no room for.
+BPF_PERCPU_ARRAY(task_move_overflow, struct task_move_counts, TASK_OUTCOMES);
 BPF_ARRAY(open_windows, u64, 1);
 
 TRACEPOINT_STRUCTS
@@ -177,4 +208,49 @@ int on_page_free(struct migrate_free_args *args)
 int on_page_free_raw(struct bpf_raw_tracepoint_args *ctx)
 {
     return count_source(PAGE_PFN(ctx->args[0]), ctx->args[1]);
+}
+
+static __always_inline void count_task_move(u32 tgid, u32 outcome, s32 to_nid, bool current)
+{
+    struct task_move_key key = {};
+    key.tgid = tgid;
+    key.outcome = outcome;
+    key.to_nid = to_nid;
+    struct task_move_counts *c = task_moves.lookup(&key);
+    if (!c) {
+        struct task_move_counts init = {};
+        task_moves.insert(&key, &init);
+        c = task_moves.lookup(&key);
+    }
+    if (!c) {
+        u32 idx = outcome;
+        c = task_move_overflow.lookup(&idx);
+        if (!c)
+            return;
+    }
+    if (current)
+        bpf_get_current_comm(c->comm, sizeof(c->comm));
+    c->events += 1;
+}
+
+int on_task_move(struct task_move_args *args)
+{
+    u32 me = bpf_get_current_pid_tgid() >> 32;
+    count_task_move(args->tgid, TASK_MOVED, args->dst_nid, (u32)args->tgid == me);
+    return 0;
+}
+
+int on_task_swap(struct task_swap_args *args)
+{
+    u32 me = bpf_get_current_pid_tgid() >> 32;
+    count_task_move(args->src_tgid, TASK_SWAPPED, args->dst_nid, (u32)args->src_tgid == me);
+    count_task_move(args->dst_tgid, TASK_SWAPPED, args->src_nid, (u32)args->dst_tgid == me);
+    return 0;
+}
+
+int on_task_stick(struct task_stick_args *args)
+{
+    u32 me = bpf_get_current_pid_tgid() >> 32;
+    count_task_move(args->src_tgid, TASK_STUCK, args->dst_nid, (u32)args->src_tgid == me);
+    return 0;
 }

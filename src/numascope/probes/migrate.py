@@ -7,8 +7,13 @@ What it measures (kept next to the C in migrate.bpf.c):
                                   the migration's targets / sources, by node
                                   (on the raw tracepoints when the page
                                   translation is calibrated)
+  sched:sched_move_numa           NUMA balancing moved a task to another node
+  sched:sched_swap_numa           ... swapped two tasks between nodes
+  sched:sched_stick_numa          ... wanted to move it and could not
 Maps (read by numascope.collectors.migrate): `migrations` per-CPU hash
-(tgid, reason) -> counts; `migrate_overflow` by reason when it is full.
+(tgid, reason) -> counts; `migrate_overflow` by reason when it is full;
+`task_moves` per-CPU hash (tgid, outcome, node) -> events, `task_move_overflow`
+by outcome.
 
 The record of mm_migrate_pages differs between kernels: 6.18 adds
 `large_folio_split` (6.1 does not have it), so the program is compiled with
@@ -38,16 +43,43 @@ from numascope.topology import Topology
 
 NAME = "migrate"
 MAX_MIGRATE_KEYS = 4096
+MAX_TASK_MOVE_KEYS = 4096
 # migrate_reason codes run 0..9 on 6.18; the last slot takes any code beyond.
 MAX_REASONS = 16
 MIGRATE_PAGES = Tracepoint("migrate", "mm_migrate_pages")
 COUNT_FIELDS = ("succeeded", "failed", "thp_succeeded", "thp_failed", "thp_split", "reason")
 LARGE_FOLIO_SPLIT = "large_folio_split"
 NODES_GROUP = "window"
+# NUMA balancing's task moves: few events (a faulting task's, a few a second at
+# most), attached whenever the family is, with or without nodes.
+TASK_MOVE_PROGRAMS = (
+    Program(
+        "on_task_move",
+        Tracepoint("sched", "sched_move_numa"),
+        "task_move_args",
+        ("tgid", "dst_nid"),
+        consequence="tasks NUMA balancing moved not counted",
+    ),
+    Program(
+        "on_task_swap",
+        Tracepoint("sched", "sched_swap_numa"),
+        "task_swap_args",
+        ("src_tgid", "src_nid", "dst_tgid", "dst_nid"),
+        consequence="tasks NUMA balancing swapped not counted",
+    ),
+    Program(
+        "on_task_stick",
+        Tracepoint("sched", "sched_stick_numa"),
+        "task_stick_args",
+        ("src_tgid", "dst_nid"),
+        consequence="tasks NUMA balancing could not move not counted",
+    ),
+)
 
 
 def programs(large_folio_split: bool) -> tuple[Program, ...]:
-    """The family's programs; `large_folio_split` when the kernel's record has it."""
+    """The family's page programs (the count, then the window's); `large_folio_split`
+    when the kernel's record has it."""
     fields = COUNT_FIELDS + ((LARGE_FOLIO_SPLIT,) if large_folio_split else ())
     return (
         Program(
@@ -104,6 +136,11 @@ class MigrateProbe:
         """Whether the window programs run (else every page's node is unknown)."""
         return "on_migrate_start" in self.family.attached
 
+    @property
+    def tracks_task_moves(self) -> bool:
+        """Whether NUMA balancing's task moves are counted (any of their tracepoints)."""
+        return any(p.function in self.family.attached for p in TASK_MOVE_PROGRAMS)
+
 
 def attach_migrate(
     topology: Topology,
@@ -128,9 +165,11 @@ def attach_migrate(
         for p in family_programs[1:]:
             template = drop_function(drop_function(template, p.function), p.raw_function)
         family_programs = family_programs[:1]
+    family_programs += TASK_MOVE_PROGRAMS
     defines = {
         "NODE_SLOTS": len(topology.node_ids) + 1,
         "MAX_MIGRATE_KEYS": MAX_MIGRATE_KEYS,
+        "MAX_TASK_MOVE_KEYS": MAX_TASK_MOVE_KEYS,
         "MAX_REASONS": MAX_REASONS,
         "HAVE_LARGE_FOLIO_SPLIT": int(split),
     }

@@ -80,6 +80,36 @@ class MigrationRow:
         return f"pid:{self.tgid}"
 
 
+# Outcomes of NUMA balancing moving a task (not its pages) toward its memory,
+# in the probe's code order: sched_move_numa, sched_swap_numa, sched_stick_numa.
+TASK_MOVE_OUTCOMES = ("moved", "swapped", "stuck")
+
+
+@dataclass(frozen=True)
+class TaskMoveRow:
+    """How often NUMA balancing moved one process's threads between nodes, by
+    outcome: `moved` to a CPU of another node, `swapped` with a task there, or
+    `stuck` (it wanted to and found no CPU the task may use, or the move failed)."""
+
+    tgid: int  # 0: the "other" row (the probe's map was full)
+    name: str
+    outcome: str
+    # Events by the node the task was sent to (UNKNOWN_NODE: balancing found none).
+    to_nodes: Mapping[int, Count] = field(default_factory=dict)
+
+    @property
+    def workload_key(self) -> str:
+        """The key of the process workload this row belongs to."""
+        return f"pid:{self.tgid}"
+
+    @property
+    def events(self) -> Count:
+        return Count(
+            sum(c.total for c in self.to_nodes.values()),
+            sum(c.delta for c in self.to_nodes.values()),
+        )
+
+
 @dataclass(frozen=True)
 class KernelMigrationCounters:
     """The kernel's migration counters: host-wide (node None) or one node's."""
@@ -96,6 +126,10 @@ class MigrationSection:
     # Whether sources and targets were tracked (the window tracepoints attached).
     tracks_nodes: bool = False
     kernel: tuple[KernelMigrationCounters, ...] = ()
+    # NUMA balancing's task moves (sched_*_numa); empty when none happened or the
+    # tracepoints were not attached (`tracks_task_moves`).
+    task_moves: tuple[TaskMoveRow, ...] = ()
+    tracks_task_moves: bool = False
 
     def host_kernel(self) -> Mapping[str, Count]:
         """The host-wide (/proc/vmstat) counters."""
@@ -121,3 +155,12 @@ def rows_of(section: MigrationSection | None, tgid: int) -> tuple[MigrationRow, 
         return ()
     rows = [r for r in section.rows if r.tgid == tgid]
     return tuple(sorted(rows, key=lambda r: r.succeeded.total, reverse=True))
+
+
+def task_moves_of(section: MigrationSection | None, tgid: int) -> dict[str, TaskMoveRow]:
+    """One process's task moves, a row per outcome (an empty one when none)."""
+    out = {outcome: TaskMoveRow(tgid, "", outcome) for outcome in TASK_MOVE_OUTCOMES}
+    for row in section.task_moves if section is not None else ():
+        if row.tgid == tgid:
+            out[row.outcome] = row  # the collector keeps one row per (tgid, outcome)
+    return out

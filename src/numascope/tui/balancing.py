@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from numascope.snapshot.balancing import BalancingSection, ProcessBalancing, Verdict
+from numascope.snapshot.migration import UNKNOWN_NODE, MigrationSection, task_moves_of
 from numascope.snapshot.model import Snapshot
 from numascope.topology import format_list
 from numascope.tui.format import human, percent
@@ -148,4 +149,24 @@ def balancing_detail(
             f"{row.threads_left_out} out",
             style="bold",
         )
-    return Group(head, _row_table(row))
+    moves = task_moves_text(snapshot.migrations, row.pid)
+    return Group(head, moves, _row_table(row)) if moves else Group(head, _row_table(row))
+
+
+def task_moves_text(section: MigrationSection | None, pid: int) -> Text | None:
+    """`tasks moved 3 (to N1 3) · swapped 0 · stuck 6 (no CPU 5, N0 1)`, from the
+    migrate family's sched_*_numa counts; None when they are not counted."""
+    if section is None or not section.tracks_task_moves:
+        return None
+    parts = []
+    for outcome, moves in task_moves_of(section, pid).items():
+        where = ", ".join(
+            f"{'no CPU' if n == UNKNOWN_NODE else f'N{n}'} {human(c.total)}"
+            for n, c in sorted(moves.to_nodes.items())
+            if c.total
+        )
+        parts.append(f"{outcome} {human(moves.events.total)}" + (f" ({where})" if where else ""))
+    return Text(
+        "threads NUMA balancing " + " · ".join(parts) + " (sched_*_numa; stuck: it wanted "
+        "to move them and found no CPU they may use, or the move failed)"
+    )

@@ -8,7 +8,11 @@ kernel-counter source, the one that needs no BPF) must show the migrations as
 /proc/PID/sched does, and they must match /proc/vmstat numa_pages_migrated
 within 1%; the migrate family (with migrate_nodes) must count them for that
 process with reason numa_misplaced, onto node 0, as many as the kernel counted;
-the residence (numa_maps, read directly) must have followed.
+the residence (numa_maps, read directly) must have followed. The toucher is
+pinned to node 0's CPU while its memory is on node 1, so balancing also wants to
+move the thread to node 1 and cannot: the migrate family's task moves
+(sched_*_numa) for it must be what a tracefs instance recording the same
+tracepoints printed for it, outcome by outcome.
 
 It runs twice: the main thread touching, and a worker thread touching while the
 main thread only waits (a server's shape): the kernel counts the migrations in
@@ -32,7 +36,7 @@ from numascope.collectors.kernel_counters import read_vmstat
 from numascope.collectors.kernel_source import KernelCounterSource
 from numascope.collectors.live import LiveSource
 from numascope.snapshot.balancing import BalancingSection, Verdict
-from numascope.snapshot.migration import MigrationRow
+from numascope.snapshot.migration import UNKNOWN_NODE, MigrationRow, task_moves_of
 from numascope.snapshot.model import Snapshot
 from numascope.topology import read_topology
 from tests.conftest import require, require_root
@@ -85,6 +89,43 @@ else:
     touch()
 """
 _MIGRATED = re.compile(r"^numa_pages_migrated\s*:\s*(\d+)", re.MULTILINE)
+TRACING = Path("/sys/kernel/tracing")
+# numascope's outcome -> the tracepoint, and the field naming the task it counts
+# (a swap counts for both of its tasks: src_tgid and dst_tgid).
+TASK_EVENTS = {
+    "moved": ("sched_move_numa", ("tgid",)),
+    "swapped": ("sched_swap_numa", ("src_tgid", "dst_tgid")),
+    "stuck": ("sched_stick_numa", ("src_tgid",)),
+}
+
+
+@contextmanager
+def _recording_task_moves() -> Iterator[Path]:
+    """A tracefs instance recording sched_{move,swap,stick}_numa: the kernel's own
+    print of the events numascope counts. Yields the instance's folder."""
+    if not (TRACING / "instances").exists():
+        subprocess.run(["mount", "-t", "tracefs", "nodev", str(TRACING)], check=False)
+    instance = TRACING / "instances" / "numascope-task-moves"
+    instance.mkdir(exist_ok=True)
+    try:
+        (instance / "buffer_size_kb").write_text("4096")
+        for event, _ in TASK_EVENTS.values():
+            (instance / "events" / "sched" / event / "enable").write_text("1")
+        yield instance
+    finally:
+        instance.rmdir()  # the kernel drops the instance and its buffer
+
+
+def _traced_moves(instance: Path, tgid: int) -> dict[str, int]:
+    """Events per outcome that name `tgid`, from the instance's trace."""
+    text = (instance / "trace").read_text()
+    out = {}
+    for outcome, (event, fields) in TASK_EVENTS.items():
+        lines = [x for x in text.splitlines() if f" {event}: " in x]
+        out[outcome] = sum(
+            len(re.findall(rf"\b{field}={tgid}\b", line)) for line in lines for field in fields
+        )
+    return out
 
 
 def _kernel_migrated(pid: int) -> int:
@@ -154,6 +195,7 @@ def test_balancing_moves_memory_toward_the_cpu(
         _set(KNOBS / "scan_delay_ms", "0"),
         _set(KNOBS / "scan_period_min_ms", "100"),
         _set(KNOBS / "scan_period_max_ms", "400"),
+        _recording_task_moves() as traced,
     ):
         others = 0  # pages balancing migrated for other processes, as numascope saw them
         source.poll()  # every process's first reading: its later deltas start here
@@ -196,6 +238,7 @@ def test_balancing_moves_memory_toward_the_cpu(
             migrated = _kernel_migrated(child.pid)
             kernel = read_vmstat().get("numa_pages_migrated", 0) - before
             resident = _node_pages(child.pid, address)
+            printed = _traced_moves(traced, child.pid)
         finally:
             child.stdin.close()
             child.wait(timeout=60)
@@ -231,3 +274,13 @@ def test_balancing_moves_memory_toward_the_cpu(
         agree("targets on node 0 / numa_misplaced migrated", onto_0, misplaced, PAGES),
     ):
         record_property("migrate", check)
+    # Task moves: what numascope counted for the toucher is what tracefs printed.
+    counted = {
+        o: int(r.events.total) for o, r in task_moves_of(polls[-1].migrations, child.pid).items()
+    }
+    record_property("task moves", f"numascope {counted}, tracefs {printed}")
+    assert counted == printed
+    assert printed["stuck"] > 0, "balancing never tried to move the pinned toucher"
+    # Pinned to node 0's CPU, the toucher may use no CPU of node 1: no node to send it to.
+    stuck = task_moves_of(polls[-1].migrations, child.pid)["stuck"]
+    assert set(stuck.to_nodes) == {UNKNOWN_NODE}, stuck

@@ -57,6 +57,15 @@ MIGRATION_METRICS = (
         "started: the cross-check of numascope_migrated_pages.",
     ),
     Metric(
+        "numascope_numa_task_moves",
+        "counter",
+        ("outcome", "node"),
+        "Times NUMA balancing moved a thread toward its memory, whole host "
+        "(sched_move_numa, sched_swap_numa, sched_stick_numa): outcome=moved to a CPU of "
+        "node, swapped with a thread there (a swap counts for both), or stuck: it wanted "
+        "to move the thread and could not (node=-1: it found no CPU the thread may use).",
+    ),
+    Metric(
         "numascope_migration_kernel_node",
         "counter",
         ("counter", "node"),

@@ -1,5 +1,6 @@
 """Samples for the migrate section: host counters by reason, per-workload series
-from the budgeted ledger, source and target nodes, and the kernel's counters."""
+from the budgeted ledger, source and target nodes, NUMA balancing's task moves,
+and the kernel's counters."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ def migration_samples(s: Samples, section: MigrationSection | None, exposure: Ex
             for node, count in by_node.items():
                 cell = (row.reason, direction, node_label(node))
                 s.add("numascope_migration_node_pages", cell, count.total)
+    for move in section.task_moves:
+        for node, count in move.to_nodes.items():
+            s.add("numascope_numa_task_moves", (move.outcome, node_label(node)), count.total)
     for kernel in section.kernel:
         for name, count in kernel.counters.items():
             if kernel.node is None:

@@ -62,6 +62,33 @@ def _rows(section: MigrationSection) -> Table:
     )
 
 
+def _task_moves(section: MigrationSection) -> Table:
+    ranked = sorted(section.task_moves, key=lambda r: (-r.events.total, r.tgid, r.outcome))
+    return Table(
+        f"Threads NUMA balancing moved toward their memory (top {TOP_ROWS}; sched_*_numa: "
+        "moved, swapped with a thread on the other node, or stuck: it wanted to move them "
+        "and could not; node ?: it found no CPU they may use)",
+        ("workload", "pid", "outcome", "events", "to node"),
+        tuple(
+            (
+                r.name,
+                str(r.tgid) if r.tgid else "-",
+                r.outcome,
+                f"{r.events.total:,.0f}",
+                ", ".join(
+                    f"{'?' if n < 0 else n}: {c.total:,.0f}"
+                    for n, c in sorted(r.to_nodes.items())
+                    if c.total
+                ),
+            )
+            for r in ranked[:TOP_ROWS]
+        ),
+        "No thread was moved, swapped or stuck."
+        if section.tracks_task_moves
+        else "Not counted: the sched_*_numa tracepoints were not attached.",
+    )
+
+
 def _kernel(section: MigrationSection) -> Table:
     rows: list[tuple[str, str, str]] = []
     for k in section.kernel:
@@ -91,5 +118,5 @@ def migrations_section(capture: Capture) -> Section | None:
     return Section(
         "Migrations",
         tuple(lines),
-        (_by_reason(section), _rows(section), _kernel(section)),
+        (_by_reason(section), _rows(section), _task_moves(section), _kernel(section)),
     )
