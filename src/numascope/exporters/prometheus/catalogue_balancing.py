@@ -34,11 +34,11 @@ BALANCING_METRICS = (
         "numascope_numa_balancing_process_migrated_pages",
         "counter",
         ("workload", "pid"),
-        "Pages NUMA balancing migrated for a process's main thread (/proc/PID/sched "
-        "numa_pages_migrated), counted from when the process was first named; the processes "
-        "that migrated most, up to the workload budget, and workload=other for the rest: "
-        "summed, the growth of every read process's count. Not the host counter: exited "
-        "processes and other threads are not in it.",
+        "Pages NUMA balancing migrated for a process, summed over its threads (up to 64; "
+        "/proc/PID/task/TID/sched numa_pages_migrated), counted from when the process was "
+        "first named; the processes that migrated most, up to the workload budget, and "
+        "workload=other for the rest: summed, the growth of every read process's count. "
+        "Not the host counter: exited processes and threads beyond 64 are not in it.",
     ),
     Metric(
         "numascope_numa_balancing_process_locality_ratio",
