@@ -42,8 +42,8 @@ DEFAULT_WORKDIR = Path("/var/tmp/numascope-vm")
 
 KVM_BOOT_SECONDS = 60.0
 TCG_BOOT_SECONDS = 240.0
-# two_node, the longest, took 443 s alone and 476 s beside CI's host tests: room
-# for a slower host, while a hung guest still fails the run.
+# two_node, the longest, took 426 to 476 s in CI runs here: room for a slower
+# host, while a hung guest still fails the run.
 DEFAULT_GUEST_SECONDS = 900.0
 TAIL_LINES = 40
 # C workloads the guest scenarios run, compiled on the host into `workdir`/bin:
