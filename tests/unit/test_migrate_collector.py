@@ -87,10 +87,12 @@ def test_task_moves_by_outcome_and_node_with_deltas_names_and_overflow(tmp_path:
     }
 
     moves.put(42, 0, 1, 0, task_move_counts(b"java", 6))
+    (tmp_path / "77" / "comm").unlink()  # /proc was read once for it: the name stays
     section = collector.read()
     rows = {(r.tgid, r.outcome): r for r in section.task_moves}
     assert rows[(42, "moved")].to_nodes == {1: Count(7, 4)}
     assert rows[(42, "stuck")].events == Count(6, 0)
+    assert rows[(77, "swapped")].name == "postgres"
 
 
 def test_kernel_thread_read_from_stat_flags(tmp_path: Path) -> None:

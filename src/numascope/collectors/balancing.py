@@ -47,10 +47,10 @@ PREFERRED_HISTORY = 8  # readings of the preferred node kept per process, for fl
 class _Seen:
     """What the collector remembers of one process between its readings."""
 
-    # Pages migrated since numascope first read the process, and its threads'
-    # running totals at the latest reading: a thread that exits takes its total
-    # away from the process's sum, so the process's figure is accumulated from
-    # each thread's increase, and never goes down.
+    # The process's pages migrated (its threads' running totals at the first
+    # reading, plus each thread's increase since), and its threads' running totals
+    # at the latest reading: a thread that exits takes its total away from the
+    # threads' sum, so the process's figure is accumulated and never goes down.
     pages_migrated: int
     threads: dict[int, int]
     locality: float | None

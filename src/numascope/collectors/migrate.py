@@ -82,6 +82,9 @@ class MigrateCollector:
     kernel: Callable[[], tuple[KernelMigrationCounters, ...]] = tuple
     _counts: CountTracker = field(default_factory=CountTracker, init=False)
     _kthread: dict[int, bool] = field(default_factory=dict, init=False)
+    # Names of task-move tgids: the probe's comm, else /proc's, read once per tgid
+    # (the other task of a swap has no comm in the map, and rows are never cleared).
+    _move_names: dict[int, str] = field(default_factory=dict, init=False)
 
     def read(self) -> MigrationSection:
         sums: dict[tuple[int, int], _Sums] = {}
@@ -100,7 +103,7 @@ class MigrateCollector:
     def _task_moves(self) -> tuple[TaskMoveRow, ...]:
         """Rows per (tgid, outcome): events by the node the task was sent to."""
         events: dict[tuple[int, int], dict[int, int]] = {}
-        names: dict[int, str] = {}
+        names = self._move_names
         for key, per_cpu in self.tables["task_moves"].items():
             at, nid = (int(key.tgid), int(key.outcome)), int(key.to_nid)
             nid = nid if nid in self.node_ids else UNKNOWN_NODE
@@ -108,7 +111,9 @@ class MigrateCollector:
                 if int(value.events):
                     nodes = events.setdefault(at, {})
                     nodes[nid] = nodes.get(nid, 0) + int(value.events)
-                    names[at[0]] = decode_comm(bytes(value.comm)) or names.get(at[0], "")
+                    comm = decode_comm(bytes(value.comm))
+                    if comm:
+                        names[at[0]] = comm
         overflow = self.tables["task_move_overflow"]
         for outcome in range(len(TASK_MOVE_OUTCOMES)):
             n = sum(int(v.events) for v in overflow[outcome])
@@ -116,13 +121,13 @@ class MigrateCollector:
                 events.setdefault((0, outcome), {})[UNKNOWN_NODE] = n
         rows = []
         for (tgid, outcome), nodes in sorted(events.items()):
-            if not 0 <= outcome < len(TASK_MOVE_OUTCOMES):
-                continue
             to_nodes = {
                 nid: self._counts.count(("task", tgid, outcome, nid), n)
                 for nid, n in sorted(nodes.items())
             }
-            name = OTHER if not tgid else names.get(tgid) or read_comm(tgid, self.proc)
+            if tgid and tgid not in names:
+                names[tgid] = read_comm(tgid, self.proc)
+            name = names[tgid] if tgid else OTHER
             rows.append(TaskMoveRow(tgid, name, TASK_MOVE_OUTCOMES[outcome], to_nodes))
         return tuple(rows)
 

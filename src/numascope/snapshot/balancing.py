@@ -54,8 +54,9 @@ class ProcessBalancing:
     # The node the task ran on when read, and the node balancing wants it on (-1: none).
     current_node: int
     preferred_node: int
-    # Pages NUMA balancing migrated for the threads read, counted since numascope
-    # first read the process (a running total).
+    # Pages NUMA balancing migrated for the threads read: their running totals at
+    # numascope's first reading, plus each thread's increase since (a thread that
+    # exits keeps its part, so the figure never goes down).
     pages_migrated: int
     # Pages migrated since this process was read before (0 at its first reading).
     pages_migrated_delta: int

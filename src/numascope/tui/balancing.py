@@ -150,12 +150,12 @@ def balancing_detail(
             style="bold",
         )
     moves = task_moves_text(snapshot.migrations, row.pid)
-    return Group(head, moves, _row_table(row)) if moves else Group(head, _row_table(row))
+    return Group(*(part for part in (head, moves, _row_table(row)) if part is not None))
 
 
 def task_moves_text(section: MigrationSection | None, pid: int) -> Text | None:
-    """`tasks moved 3 (to N1 3) · swapped 0 · stuck 6 (no CPU 5, N0 1)`, from the
-    migrate family's sched_*_numa counts; None when they are not counted."""
+    """`threads NUMA balancing moved 3 (N1 3) · swapped 0 · stuck 6 (no CPU 5, N0 1)`,
+    from the migrate family's sched_*_numa counts; None when they are not counted."""
     if section is None or not section.tracks_task_moves:
         return None
     parts = []

@@ -90,12 +90,13 @@ else:
 """
 _MIGRATED = re.compile(r"^numa_pages_migrated\s*:\s*(\d+)", re.MULTILINE)
 TRACING = Path("/sys/kernel/tracing")
-# numascope's outcome -> the tracepoint, and the field naming the task it counts
-# (a swap counts for both of its tasks: src_tgid and dst_tgid).
+# numascope's outcome -> the tracepoint, and per task it counts the fields naming
+# the task and the node it was sent to (a swap counts for both of its tasks, each
+# toward the other's node).
 TASK_EVENTS = {
-    "moved": ("sched_move_numa", ("tgid",)),
-    "swapped": ("sched_swap_numa", ("src_tgid", "dst_tgid")),
-    "stuck": ("sched_stick_numa", ("src_tgid",)),
+    "moved": ("sched_move_numa", (("tgid", "dst_nid"),)),
+    "swapped": ("sched_swap_numa", (("src_tgid", "dst_nid"), ("dst_tgid", "src_nid"))),
+    "stuck": ("sched_stick_numa", (("src_tgid", "dst_nid"),)),
 }
 
 
@@ -116,15 +117,18 @@ def _recording_task_moves() -> Iterator[Path]:
         instance.rmdir()  # the kernel drops the instance and its buffer
 
 
-def _traced_moves(instance: Path, tgid: int) -> dict[str, int]:
-    """Events per outcome that name `tgid`, from the instance's trace."""
-    text = (instance / "trace").read_text()
-    out = {}
-    for outcome, (event, fields) in TASK_EVENTS.items():
-        lines = [x for x in text.splitlines() if f" {event}: " in x]
-        out[outcome] = sum(
-            len(re.findall(rf"\b{field}={tgid}\b", line)) for line in lines for field in fields
-        )
+def _traced_moves(instance: Path, tgid: int) -> dict[str, dict[int, int]]:
+    """Events that name `tgid`, per outcome and node sent to, from the instance's trace."""
+    out: dict[str, dict[int, int]] = {outcome: {} for outcome in TASK_EVENTS}
+    for line in (instance / "trace").read_text().splitlines():
+        for outcome, (event, tasks) in TASK_EVENTS.items():
+            if f" {event}: " not in line:
+                continue
+            fields = dict(re.findall(r"(\w+)=(-?\d+)", line))
+            for task, node in tasks:
+                if int(fields[task]) == tgid:
+                    nodes = out[outcome]
+                    nodes[int(fields[node])] = nodes.get(int(fields[node]), 0) + 1
     return out
 
 
@@ -238,7 +242,7 @@ def test_balancing_moves_memory_toward_the_cpu(
             migrated = _kernel_migrated(child.pid)
             kernel = read_vmstat().get("numa_pages_migrated", 0) - before
             resident = _node_pages(child.pid, address)
-            printed = _traced_moves(traced, child.pid)
+            printed_nodes = _traced_moves(traced, child.pid)
         finally:
             child.stdin.close()
             child.wait(timeout=60)
@@ -275,11 +279,16 @@ def test_balancing_moves_memory_toward_the_cpu(
     ):
         record_property("migrate", check)
     # Task moves: what numascope counted for the toucher is what tracefs printed.
-    counted = {
-        o: int(r.events.total) for o, r in task_moves_of(polls[-1].migrations, child.pid).items()
+    # Outcome by outcome, and node by node (-1: no node; numascope's unknown node).
+    moves = task_moves_of(polls[-1].migrations, child.pid)
+    counted_nodes = {
+        o: {n: int(c.total) for n, c in r.to_nodes.items() if c.total} for o, r in moves.items()
     }
-    record_property("task moves", f"numascope {counted}, tracefs {printed}")
+    counted = {o: sum(nodes.values()) for o, nodes in counted_nodes.items()}
+    printed = {o: sum(nodes.values()) for o, nodes in printed_nodes.items()}
+    record_property("task moves", f"numascope {counted_nodes}, tracefs {printed_nodes}")
     assert counted == printed
+    assert counted_nodes == printed_nodes
     assert printed["stuck"] > 0, "balancing never tried to move the pinned toucher"
     # Pinned to node 0's CPU, the toucher may use no CPU of node 1: no node to send it to.
     stuck = task_moves_of(polls[-1].migrations, child.pid)["stuck"]
